@@ -1,0 +1,350 @@
+//! Users, passwords (Argon2id), sessions (expiring bearer tokens) and login rate limiting.
+
+use crate::clock::{from_ms, to_ms};
+use crate::error::{invalid, CoreError, CoreResult};
+use crate::store::{parse_uuid, Actor, Core};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordVerifier};
+use chrono::Duration;
+use outpost_proto::{
+    FirstAdminRequest, LoginRequest, NewUser, Role, Session, SetupState, User,
+};
+use rand::RngCore;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+pub const SESSION_HOURS: i64 = 12;
+/// Failed logins allowed before the account is locked for a while.
+pub const FREE_LOGIN_FAILURES: i64 = 5;
+const MIN_PASSWORD: usize = 8;
+const MAX_PASSWORD: usize = 1024;
+
+fn hash_password(password: &str) -> CoreResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| CoreError::Internal(format!("password hashing failed: {e}")))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn validate_username(u: &str) -> CoreResult<String> {
+    let u = u.trim().to_lowercase();
+    if u.is_empty() || u.len() > 64 {
+        return Err(invalid("username must be 1 to 64 characters"));
+    }
+    if !u
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+    {
+        return Err(invalid(
+            "username may only use letters, digits and . _ - @ (no spaces)",
+        ));
+    }
+    Ok(u)
+}
+
+fn validate_password(p: &str) -> CoreResult<()> {
+    let n = p.chars().count();
+    if n < MIN_PASSWORD {
+        return Err(invalid(format!(
+            "password must be at least {MIN_PASSWORD} characters"
+        )));
+    }
+    if p.len() > MAX_PASSWORD {
+        return Err(invalid(format!(
+            "password must be at most {MAX_PASSWORD} bytes"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn validate_display_name(n: &str) -> CoreResult<String> {
+    let n = n.trim();
+    if n.is_empty() || n.chars().count() > 100 {
+        return Err(invalid("display name must be 1 to 100 characters"));
+    }
+    Ok(n.to_string())
+}
+
+pub(crate) fn user_from_row(r: &SqliteRow) -> CoreResult<User> {
+    let role: String = r.get("role");
+    let hash: Option<String> = r.get("password_hash");
+    Ok(User {
+        id: parse_uuid(r.get("id"))?,
+        username: r.get("username"),
+        display_name: r.get("display_name"),
+        role: Role::parse(&role).unwrap_or(Role::Viewer),
+        can_log_in: hash.is_some(),
+    })
+}
+
+const USER_COLS: &str = "id, username, display_name, role, password_hash";
+
+impl Core {
+    pub async fn setup_state(&self) -> CoreResult<SetupState> {
+        let admins: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND password_hash IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(SetupState {
+            needs_admin: admins == 0,
+            store_empty: self.store_is_empty().await?,
+        })
+    }
+
+    pub(crate) async fn store_is_empty(&self) -> CoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM clients) + (SELECT count(*) FROM tickets)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n == 0)
+    }
+
+    /// The first-run wizard: creates the first admin and logs them in. Refused once an admin
+    /// exists, so nobody can use it to take over a running store.
+    pub async fn create_first_admin(&self, req: FirstAdminRequest) -> CoreResult<Session> {
+        if !self.setup_state().await?.needs_admin {
+            return Err(CoreError::Conflict(
+                "this Outpost already has an admin; log in instead".into(),
+            ));
+        }
+        let user = self
+            .insert_user(
+                &Actor::system(),
+                NewUser {
+                    username: req.username.clone(),
+                    display_name: req.display_name,
+                    role: Role::Admin,
+                    password: req.password.clone(),
+                },
+            )
+            .await?;
+        if req.load_demo {
+            self.load_demo(&self.actor_for(&user)).await?;
+        }
+        self.login(LoginRequest {
+            username: req.username,
+            password: req.password,
+        })
+        .await
+    }
+
+    pub fn actor_for(&self, user: &User) -> Actor {
+        Actor {
+            user_id: Some(user.id),
+            name: user.display_name.clone(),
+            role: user.role,
+        }
+    }
+
+    /// Creates a user who can log in (admins only).
+    pub async fn create_user(&self, actor: &Actor, req: NewUser) -> CoreResult<User> {
+        actor.require_admin()?;
+        self.insert_user(actor, req).await
+    }
+
+    async fn insert_user(&self, actor: &Actor, req: NewUser) -> CoreResult<User> {
+        let username = validate_username(&req.username)?;
+        let display_name = validate_display_name(&req.display_name)?;
+        validate_password(&req.password)?;
+        let hash = hash_password(&req.password)?;
+        self.insert_user_row(actor, &username, &display_name, req.role, Some(hash))
+            .await
+    }
+
+    pub(crate) async fn insert_user_row(
+        &self,
+        actor: &Actor,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        password_hash: Option<String>,
+    ) -> CoreResult<User> {
+        let mut w = self.write(actor).await?;
+        let taken: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+        if taken.is_some() {
+            return Err(CoreError::Conflict(format!(
+                "the username '{username}' is taken; choose another"
+            )));
+        }
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, role, password_hash, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(username)
+        .bind(display_name)
+        .bind(role.as_str())
+        .bind(&password_hash)
+        .bind(w.now_ms())
+        .execute(&mut *w.tx)
+        .await?;
+        // The password hash never goes into the change log or the audit trail.
+        w.inserted(
+            "user.create",
+            "user",
+            id,
+            json!({"username": username, "display_name": display_name, "role": role.as_str()}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(User {
+            id,
+            username: username.to_string(),
+            display_name: display_name.to_string(),
+            role,
+            can_log_in: password_hash.is_some(),
+        })
+    }
+
+    pub async fn list_users(&self, _actor: &Actor) -> CoreResult<Vec<User>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users ORDER BY display_name COLLATE NOCASE"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// Checks a password and opens a session. After [`FREE_LOGIN_FAILURES`] failures in a row
+    /// the account is locked for a time that doubles with each further failure (max 15 min).
+    pub async fn login(&self, req: LoginRequest) -> CoreResult<Session> {
+        let now = self.now();
+        let username = req.username.trim().to_lowercase();
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS}, failed_logins, locked_until FROM users WHERE username = ?"
+        ))
+        .bind(&username)
+        .fetch_optional(&self.pool)
+        .await?;
+        let wrong = || CoreError::Unauthorized("wrong username or password".into());
+        let Some(row) = row else {
+            // Spend the same effort as a real check, so timing does not reveal usernames.
+            let _ = verify_password(&req.password, DUMMY_HASH);
+            return Err(wrong());
+        };
+        let locked_until: Option<i64> = row.get("locked_until");
+        if let Some(until) = locked_until.filter(|&u| u > to_ms(now)) {
+            let secs = (until - to_ms(now) + 999) / 1000;
+            return Err(CoreError::RateLimited(format!(
+                "too many failed logins; try again in {secs} seconds"
+            )));
+        }
+        let user = user_from_row(&row)?;
+        let hash: Option<String> = row.get("password_hash");
+        let ok = hash
+            .as_deref()
+            .map(|h| verify_password(&req.password, h))
+            .unwrap_or(false);
+        if !ok {
+            let failures: i64 = row.get::<i64, _>("failed_logins") + 1;
+            let lock = (failures >= FREE_LOGIN_FAILURES).then(|| {
+                let exp = (failures - FREE_LOGIN_FAILURES).min(10) as u32;
+                let secs = (30i64 * 2i64.pow(exp)).min(15 * 60);
+                to_ms(now + Duration::seconds(secs))
+            });
+            sqlx::query("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?")
+                .bind(failures)
+                .bind(lock)
+                .bind(user.id.to_string())
+                .execute(&self.pool)
+                .await?;
+            return Err(wrong());
+        }
+        let mut raw = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut raw);
+        let token = hex::encode(raw);
+        let expires_at = now + Duration::hours(SESSION_HOURS);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?")
+            .bind(user.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash(&token))
+        .bind(user.id.to_string())
+        .bind(to_ms(now))
+        .bind(to_ms(expires_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Session {
+            token,
+            expires_at,
+            user,
+        })
+    }
+
+    /// The person behind a bearer token, if the session is still valid.
+    pub async fn authenticate(&self, token: &str) -> CoreResult<Actor> {
+        let expired = || {
+            CoreError::Unauthorized("your session has expired or is unknown; log in again".into())
+        };
+        let row = sqlx::query(&format!(
+            "SELECT u.id, u.username, u.display_name, u.role, u.password_hash, s.expires_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?"
+        ))
+        .bind(token_hash(token))
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(expired)?;
+        let expires: i64 = row.get("expires_at");
+        if from_ms(expires) <= self.now() {
+            return Err(expired());
+        }
+        Ok(self.actor_for(&user_from_row(&row)?))
+    }
+
+    pub async fn current_user(&self, actor: &Actor) -> CoreResult<User> {
+        let id = actor
+            .user_id
+            .ok_or_else(|| CoreError::NotFound("the system actor is not a user".into()))?;
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("your user no longer exists".into()))?;
+        user_from_row(&row)
+    }
+
+    pub async fn logout(&self, token: &str) -> CoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash(token))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+// A valid Argon2id hash of a random password, used only to equalise timing for unknown users.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3CdyLsZ3tWKbIadCAa+pzNYwFwKWhz8WC0yTTLyGDQ0";

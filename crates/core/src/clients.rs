@@ -1,0 +1,352 @@
+//! Clients (the companies an MSP serves), their sites and their contacts.
+
+use crate::clock::from_ms;
+use crate::error::{invalid, CoreError, CoreResult};
+use crate::store::{opt_uuid, parse_uuid, Actor, Core, WriteTx};
+use chrono_tz::Tz;
+use outpost_proto::{
+    Client, ClientDetail, Contact, NewClient, NewContact, NewSite, Site, UpdateClient,
+};
+use serde_json::json;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+fn client_name(name: &str) -> CoreResult<String> {
+    let n = name.trim();
+    if n.is_empty() {
+        return Err(invalid("client name must not be empty"));
+    }
+    if n.chars().count() > 200 {
+        return Err(invalid("client name must be at most 200 characters"));
+    }
+    Ok(n.to_string())
+}
+
+fn notes(n: Option<String>) -> CoreResult<String> {
+    let n = n.unwrap_or_default();
+    if n.chars().count() > 20_000 {
+        return Err(invalid("notes must be at most 20,000 characters"));
+    }
+    Ok(n)
+}
+
+fn short(field: &str, v: Option<String>, max: usize) -> CoreResult<String> {
+    let v = v.unwrap_or_default().trim().to_string();
+    if v.chars().count() > max {
+        return Err(invalid(format!("{field} must be at most {max} characters")));
+    }
+    Ok(v)
+}
+
+fn client_from_row(r: &SqliteRow) -> CoreResult<Client> {
+    Ok(Client {
+        id: parse_uuid(r.get("id"))?,
+        name: r.get("name"),
+        notes: r.get("notes"),
+        open_tickets: r.get("open_tickets"),
+        created_at: from_ms(r.get("created_at")),
+        updated_at: from_ms(r.get("updated_at")),
+    })
+}
+
+const CLIENT_SELECT: &str = "SELECT c.id, c.name, c.notes, c.created_at, c.updated_at, \
+    (SELECT count(*) FROM tickets t WHERE t.client_id = c.id \
+       AND t.status NOT IN ('resolved','closed')) AS open_tickets FROM clients c";
+
+pub(crate) async fn ensure_client(w: &mut WriteTx<'_>, id: Uuid) -> CoreResult<()> {
+    let found: Option<String> = sqlx::query_scalar("SELECT id FROM clients WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(&mut *w.tx)
+        .await?;
+    found.map(|_| ()).ok_or_else(|| {
+        CoreError::Validation(format!(
+            "client {id} does not exist; pick a client from the list"
+        ))
+    })
+}
+
+impl Core {
+    pub async fn list_clients(&self, _actor: &Actor) -> CoreResult<Vec<Client>> {
+        let rows = sqlx::query(&format!("{CLIENT_SELECT} ORDER BY c.name COLLATE NOCASE"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(client_from_row).collect()
+    }
+
+    async fn client(&self, id: Uuid) -> CoreResult<Client> {
+        let row = sqlx::query(&format!("{CLIENT_SELECT} WHERE c.id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("client {id} does not exist")))?;
+        client_from_row(&row)
+    }
+
+    pub async fn get_client(&self, _actor: &Actor, id: Uuid) -> CoreResult<ClientDetail> {
+        let client = self.client(id).await?;
+        let sites = sqlx::query(
+            "SELECT id, client_id, name, address, timezone FROM sites WHERE client_id = ? \
+             ORDER BY name COLLATE NOCASE",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Site {
+                id: parse_uuid(r.get("id"))?,
+                client_id: parse_uuid(r.get("client_id"))?,
+                name: r.get("name"),
+                address: r.get("address"),
+                timezone: r.get("timezone"),
+            })
+        })
+        .collect::<CoreResult<Vec<_>>>()?;
+        let contacts = sqlx::query(
+            "SELECT id, client_id, site_id, name, email, phone FROM contacts WHERE client_id = ? \
+             ORDER BY name COLLATE NOCASE",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Contact {
+                id: parse_uuid(r.get("id"))?,
+                client_id: parse_uuid(r.get("client_id"))?,
+                site_id: opt_uuid(r.get("site_id"))?,
+                name: r.get("name"),
+                email: r.get("email"),
+                phone: r.get("phone"),
+            })
+        })
+        .collect::<CoreResult<Vec<_>>>()?;
+        Ok(ClientDetail {
+            client,
+            sites,
+            contacts,
+        })
+    }
+
+    pub async fn create_client(&self, actor: &Actor, req: NewClient) -> CoreResult<Client> {
+        actor.require_write()?;
+        let name = client_name(&req.name)?;
+        let notes = notes(req.notes)?;
+        let mut w = self.write(actor).await?;
+        let id = insert_client(&mut w, &name, &notes).await?;
+        w.commit().await?;
+        self.client(id).await
+    }
+
+    pub async fn update_client(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: UpdateClient,
+    ) -> CoreResult<Client> {
+        actor.require_write()?;
+        let current = self.client(id).await?;
+        let name = req.name.as_deref().map(client_name).transpose()?;
+        let notes = req.notes.map(|n| notes(Some(n))).transpose()?;
+        let mut before = serde_json::Map::new();
+        let mut after = serde_json::Map::new();
+        if let Some(n) = name.filter(|n| *n != current.name) {
+            before.insert("name".into(), json!(current.name));
+            after.insert("name".into(), json!(n));
+        }
+        if let Some(n) = notes.filter(|n| *n != current.notes) {
+            before.insert("notes".into(), json!(current.notes));
+            after.insert("notes".into(), json!(n));
+        }
+        if after.is_empty() {
+            return Ok(current);
+        }
+        let mut w = self.write(actor).await?;
+        if let Some(n) = after.get("name").and_then(|v| v.as_str()) {
+            ensure_name_free(&mut w, n, Some(id)).await?;
+        }
+        sqlx::query(
+            "UPDATE clients SET name = coalesce(?, name), notes = coalesce(?, notes), \
+             updated_at = ? WHERE id = ?",
+        )
+        .bind(after.get("name").and_then(|v| v.as_str()))
+        .bind(after.get("notes").and_then(|v| v.as_str()))
+        .bind(w.now_ms())
+        .bind(id.to_string())
+        .execute(&mut *w.tx)
+        .await?;
+        w.updated("client.update", "client", id, before.into(), after.into())
+            .await?;
+        w.commit().await?;
+        self.client(id).await
+    }
+
+    pub async fn create_site(&self, actor: &Actor, client_id: Uuid, req: NewSite) -> CoreResult<Site> {
+        actor.require_write()?;
+        let name = short("site name", Some(req.name), 200)?;
+        if name.is_empty() {
+            return Err(invalid("site name must not be empty"));
+        }
+        let address = short("address", req.address, 500)?;
+        let timezone = req.timezone.unwrap_or_else(|| "UTC".into());
+        if timezone.parse::<Tz>().is_err() {
+            return Err(invalid(format!(
+                "'{timezone}' is not a known time zone; use an IANA name such as Europe/London"
+            )));
+        }
+        let mut w = self.write(actor).await?;
+        ensure_client(&mut w, client_id).await?;
+        let id = insert_site(&mut w, client_id, &name, &address, &timezone).await?;
+        w.commit().await?;
+        Ok(Site {
+            id,
+            client_id,
+            name,
+            address,
+            timezone,
+        })
+    }
+
+    pub async fn create_contact(
+        &self,
+        actor: &Actor,
+        client_id: Uuid,
+        req: NewContact,
+    ) -> CoreResult<Contact> {
+        actor.require_write()?;
+        let name = short("contact name", Some(req.name), 200)?;
+        if name.is_empty() {
+            return Err(invalid("contact name must not be empty"));
+        }
+        let email = short("email", req.email, 254)?;
+        if !email.is_empty() && !email.contains('@') {
+            return Err(invalid(format!(
+                "'{email}' is not an email address (it has no @)"
+            )));
+        }
+        let phone = short("phone", req.phone, 50)?;
+        let mut w = self.write(actor).await?;
+        ensure_client(&mut w, client_id).await?;
+        if let Some(site) = req.site_id {
+            ensure_site_of(&mut w, site, client_id).await?;
+        }
+        let id = insert_contact(&mut w, client_id, req.site_id, &name, &email, &phone).await?;
+        w.commit().await?;
+        Ok(Contact {
+            id,
+            client_id,
+            site_id: req.site_id,
+            name,
+            email,
+            phone,
+        })
+    }
+}
+
+async fn ensure_name_free(w: &mut WriteTx<'_>, name: &str, except: Option<Uuid>) -> CoreResult<()> {
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT id FROM clients WHERE name = ? COLLATE NOCASE")
+            .bind(name)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+    match existing {
+        Some(id) if Some(parse_uuid(&id)?) != except => Err(CoreError::Conflict(format!(
+            "a client named '{name}' already exists; choose another name"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) async fn ensure_site_of(w: &mut WriteTx<'_>, site: Uuid, client: Uuid) -> CoreResult<()> {
+    let owner: Option<String> = sqlx::query_scalar("SELECT client_id FROM sites WHERE id = ?")
+        .bind(site.to_string())
+        .fetch_optional(&mut *w.tx)
+        .await?;
+    match owner {
+        Some(c) if c == client.to_string() => Ok(()),
+        Some(_) => Err(invalid(format!("site {site} belongs to another client"))),
+        None => Err(invalid(format!("site {site} does not exist"))),
+    }
+}
+
+pub(crate) async fn insert_client(w: &mut WriteTx<'_>, name: &str, notes: &str) -> CoreResult<Uuid> {
+    ensure_name_free(w, name, None).await?;
+    let id = Uuid::now_v7();
+    let now = w.now_ms();
+    sqlx::query(
+        "INSERT INTO clients (id, name, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(name)
+    .bind(notes)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *w.tx)
+    .await?;
+    w.inserted("client.create", "client", id, json!({"name": name, "notes": notes}))
+        .await?;
+    Ok(id)
+}
+
+pub(crate) async fn insert_site(
+    w: &mut WriteTx<'_>,
+    client_id: Uuid,
+    name: &str,
+    address: &str,
+    timezone: &str,
+) -> CoreResult<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO sites (id, client_id, name, address, timezone, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(client_id.to_string())
+    .bind(name)
+    .bind(address)
+    .bind(timezone)
+    .bind(w.now_ms())
+    .execute(&mut *w.tx)
+    .await?;
+    w.inserted(
+        "site.create",
+        "site",
+        id,
+        json!({"client_id": client_id, "name": name, "address": address, "timezone": timezone}),
+    )
+    .await?;
+    Ok(id)
+}
+
+pub(crate) async fn insert_contact(
+    w: &mut WriteTx<'_>,
+    client_id: Uuid,
+    site_id: Option<Uuid>,
+    name: &str,
+    email: &str,
+    phone: &str,
+) -> CoreResult<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO contacts (id, client_id, site_id, name, email, phone, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(client_id.to_string())
+    .bind(site_id.map(|s| s.to_string()))
+    .bind(name)
+    .bind(email)
+    .bind(phone)
+    .bind(w.now_ms())
+    .execute(&mut *w.tx)
+    .await?;
+    w.inserted(
+        "contact.create",
+        "contact",
+        id,
+        json!({"client_id": client_id, "site_id": site_id, "name": name, "email": email, "phone": phone}),
+    )
+    .await?;
+    Ok(id)
+}

@@ -1,0 +1,64 @@
+//! The one error type of the core. Every variant says what was wrong and what to do.
+
+use outpost_proto::ApiError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// Bad input: the message names the field and what would be accepted.
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is valid but clashes with the current state (duplicate name, bad status move).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    RateLimited(String),
+    #[error("storage error: {0}")]
+    Storage(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;
+
+impl CoreError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoreError::Validation(_) => "validation",
+            CoreError::NotFound(_) => "not_found",
+            CoreError::Conflict(_) => "conflict",
+            CoreError::Unauthorized(_) => "unauthorized",
+            CoreError::Forbidden(_) => "forbidden",
+            CoreError::RateLimited(_) => "rate_limited",
+            CoreError::Storage(_) | CoreError::Migration(_) | CoreError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn to_api(&self) -> ApiError {
+        let message = match self {
+            // Storage details help the operator in the log, not the person at the keyboard.
+            CoreError::Storage(e) => {
+                tracing::error!(error = %e, "storage error");
+                "The local database could not complete the operation; nothing was changed. \
+                 Try again, and check the log if it keeps happening."
+                    .to_string()
+            }
+            other => other.to_string(),
+        };
+        ApiError {
+            code: self.code().to_string(),
+            message,
+        }
+    }
+}
+
+pub(crate) fn invalid(msg: impl Into<String>) -> CoreError {
+    CoreError::Validation(msg.into())
+}

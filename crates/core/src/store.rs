@@ -1,0 +1,364 @@
+//! The store: one SQLite file (WAL, foreign keys on), its migrations, and the write path.
+//!
+//! Every write goes through [`WriteTx`]: one transaction that changes the rows, appends a
+//! change record stamped with the hybrid logical clock (for sync) and a hash-chained audit
+//! event (who, what, when, before/after). Either all of it lands or none of it does.
+
+use crate::clock::{to_ms, Clock, Hlc, HlcClock};
+use crate::error::{CoreError, CoreResult};
+use chrono::{DateTime, Utc};
+use outpost_proto::Role;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Who is acting. Every service call takes one, so rules and the audit log know the person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    pub user_id: Option<Uuid>,
+    pub name: String,
+    pub role: Role,
+}
+
+impl Actor {
+    /// The machine itself: command-line administration, demo data, migrations.
+    pub fn system() -> Actor {
+        Actor {
+            user_id: None,
+            name: "system".into(),
+            role: Role::Admin,
+        }
+    }
+
+    pub fn require_write(&self) -> CoreResult<()> {
+        if self.role == Role::Viewer {
+            return Err(CoreError::Forbidden(
+                "Viewers can look but not change anything; ask an admin for the technician role."
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn require_admin(&self) -> CoreResult<()> {
+        if self.role != Role::Admin {
+            return Err(CoreError::Forbidden(
+                "Only an admin can do this; ask an admin of your organisation.".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The embedded core: the database plus the clocks. Cheap to share behind an `Arc`.
+pub struct Core {
+    pub(crate) pool: SqlitePool,
+    pub(crate) clock: Arc<dyn Clock>,
+    replica_id: Uuid,
+    hlc: std::sync::Mutex<HlcClock>,
+    // SQLite has one writer; queueing writers here avoids SQLITE_BUSY on lock upgrades.
+    write_lock: tokio::sync::Mutex<()>,
+}
+
+pub const DB_FILE: &str = "outpost.db";
+
+impl Core {
+    /// Opens (creating if needed) the store in `dir`, applying any pending migrations.
+    pub async fn open_dir(dir: &Path, clock: Arc<dyn Clock>) -> CoreResult<Core> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CoreError::Internal(format!(
+                "cannot create the data folder {}: {e}; check its permissions",
+                dir.display()
+            ))
+        })?;
+        Self::open(&dir.join(DB_FILE), clock).await
+    }
+
+    pub async fn open(path: &Path, clock: Arc<dyn Clock>) -> CoreResult<Core> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-32000");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+
+        let row = sqlx::query("SELECT replica_id, last_hlc FROM replica WHERE singleton = 1")
+            .fetch_optional(&pool)
+            .await?;
+        let (replica_id, last) = match row {
+            Some(r) => {
+                let id: String = r.get("replica_id");
+                let last: String = r.get("last_hlc");
+                (parse_uuid(&id)?, Hlc::from_str(&last).ok())
+            }
+            None => {
+                let id = Uuid::now_v7();
+                sqlx::query("INSERT INTO replica (singleton, replica_id) VALUES (1, ?)")
+                    .bind(id.to_string())
+                    .execute(&pool)
+                    .await?;
+                (id, None)
+            }
+        };
+        Ok(Core {
+            pool,
+            clock,
+            replica_id,
+            hlc: std::sync::Mutex::new(HlcClock::new(replica_id, last)),
+            write_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn replica_id(&self) -> Uuid {
+        self.replica_id
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Starts the one transaction of a write operation.
+    pub(crate) async fn write<'a>(&'a self, actor: &'a Actor) -> CoreResult<WriteTx<'a>> {
+        let guard = self.write_lock.lock().await;
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx {
+            tx,
+            core: self,
+            actor,
+            now: self.clock.now(),
+            _guard: guard,
+        })
+    }
+
+    fn next_hlc(&self, now: DateTime<Utc>) -> Hlc {
+        let mut clock = self.hlc.lock().unwrap_or_else(|p| p.into_inner());
+        clock.tick(to_ms(now))
+    }
+
+    /// Re-computes the audit chain; returns the number of events, or the first broken one.
+    pub async fn verify_audit_chain(&self) -> CoreResult<u64> {
+        let rows = sqlx::query(
+            "SELECT seq, id, at, actor_id, actor_name, action, entity, entity_id, before, after, \
+             prev_hash, hash FROM audit_events ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut prev = GENESIS_HASH.to_string();
+        for r in &rows {
+            let event = AuditFields {
+                id: r.get("id"),
+                at: r.get("at"),
+                actor_id: r.get("actor_id"),
+                actor_name: r.get("actor_name"),
+                action: r.get("action"),
+                entity: r.get("entity"),
+                entity_id: r.get("entity_id"),
+                before: r.get("before"),
+                after: r.get("after"),
+            };
+            let stored_prev: String = r.get("prev_hash");
+            let stored: String = r.get("hash");
+            let seq: i64 = r.get("seq");
+            if stored_prev != prev || stored != event.hash(&prev) {
+                return Err(CoreError::Conflict(format!(
+                    "the audit log was altered at event {seq}: its hash does not match"
+                )));
+            }
+            prev = stored;
+        }
+        Ok(rows.len() as u64)
+    }
+}
+
+const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+struct AuditFields {
+    id: String,
+    at: i64,
+    actor_id: Option<String>,
+    actor_name: String,
+    action: String,
+    entity: String,
+    entity_id: String,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+impl AuditFields {
+    fn hash(&self, prev: &str) -> String {
+        let mut h = Sha256::new();
+        // Length-prefixed fields, so no two different events hash the same text.
+        for part in [
+            prev,
+            &self.id,
+            &self.at.to_string(),
+            self.actor_id.as_deref().unwrap_or(""),
+            &self.actor_name,
+            &self.action,
+            &self.entity,
+            &self.entity_id,
+            self.before.as_deref().unwrap_or(""),
+            self.after.as_deref().unwrap_or(""),
+        ] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+/// The transaction of one write operation. Dropping it without `commit` rolls everything back.
+pub(crate) struct WriteTx<'a> {
+    pub tx: Transaction<'static, Sqlite>,
+    core: &'a Core,
+    pub actor: &'a Actor,
+    pub now: DateTime<Utc>,
+    _guard: tokio::sync::MutexGuard<'a, ()>,
+}
+
+pub(crate) enum Op {
+    Insert,
+    Update,
+}
+
+impl WriteTx<'_> {
+    pub fn now_ms(&self) -> i64 {
+        to_ms(self.now)
+    }
+
+    /// Appends the change record for sync: which fields of which row were written.
+    pub async fn record_change(
+        &mut self,
+        entity: &str,
+        entity_id: Uuid,
+        op: Op,
+        fields: Value,
+    ) -> CoreResult<()> {
+        let hlc = self.core.next_hlc(self.now).to_string();
+        sqlx::query(
+            "INSERT INTO changes (change_id, replica_id, hlc, entity, entity_id, op, fields) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(self.core.replica_id.to_string())
+        .bind(&hlc)
+        .bind(entity)
+        .bind(entity_id.to_string())
+        .bind(match op {
+            Op::Insert => "insert",
+            Op::Update => "update",
+        })
+        .bind(fields.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("UPDATE replica SET last_hlc = ? WHERE singleton = 1")
+            .bind(hlc)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Appends an audit event chained to the previous one.
+    pub async fn audit(
+        &mut self,
+        action: &str,
+        entity: &str,
+        entity_id: Uuid,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> CoreResult<()> {
+        let prev: Option<String> =
+            sqlx::query_scalar("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        let prev = prev.unwrap_or_else(|| GENESIS_HASH.to_string());
+        let event = AuditFields {
+            id: Uuid::now_v7().to_string(),
+            at: self.now_ms(),
+            actor_id: self.actor.user_id.map(|u| u.to_string()),
+            actor_name: self.actor.name.clone(),
+            action: action.to_string(),
+            entity: entity.to_string(),
+            entity_id: entity_id.to_string(),
+            before: before.map(|v| v.to_string()),
+            after: after.map(|v| v.to_string()),
+        };
+        let hash = event.hash(&prev);
+        sqlx::query(
+            "INSERT INTO audit_events (id, at, actor_id, actor_name, action, entity, entity_id, \
+             before, after, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&event.id)
+        .bind(event.at)
+        .bind(&event.actor_id)
+        .bind(&event.actor_name)
+        .bind(&event.action)
+        .bind(&event.entity)
+        .bind(&event.entity_id)
+        .bind(&event.before)
+        .bind(&event.after)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Change record and audit event for a new row, in one call.
+    pub async fn inserted(
+        &mut self,
+        action: &str,
+        entity: &str,
+        id: Uuid,
+        fields: Value,
+    ) -> CoreResult<()> {
+        self.record_change(entity, id, Op::Insert, fields.clone())
+            .await?;
+        self.audit(action, entity, id, None, Some(fields)).await
+    }
+
+    /// Change record and audit event for an edit; `before`/`after` hold only changed fields.
+    pub async fn updated(
+        &mut self,
+        action: &str,
+        entity: &str,
+        id: Uuid,
+        before: Value,
+        after: Value,
+    ) -> CoreResult<()> {
+        self.record_change(entity, id, Op::Update, after.clone())
+            .await?;
+        self.audit(action, entity, id, Some(before), Some(after))
+            .await
+    }
+
+    pub async fn commit(self) -> CoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+pub(crate) fn parse_uuid(s: &str) -> CoreResult<Uuid> {
+    Uuid::parse_str(s).map_err(|_| CoreError::Internal(format!("stored id '{s}' is not a UUID")))
+}
+
+pub(crate) fn opt_uuid(s: Option<String>) -> CoreResult<Option<Uuid>> {
+    s.as_deref().map(parse_uuid).transpose()
+}

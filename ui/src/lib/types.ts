@@ -1,0 +1,191 @@
+// Generated from crates/proto by `cargo xtask gen`. Do not edit by hand.
+
+export type ApiError = { 
+/**
+ * Machine-readable: `validation`, `not_found`, `conflict`, `unauthorized`, `forbidden`,
+ * `rate_limited`, `internal`.
+ */
+code: string, 
+/**
+ * What was wrong and what to do, for a person.
+ */
+message: string, };
+
+export type Health = { status: string, version: string, };
+
+export type Role = "admin" | "technician" | "viewer";
+
+export type User = { id: string, username: string, display_name: string, role: Role, 
+/**
+ * False for people who are only assignees (demo staff, invited users) and cannot log in.
+ */
+can_log_in: boolean, };
+
+export type LoginRequest = { username: string, password: string, };
+
+export type Session = { 
+/**
+ * Bearer token: send as `Authorization: Bearer <token>`.
+ */
+token: string, expires_at: string, user: User, };
+
+export type SetupState = { needs_admin: boolean, 
+/**
+ * True when the store holds no clients and no tickets, so demo data may be loaded.
+ */
+store_empty: boolean, };
+
+export type FirstAdminRequest = { username: string, display_name: string, password: string, 
+/**
+ * Load the demo MSP (5 clients, 300 tickets) right after creating the admin.
+ */
+load_demo: boolean, };
+
+export type NewUser = { username: string, display_name: string, role: Role, password: string, };
+
+export type Client = { id: string, name: string, notes: string, open_tickets: number, created_at: string, updated_at: string, };
+
+export type NewClient = { name: string, notes?: string, };
+
+export type UpdateClient = { name?: string, notes?: string, };
+
+export type Site = { id: string, client_id: string, name: string, address: string, 
+/**
+ * IANA time zone of the site, e.g. `Europe/Berlin`.
+ */
+timezone: string, };
+
+export type NewSite = { name: string, address?: string, timezone?: string, };
+
+export type Contact = { id: string, client_id: string, site_id: string | null, name: string, email: string, phone: string, };
+
+export type NewContact = { name: string, site_id?: string, email?: string, phone?: string, };
+
+export type ClientDetail = { client: Client, sites: Array<Site>, contacts: Array<Contact>, };
+
+export type TicketStatus = "new" | "open" | "in_progress" | "waiting_on_client" | "resolved" | "closed";
+
+export type Priority = "low" | "normal" | "high" | "critical";
+
+export type SlaState = "none" | "on_track" | "at_risk" | "breached" | "paused" | "met";
+
+export type TicketSla = { state: SlaState, first_response_due: string | null, resolution_due: string | null, first_response_at: string | null, };
+
+export type Ticket = { id: string, 
+/**
+ * Per-organisation number shown to people: #1042.
+ */
+number: number, title: string, description: string, status: TicketStatus, priority: Priority, client_id: string, client_name: string, site_id: string | null, contact_id: string | null, assignee_id: string | null, assignee_name: string | null, tags: Array<string>, sla: TicketSla, total_minutes: number, billable_minutes: number, created_at: string, updated_at: string, resolved_at: string | null, };
+
+export type NewTicket = { title: string, client_id: string, priority?: Priority, description?: string, site_id?: string, contact_id?: string, assignee_id?: string, tags?: Array<string>, };
+
+export type UpdateTicket = { title?: string, description?: string, status?: TicketStatus, priority?: Priority, assignee_id?: string | null, site_id?: string | null, contact_id?: string | null, tags?: Array<string>, };
+
+export type TicketSort = "sla_due" | "updated" | "created" | "priority" | "number";
+
+export type TicketQuery = { 
+/**
+ * Full-text search over titles, descriptions and comments.
+ */
+q?: string, 
+/**
+ * Comma-separated statuses; `active` means every status but resolved and closed.
+ */
+status?: string, 
+/**
+ * Comma-separated priorities.
+ */
+priority?: string, client_id?: string, 
+/**
+ * A user id, `me`, or `none` for unassigned tickets.
+ */
+assignee?: string, tag?: string, 
+/**
+ * Comma-separated SLA states.
+ */
+sla?: string, 
+/**
+ * Only tickets whose next SLA target falls before the end of today (UTC).
+ */
+due_today?: boolean, sort?: TicketSort, 
+/**
+ * Reverse the sort's natural order (natural: most urgent, newest or highest first).
+ */
+reverse?: boolean, 
+/**
+ * Page size, 1..=500 (default 50).
+ */
+limit?: number, offset?: number, };
+
+export type TicketPage = { items: Array<Ticket>, total: number, };
+
+export type Comment = { id: string, ticket_id: string, author_id: string, author_name: string, body: string, 
+/**
+ * Internal notes are for technicians only; public comments count as a response to the client.
+ */
+internal: boolean, created_at: string, };
+
+export type NewComment = { body: string, internal?: boolean, };
+
+export type TimeEntry = { id: string, ticket_id: string, technician_id: string, technician_name: string, started_at: string, minutes: number, billable: boolean, note: string, };
+
+export type NewTimeEntry = { minutes: number, 
+/**
+ * When the work started; defaults to `minutes` before now.
+ */
+started_at?: string, billable?: boolean, note?: string, 
+/**
+ * Defaults to the logged-in technician.
+ */
+technician_id?: string, };
+
+export type HistoryEntry = { at: string, actor_name: string, action: string, 
+/**
+ * Field name → `[before, after]`, for edits.
+ */
+changes: Array<FieldChange>, };
+
+export type FieldChange = { field: string, before: string, after: string, };
+
+export type TicketDetail = { ticket: Ticket, comments: Array<Comment>, time_entries: Array<TimeEntry>, history: Array<HistoryEntry>, };
+
+export type SlaTarget = { priority: Priority, 
+/**
+ * Business minutes from creation to the first public response.
+ */
+first_response_minutes: number, 
+/**
+ * Business minutes from creation to resolution, not counting time waiting on the client.
+ */
+resolution_minutes: number, };
+
+export type SlaPolicy = { 
+/**
+ * IANA time zone the business hours are in, e.g. `Europe/Berlin`.
+ */
+timezone: string, 
+/**
+ * ISO week days that are working days: 1 = Monday … 7 = Sunday.
+ */
+work_days: Array<number>, 
+/**
+ * Start of the working day, minutes after midnight (local time).
+ */
+day_start_minute: number, 
+/**
+ * End of the working day, minutes after midnight (local time).
+ */
+day_end_minute: number, targets: Array<SlaTarget>, };
+
+export type SavedView = { id: string, name: string, query: TicketQuery, 
+/**
+ * Built-in views ship with every store and cannot be deleted.
+ */
+builtin: boolean, };
+
+export type NewSavedView = { name: string, query: TicketQuery, };
+
+export type QueueCounts = { my_open: number, unassigned: number, breached: number, at_risk: number, };
+
+export type DemoSummary = { clients: number, tickets: number, comments: number, time_entries: number, };
+
