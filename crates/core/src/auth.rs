@@ -6,9 +6,7 @@ use crate::store::{parse_uuid, Actor, Core};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
 use chrono::Duration;
-use outpost_proto::{
-    FirstAdminRequest, LoginRequest, NewUser, Role, Session, SetupState, User,
-};
+use outpost_proto::{FirstAdminRequest, LoginRequest, NewUser, Role, Session, SetupState, User};
 use rand::RngCore;
 use serde_json::json;
 use sha2::{Digest, Sha256};

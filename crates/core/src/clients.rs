@@ -182,7 +182,12 @@ impl Core {
         self.client(id).await
     }
 
-    pub async fn create_site(&self, actor: &Actor, client_id: Uuid, req: NewSite) -> CoreResult<Site> {
+    pub async fn create_site(
+        &self,
+        actor: &Actor,
+        client_id: Uuid,
+        req: NewSite,
+    ) -> CoreResult<Site> {
         actor.require_write()?;
         let name = short("site name", Some(req.name), 200)?;
         if name.is_empty() {
@@ -258,7 +263,11 @@ async fn ensure_name_free(w: &mut WriteTx<'_>, name: &str, except: Option<Uuid>)
     }
 }
 
-pub(crate) async fn ensure_site_of(w: &mut WriteTx<'_>, site: Uuid, client: Uuid) -> CoreResult<()> {
+pub(crate) async fn ensure_site_of(
+    w: &mut WriteTx<'_>,
+    site: Uuid,
+    client: Uuid,
+) -> CoreResult<()> {
     let owner: Option<String> = sqlx::query_scalar("SELECT client_id FROM sites WHERE id = ?")
         .bind(site.to_string())
         .fetch_optional(&mut *w.tx)
@@ -270,7 +279,11 @@ pub(crate) async fn ensure_site_of(w: &mut WriteTx<'_>, site: Uuid, client: Uuid
     }
 }
 
-pub(crate) async fn insert_client(w: &mut WriteTx<'_>, name: &str, notes: &str) -> CoreResult<Uuid> {
+pub(crate) async fn insert_client(
+    w: &mut WriteTx<'_>,
+    name: &str,
+    notes: &str,
+) -> CoreResult<Uuid> {
     ensure_name_free(w, name, None).await?;
     let id = Uuid::now_v7();
     let now = w.now_ms();
@@ -284,8 +297,13 @@ pub(crate) async fn insert_client(w: &mut WriteTx<'_>, name: &str, notes: &str) 
     .bind(now)
     .execute(&mut *w.tx)
     .await?;
-    w.inserted("client.create", "client", id, json!({"name": name, "notes": notes}))
-        .await?;
+    w.inserted(
+        "client.create",
+        "client",
+        id,
+        json!({"name": name, "notes": notes}),
+    )
+    .await?;
     Ok(id)
 }
 

@@ -79,7 +79,9 @@ impl std::str::FromStr for Hlc {
             return Err(format!("'{s}' is not an HLC (wall-counter-replica)"));
         };
         Ok(Hlc {
-            wall_ms: w.parse().map_err(|_| format!("bad HLC wall time in '{s}'"))?,
+            wall_ms: w
+                .parse()
+                .map_err(|_| format!("bad HLC wall time in '{s}'"))?,
             counter: c.parse().map_err(|_| format!("bad HLC counter in '{s}'"))?,
             replica: r.parse().map_err(|_| format!("bad HLC replica in '{s}'"))?,
         })

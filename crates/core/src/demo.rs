@@ -5,7 +5,9 @@
 use crate::clients::{insert_client, insert_contact, insert_site};
 use crate::error::{CoreError, CoreResult};
 use crate::store::{Actor, Core};
-use crate::tickets::{insert_comment, insert_ticket, insert_time_entry, set_status_at, TicketDraft};
+use crate::tickets::{
+    insert_comment, insert_ticket, insert_time_entry, set_status_at, TicketDraft,
+};
 use chrono::Duration;
 use outpost_proto::{DemoSummary, Priority, Role, TicketStatus};
 use rand::rngs::StdRng;
@@ -27,17 +29,32 @@ const CLIENTS: &[DemoClient] = &[
         name: "Harbor Dental Group",
         notes: "3 practices. Imaging PCs must never reboot during opening hours (8-18).",
         sites: &[
-            ("Harbor Street Practice", "12 Harbor St, Portsmouth", "Europe/London"),
-            ("Westgate Practice", "4 Westgate Rd, Southampton", "Europe/London"),
+            (
+                "Harbor Street Practice",
+                "12 Harbor St, Portsmouth",
+                "Europe/London",
+            ),
+            (
+                "Westgate Practice",
+                "4 Westgate Rd, Southampton",
+                "Europe/London",
+            ),
         ],
-        contacts: &[("Dr. Helen Marsh", "helen.marsh"), ("Tom Reyes", "tom.reyes")],
+        contacts: &[
+            ("Dr. Helen Marsh", "helen.marsh"),
+            ("Tom Reyes", "tom.reyes"),
+        ],
     },
     DemoClient {
         name: "Brightline Logistics",
         notes: "Warehouse scanners on a separate VLAN. After-hours support contract.",
         sites: &[
             ("Head Office", "88 Quay Road, Bristol", "Europe/London"),
-            ("Avonmouth Depot", "Unit 7, Avonmouth Way, Bristol", "Europe/London"),
+            (
+                "Avonmouth Depot",
+                "Unit 7, Avonmouth Way, Bristol",
+                "Europe/London",
+            ),
             ("Swindon Hub", "2 Rail Park, Swindon", "Europe/London"),
         ],
         contacts: &[
@@ -50,7 +67,10 @@ const CLIENTS: &[DemoClient] = &[
         name: "Maple & Finch Law",
         notes: "Document management: iManage. Partners' laptops encrypted; no USB storage.",
         sites: &[("Chambers", "1 Temple Court, London", "Europe/London")],
-        contacts: &[("Eleanor Finch", "eleanor.finch"), ("David Osei", "david.osei")],
+        contacts: &[
+            ("Eleanor Finch", "eleanor.finch"),
+            ("David Osei", "david.osei"),
+        ],
     },
     DemoClient {
         name: "Northwind Architects",
@@ -59,14 +79,21 @@ const CLIENTS: &[DemoClient] = &[
             ("Studio", "40 Mill Lane, Manchester", "Europe/London"),
             ("Leeds Office", "9 Canal Wharf, Leeds", "Europe/London"),
         ],
-        contacts: &[("Priyanka Shah", "priyanka.shah"), ("Liam Carter", "liam.carter")],
+        contacts: &[
+            ("Priyanka Shah", "priyanka.shah"),
+            ("Liam Carter", "liam.carter"),
+        ],
     },
     DemoClient {
         name: "Sunrise Veterinary Clinics",
         notes: "Practice software: VetManager on the on-site server. Clinics open Saturdays.",
         sites: &[
             ("Riverside Clinic", "21 River Walk, York", "Europe/London"),
-            ("Hillcrest Clinic", "3 Hill Crescent, Harrogate", "Europe/London"),
+            (
+                "Hillcrest Clinic",
+                "3 Hill Crescent, Harrogate",
+                "Europe/London",
+            ),
         ],
         contacts: &[
             ("Sophie Turner", "sophie.turner"),
@@ -184,18 +211,42 @@ impl Core {
             for (i, (name, mailbox)) in c.contacts.iter().enumerate() {
                 let site = sites.get(i % sites.len()).copied();
                 let email = format!("{mailbox}@{domain}.example");
-                let phone = format!("+44 20 7946 {:04}", 100 + i * 37 + summary.clients as usize * 211);
+                let phone = format!(
+                    "+44 20 7946 {:04}",
+                    100 + i * 37 + summary.clients as usize * 211
+                );
                 let id = insert_contact(&mut w, client, site, name, &email, &phone).await?;
                 contacts.push((id, *name));
             }
             places.push((client, sites, contacts));
         }
 
-        for _ in 0..DEMO_TICKETS {
+        // Statuses first, then an age that fits each: finished work spreads over six weeks,
+        // open work is days old at most. Oldest first, so ticket numbers follow creation time.
+        let mut plan: Vec<(i64, TicketStatus)> = (0..DEMO_TICKETS)
+            .map(|_| {
+                let status = match rng.gen_range(0..100) {
+                    r if r < 38 => TicketStatus::Closed,
+                    r if r < 55 => TicketStatus::Resolved,
+                    r if r < 63 => TicketStatus::New,
+                    r if r < 76 => TicketStatus::Open,
+                    r if r < 90 => TicketStatus::InProgress,
+                    _ => TicketStatus::WaitingOnClient,
+                };
+                let age = match status {
+                    TicketStatus::Closed => rng.gen_range(4 * 1440..45 * 1440),
+                    TicketStatus::Resolved => rng.gen_range(1440..10 * 1440),
+                    TicketStatus::New => rng.gen_range(5..8 * 60),
+                    _ => rng.gen_range(60..5 * 1440),
+                };
+                (age, status)
+            })
+            .collect();
+        plan.sort_by(|a, b| b.0.cmp(&a.0));
+        for (age_minutes, status) in plan {
             let (client, sites, contacts) = places.choose(&mut rng).expect("demo clients");
             let (problem, detail, tag) = PROBLEMS.choose(&mut rng).expect("demo problems");
             let contact = contacts.choose(&mut rng).expect("demo contacts");
-            let age_minutes: i64 = rng.gen_range(10..45 * 24 * 60);
             let created = now - Duration::minutes(age_minutes);
             let priority = *[
                 Priority::Low,
@@ -208,7 +259,8 @@ impl Core {
             ]
             .choose(&mut rng)
             .expect("priorities");
-            let assignee = rng.gen_bool(0.85).then(|| *techs.choose(&mut rng).expect("techs"));
+            let assignee = (status != TicketStatus::New || rng.gen_bool(0.3))
+                .then(|| *techs.choose(&mut rng).expect("techs"));
             let draft = TicketDraft {
                 title: format!("{problem} ({})", contact.1),
                 description: detail.to_string(),
@@ -222,19 +274,14 @@ impl Core {
             let (id, _) = insert_ticket(&mut w, &engine, &draft, created).await?;
             summary.tickets += 1;
 
-            // Older tickets are further along; the newest are mostly still new.
-            let status = match (age_minutes, rng.gen_range(0..100)) {
-                (a, _) if a < 120 => TicketStatus::New,
-                (_, r) if r < 35 && age_minutes > 3 * 24 * 60 => TicketStatus::Closed,
-                (_, r) if r < 50 => TicketStatus::Resolved,
-                (_, r) if r < 62 => TicketStatus::New,
-                (_, r) if r < 77 => TicketStatus::Open,
-                (_, r) if r < 90 => TicketStatus::InProgress,
-                _ => TicketStatus::WaitingOnClient,
-            };
-            let step = Duration::minutes((age_minutes / 6).max(1));
+            // Replies come quickly at first (most first responses are within target).
+            let step = Duration::minutes((age_minutes / 8).clamp(1, 90));
             let mut at = created;
-            let replies = if status == TicketStatus::New { 0 } else { rng.gen_range(1..=4) };
+            let replies = if status == TicketStatus::New {
+                0
+            } else {
+                rng.gen_range(1..=4)
+            };
             for r in 0..replies {
                 at += step;
                 let author = assignee.unwrap_or(techs[0]);
@@ -248,7 +295,11 @@ impl Core {
                 summary.comments += 1;
                 if rng.gen_bool(0.6) {
                     let minutes = *[10, 15, 20, 30, 45, 60, 90].choose(&mut rng).expect("mins");
-                    let note = if rng.gen_bool(0.5) { "Remote session" } else { "Investigation" };
+                    let note = if rng.gen_bool(0.5) {
+                        "Remote session"
+                    } else {
+                        "Investigation"
+                    };
                     insert_time_entry(&mut w, id, author, at, minutes, rng.gen_bool(0.8), note)
                         .await?;
                     summary.time_entries += 1;

@@ -58,7 +58,9 @@ impl BusinessCalendar {
             ))
         })?;
         if policy.work_days.is_empty() {
-            return Err(invalid("choose at least one working day for the SLA calendar"));
+            return Err(invalid(
+                "choose at least one working day for the SLA calendar",
+            ));
         }
         let mut work_days = [false; 7];
         for &d in &policy.work_days {

@@ -28,7 +28,9 @@ const FIRST_TICKET_NUMBER: i64 = 1001;
 fn title(t: &str) -> CoreResult<String> {
     let t = t.trim();
     if t.is_empty() {
-        return Err(invalid("title must not be empty; say in a few words what is wrong"));
+        return Err(invalid(
+            "title must not be empty; say in a few words what is wrong",
+        ));
     }
     if t.chars().count() > MAX_TITLE {
         return Err(invalid(format!(
@@ -72,7 +74,9 @@ fn tags(raw: &[String]) -> CoreResult<Vec<String>> {
         }
     }
     if out.len() > MAX_TAGS {
-        return Err(invalid(format!("a ticket may have at most {MAX_TAGS} tags")));
+        return Err(invalid(format!(
+            "a ticket may have at most {MAX_TAGS} tags"
+        )));
     }
     out.sort();
     Ok(out)
@@ -181,7 +185,9 @@ async fn ensure_assignable(w: &mut WriteTx<'_>, user: Uuid) -> CoreResult<()> {
         .fetch_optional(&mut *w.tx)
         .await?;
     match role.as_deref().and_then(Role::parse) {
-        None => Err(invalid(format!("user {user} does not exist; pick an assignee from the list"))),
+        None => Err(invalid(format!(
+            "user {user} does not exist; pick an assignee from the list"
+        ))),
         Some(Role::Viewer) => Err(invalid(
             "viewers cannot be assigned tickets; pick a technician or admin",
         )),
@@ -196,7 +202,9 @@ async fn ensure_contact_of(w: &mut WriteTx<'_>, contact: Uuid, client: Uuid) -> 
         .await?;
     match owner {
         Some(c) if c == client.to_string() => Ok(()),
-        Some(_) => Err(invalid(format!("contact {contact} belongs to another client"))),
+        Some(_) => Err(invalid(format!(
+            "contact {contact} belongs to another client"
+        ))),
         None => Err(invalid(format!("contact {contact} does not exist"))),
     }
 }
@@ -232,7 +240,11 @@ impl TicketDraft {
     pub fn from_request(req: NewTicket) -> CoreResult<TicketDraft> {
         Ok(TicketDraft {
             title: title(&req.title)?,
-            description: body("description", req.description.as_deref().unwrap_or(""), true)?,
+            description: body(
+                "description",
+                req.description.as_deref().unwrap_or(""),
+                true,
+            )?,
             priority: req.priority.unwrap_or(Priority::Normal),
             client_id: req.client_id,
             site_id: req.site_id,
@@ -437,6 +449,15 @@ pub(crate) async fn insert_time_entry(
     billable: bool,
     note: &str,
 ) -> CoreResult<Uuid> {
+    let exists: Option<i64> = sqlx::query_scalar("SELECT rid FROM tickets WHERE id = ?")
+        .bind(ticket_id.to_string())
+        .fetch_optional(&mut *w.tx)
+        .await?;
+    if exists.is_none() {
+        return Err(CoreError::NotFound(format!(
+            "ticket {ticket_id} does not exist"
+        )));
+    }
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO time_entries (id, ticket_id, technician_id, started_at, minutes, billable, \
@@ -452,7 +473,7 @@ pub(crate) async fn insert_time_entry(
     .bind(w.now_ms())
     .execute(&mut *w.tx)
     .await?;
-    let changed = sqlx::query(
+    sqlx::query(
         "UPDATE tickets SET total_minutes = total_minutes + ?, \
          billable_minutes = billable_minutes + ? WHERE id = ?",
     )
@@ -461,9 +482,6 @@ pub(crate) async fn insert_time_entry(
     .bind(ticket_id.to_string())
     .execute(&mut *w.tx)
     .await?;
-    if changed.rows_affected() == 0 {
-        return Err(CoreError::NotFound(format!("ticket {ticket_id} does not exist")));
-    }
     w.inserted(
         "time_entry.create",
         "time_entry",
@@ -547,9 +565,10 @@ fn list_of<T>(
         if part.is_empty() {
             continue;
         }
-        out.push(parse(part).ok_or_else(|| {
-            invalid(format!("unknown {what} '{part}'; use one of {names}"))
-        })?);
+        out.push(
+            parse(part)
+                .ok_or_else(|| invalid(format!("unknown {what} '{part}'; use one of {names}")))?,
+        );
     }
     Ok(out)
 }
@@ -761,7 +780,13 @@ impl Core {
         let mut w = self.write(actor).await?;
         ensure_assignable(&mut w, technician).await?;
         let id = insert_time_entry(
-            &mut w, ticket_id, technician, started_at, req.minutes, billable, &note,
+            &mut w,
+            ticket_id,
+            technician,
+            started_at,
+            req.minutes,
+            billable,
+            &note,
         )
         .await?;
         w.commit().await?;
@@ -918,7 +943,9 @@ impl Core {
             }
             Some(other) => {
                 let id = Uuid::parse_str(other).map_err(|_| {
-                    invalid(format!("assignee '{other}' must be a user id, 'me' or 'none'"))
+                    invalid(format!(
+                        "assignee '{other}' must be a user id, 'me' or 'none'"
+                    ))
                 })?;
                 wh.push("t.assignee_id = ?".into());
                 binds.push(Bind::Text(id.to_string()));
@@ -962,7 +989,11 @@ impl Core {
             format!(" WHERE {}", wh.join(" AND "))
         };
         let reverse = q.reverse.unwrap_or(false);
-        let (asc, desc) = if reverse { ("DESC", "ASC") } else { ("ASC", "DESC") };
+        let (asc, desc) = if reverse {
+            ("DESC", "ASC")
+        } else {
+            ("ASC", "DESC")
+        };
         let order = match q.sort.unwrap_or_default() {
             TicketSort::SlaDue => format!("t.next_due {asc}, t.priority_rank {asc}, t.rid {asc}"),
             TicketSort::Updated => format!("t.updated_at {desc}, t.rid {desc}"),
@@ -994,7 +1025,10 @@ impl Core {
         let rows = page.fetch_all(&self.pool).await?;
         let total = count.fetch_one(&self.pool).await?;
         Ok(TicketPage {
-            items: rows.iter().map(ticket_from_row).collect::<CoreResult<_>>()?,
+            items: rows
+                .iter()
+                .map(ticket_from_row)
+                .collect::<CoreResult<_>>()?,
             total,
         })
     }

@@ -26,10 +26,38 @@ fn active() -> TicketQuery {
 /// The views that ship with every store, in rail order.
 pub fn builtin_views() -> Vec<SavedView> {
     vec![
-        builtin(1, "My open tickets", TicketQuery { assignee: Some("me".into()), ..active() }),
-        builtin(2, "Unassigned", TicketQuery { assignee: Some("none".into()), ..active() }),
-        builtin(3, "Breaching today", TicketQuery { due_today: Some(true), ..active() }),
-        builtin(4, "Breached", TicketQuery { sla: Some("breached".into()), ..active() }),
+        builtin(
+            1,
+            "My open tickets",
+            TicketQuery {
+                assignee: Some("me".into()),
+                ..active()
+            },
+        ),
+        builtin(
+            2,
+            "Unassigned",
+            TicketQuery {
+                assignee: Some("none".into()),
+                ..active()
+            },
+        ),
+        builtin(
+            3,
+            "Breaching today",
+            TicketQuery {
+                due_today: Some(true),
+                ..active()
+            },
+        ),
+        builtin(
+            4,
+            "Breached",
+            TicketQuery {
+                sla: Some("breached".into()),
+                ..active()
+            },
+        ),
         builtin(5, "All open", active()),
         builtin(
             6,
@@ -75,8 +103,14 @@ impl Core {
             return Err(invalid("view name must be 1 to 80 characters"));
         }
         // Reject a query the queue would refuse, so a saved view always opens.
-        self.list_tickets(actor, &TicketQuery { limit: Some(1), ..req.query.clone() })
-            .await?;
+        self.list_tickets(
+            actor,
+            &TicketQuery {
+                limit: Some(1),
+                ..req.query.clone()
+            },
+        )
+        .await?;
         let id = Uuid::now_v7();
         let json = serde_json::to_string(&req.query).map_err(|e| invalid(e.to_string()))?;
         let mut w = self.write(actor).await?;
@@ -109,7 +143,9 @@ impl Core {
 
     pub async fn delete_view(&self, actor: &Actor, id: Uuid) -> CoreResult<()> {
         if builtin_views().iter().any(|v| v.id == id) {
-            return Err(CoreError::Conflict("built-in views cannot be deleted".into()));
+            return Err(CoreError::Conflict(
+                "built-in views cannot be deleted".into(),
+            ));
         }
         let owner = actor.user_id.map(|u| u.to_string()).unwrap_or_default();
         let mut w = self.write(actor).await?;

@@ -377,15 +377,27 @@ pub struct UpdateTicket {
     #[serde(default)]
     #[ts(optional)]
     pub priority: Option<Priority>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[ts(optional, type = "string | null")]
     #[schema(value_type = Option<Uuid>)]
     pub assignee_id: Option<Option<Uuid>>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[ts(optional, type = "string | null")]
     #[schema(value_type = Option<Uuid>)]
     pub site_id: Option<Option<Uuid>>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[ts(optional, type = "string | null")]
     #[schema(value_type = Option<Uuid>)]
     pub contact_id: Option<Option<Uuid>>,

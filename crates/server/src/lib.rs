@@ -1,0 +1,468 @@
+//! outpost-server: the REST API under `/api/v1` and the web console, over `outpost-core`.
+//!
+//! Each handler is a few lines: parse, call one core method, map the error. Business rules
+//! live in outpost-core only. `GET /api/v1/openapi.json` describes every route.
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use outpost_core::{Actor, Core, CoreError};
+use outpost_proto::*;
+use serde::de::DeserializeOwned;
+use std::path::PathBuf;
+use std::sync::Arc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use uuid::Uuid;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+}
+
+/// An error on the wire: status code plus `ApiError {code, message}`.
+pub struct ApiFailure(StatusCode, ApiError);
+
+impl From<CoreError> for ApiFailure {
+    fn from(e: CoreError) -> Self {
+        let status = match &e {
+            CoreError::Validation(_) => StatusCode::BAD_REQUEST,
+            CoreError::NotFound(_) => StatusCode::NOT_FOUND,
+            CoreError::Conflict(_) => StatusCode::CONFLICT,
+            CoreError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
+            CoreError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiFailure(status, e.to_api())
+    }
+}
+
+impl ApiFailure {
+    fn bad_request(message: String) -> Self {
+        ApiFailure(
+            StatusCode::BAD_REQUEST,
+            ApiError {
+                code: "validation".into(),
+                message,
+            },
+        )
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiFailure>;
+
+/// JSON body whose rejection (malformed JSON, wrong types) is a typed 400.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiFailure;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| Body(v))
+            .map_err(|e| {
+                ApiFailure::bad_request(format!("the request body is not valid: {}", e.body_text()))
+            })
+    }
+}
+
+/// Query string whose rejection is a typed 400.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiFailure;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Params(v))
+            .map_err(|e| {
+                ApiFailure::bad_request(format!("the query string is not valid: {}", e.body_text()))
+            })
+    }
+}
+
+/// A UUID path segment whose rejection is a typed 400.
+pub struct Id(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiFailure;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiFailure::bad_request(e.body_text()))?;
+        Uuid::parse_str(&raw)
+            .map(Id)
+            .map_err(|_| ApiFailure::bad_request(format!("'{raw}' is not a valid id (a UUID)")))
+    }
+}
+
+/// The person behind the bearer token.
+pub struct Auth(pub Actor);
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiFailure;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiFailure::from(CoreError::Unauthorized(
+                "log in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/login"
+                    .into(),
+            ))
+        })?;
+        Ok(Auth(state.core.authenticate(token).await?))
+    }
+}
+
+// ------------------------------------------------------------------ handlers
+
+#[utoipa::path(get, path = "/api/v1/health", responses((status = 200, body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/setup", responses((status = 200, body = SetupState)))]
+async fn setup_state(State(s): State<AppState>) -> ApiResult<SetupState> {
+    Ok(Json(s.core.setup_state().await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/setup", request_body = FirstAdminRequest,
+    responses((status = 200, body = Session), (status = 409, body = ApiError)))]
+async fn create_first_admin(
+    State(s): State<AppState>,
+    Body(req): Body<FirstAdminRequest>,
+) -> ApiResult<Session> {
+    Ok(Json(s.core.create_first_admin(req).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
+    responses((status = 200, body = Session), (status = 401, body = ApiError), (status = 429, body = ApiError)))]
+async fn login(State(s): State<AppState>, Body(req): Body<LoginRequest>) -> ApiResult<Session> {
+    Ok(Json(s.core.login(req).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)), security(("bearer" = [])))]
+async fn logout(
+    State(s): State<AppState>,
+    parts: axum::http::HeaderMap,
+) -> Result<StatusCode, ApiFailure> {
+    if let Some(t) = parts
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        s.core.logout(t.trim()).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = User)), security(("bearer" = [])))]
+async fn me(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<User> {
+    Ok(Json(s.core.current_user(&a).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = Vec<User>)), security(("bearer" = [])))]
+async fn list_users(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Vec<User>> {
+    Ok(Json(s.core.list_users(&a).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", request_body = NewUser,
+    responses((status = 200, body = User), (status = 403, body = ApiError)), security(("bearer" = [])))]
+async fn create_user(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Body(req): Body<NewUser>,
+) -> ApiResult<User> {
+    Ok(Json(s.core.create_user(&a, req).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/clients", responses((status = 200, body = Vec<Client>)), security(("bearer" = [])))]
+async fn list_clients(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Vec<Client>> {
+    Ok(Json(s.core.list_clients(&a).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/clients", request_body = NewClient,
+    responses((status = 200, body = Client), (status = 400, body = ApiError), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]
+async fn create_client(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Body(req): Body<NewClient>,
+) -> ApiResult<Client> {
+    Ok(Json(s.core.create_client(&a, req).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/clients/{id}", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ClientDetail), (status = 404, body = ApiError)), security(("bearer" = [])))]
+async fn get_client(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+) -> ApiResult<ClientDetail> {
+    Ok(Json(s.core.get_client(&a, id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/clients/{id}", params(("id" = Uuid, Path)), request_body = UpdateClient,
+    responses((status = 200, body = Client)), security(("bearer" = [])))]
+async fn update_client(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+    Body(req): Body<UpdateClient>,
+) -> ApiResult<Client> {
+    Ok(Json(s.core.update_client(&a, id, req).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/clients/{id}/sites", params(("id" = Uuid, Path)), request_body = NewSite,
+    responses((status = 200, body = Site)), security(("bearer" = [])))]
+async fn create_site(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+    Body(req): Body<NewSite>,
+) -> ApiResult<Site> {
+    Ok(Json(s.core.create_site(&a, id, req).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/clients/{id}/contacts", params(("id" = Uuid, Path)), request_body = NewContact,
+    responses((status = 200, body = Contact)), security(("bearer" = [])))]
+async fn create_contact(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+    Body(req): Body<NewContact>,
+) -> ApiResult<Contact> {
+    Ok(Json(s.core.create_contact(&a, id, req).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets", params(TicketQuery),
+    responses((status = 200, body = TicketPage), (status = 400, body = ApiError)), security(("bearer" = [])))]
+async fn list_tickets(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Params(q): Params<TicketQuery>,
+) -> ApiResult<TicketPage> {
+    Ok(Json(s.core.list_tickets(&a, &q).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets", request_body = NewTicket,
+    responses((status = 200, body = Ticket), (status = 400, body = ApiError)), security(("bearer" = [])))]
+async fn create_ticket(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Body(req): Body<NewTicket>,
+) -> ApiResult<Ticket> {
+    Ok(Json(s.core.create_ticket(&a, req).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", params(("id" = Uuid, Path)),
+    responses((status = 200, body = TicketDetail), (status = 404, body = ApiError)), security(("bearer" = [])))]
+async fn get_ticket(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+) -> ApiResult<TicketDetail> {
+    Ok(Json(s.core.get_ticket(&a, id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", params(("id" = Uuid, Path)), request_body = UpdateTicket,
+    responses((status = 200, body = Ticket), (status = 400, body = ApiError), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]
+async fn update_ticket(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+    Body(req): Body<UpdateTicket>,
+) -> ApiResult<Ticket> {
+    Ok(Json(s.core.update_ticket(&a, id, req).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/comments", params(("id" = Uuid, Path)), request_body = NewComment,
+    responses((status = 200, body = Comment)), security(("bearer" = [])))]
+async fn add_comment(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+    Body(req): Body<NewComment>,
+) -> ApiResult<Comment> {
+    Ok(Json(s.core.add_comment(&a, id, req).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/time-entries", params(("id" = Uuid, Path)), request_body = NewTimeEntry,
+    responses((status = 200, body = TimeEntry), (status = 400, body = ApiError)), security(("bearer" = [])))]
+async fn add_time_entry(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+    Body(req): Body<NewTimeEntry>,
+) -> ApiResult<TimeEntry> {
+    Ok(Json(s.core.add_time_entry(&a, id, req).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/tags", responses((status = 200, body = Vec<String>)), security(("bearer" = [])))]
+async fn list_tags(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Vec<String>> {
+    Ok(Json(s.core.list_tags(&a).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/views", responses((status = 200, body = Vec<SavedView>)), security(("bearer" = [])))]
+async fn list_views(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Vec<SavedView>> {
+    Ok(Json(s.core.list_views(&a).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/views", request_body = NewSavedView,
+    responses((status = 200, body = SavedView)), security(("bearer" = [])))]
+async fn create_view(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Body(req): Body<NewSavedView>,
+) -> ApiResult<SavedView> {
+    Ok(Json(s.core.create_view(&a, req).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/views/{id}", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ApiError)), security(("bearer" = [])))]
+async fn delete_view(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+) -> Result<StatusCode, ApiFailure> {
+    s.core.delete_view(&a, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/queue-counts", responses((status = 200, body = QueueCounts)), security(("bearer" = [])))]
+async fn queue_counts(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<QueueCounts> {
+    Ok(Json(s.core.queue_counts(&a).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/sla-policy", responses((status = 200, body = SlaPolicy)), security(("bearer" = [])))]
+async fn get_sla_policy(State(s): State<AppState>, Auth(_a): Auth) -> ApiResult<SlaPolicy> {
+    Ok(Json(s.core.sla_policy().await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/sla-policy", request_body = SlaPolicy,
+    responses((status = 200, body = SlaPolicy), (status = 400, body = ApiError)), security(("bearer" = [])))]
+async fn set_sla_policy(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Body(req): Body<SlaPolicy>,
+) -> ApiResult<SlaPolicy> {
+    Ok(Json(s.core.set_sla_policy(&a, req).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/demo", responses((status = 200, body = DemoSummary), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]
+async fn load_demo(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<DemoSummary> {
+    Ok(Json(s.core.load_demo(&a).await?))
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Outpost API", description = "Service desk of the Outpost MSP console."),
+    paths(
+        health, setup_state, create_first_admin, login, logout, me, list_users, create_user,
+        list_clients, create_client, get_client, update_client, create_site, create_contact,
+        list_tickets, create_ticket, get_ticket, update_ticket, add_comment, add_time_entry,
+        list_tags, list_views, create_view, delete_view, queue_counts, get_sla_policy,
+        set_sla_policy, load_demo
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn api_not_found() -> ApiFailure {
+    ApiFailure(
+        StatusCode::NOT_FOUND,
+        ApiError {
+            code: "not_found".into(),
+            message: "no such API route; see GET /api/v1/openapi.json".into(),
+        },
+    )
+}
+
+/// The `/api/v1` routes alone.
+pub fn api_router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi_json))
+        .route("/setup", get(setup_state).post(create_first_admin))
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/me", get(me))
+        .route("/users", get(list_users).post(create_user))
+        .route("/clients", get(list_clients).post(create_client))
+        .route("/clients/{id}", get(get_client).patch(update_client))
+        .route("/clients/{id}/sites", post(create_site))
+        .route("/clients/{id}/contacts", post(create_contact))
+        .route("/tickets", get(list_tickets).post(create_ticket))
+        .route("/tickets/{id}", get(get_ticket).patch(update_ticket))
+        .route("/tickets/{id}/comments", post(add_comment))
+        .route("/tickets/{id}/time-entries", post(add_time_entry))
+        .route("/tags", get(list_tags))
+        .route("/views", get(list_views).post(create_view))
+        .route("/views/{id}", axum::routing::delete(delete_view))
+        .route("/queue-counts", get(queue_counts))
+        .route("/sla-policy", get(get_sla_policy).put(set_sla_policy))
+        .route("/demo", post(load_demo))
+        .fallback(api_not_found)
+        .with_state(state)
+}
+
+/// The whole server: the API plus, when `ui_dir` holds a built UI, the web console.
+pub fn app(state: AppState, ui_dir: Option<PathBuf>) -> Router {
+    let router = Router::new().nest("/api/v1", api_router(state));
+    match ui_dir.filter(|d| d.join("index.html").is_file()) {
+        Some(dir) => {
+            // Unknown paths get index.html, so console URLs survive a reload.
+            let index = tower_http::services::ServeFile::new(dir.join("index.html"));
+            router.fallback_service(tower_http::services::ServeDir::new(dir).fallback(index))
+        }
+        None => router.fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                "The web console is not built. Run `cargo xtask run` (or `npm run build` in ui/) \
+                 and start the server again; the API is under /api/v1.",
+            )
+        }),
+    }
+}

@@ -1,1 +1,173 @@
-fn main() {}
+//! `outpost-server`: runs the Outpost core behind HTTP, or administers its store.
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use outpost_core::{Actor, Core, SystemClock};
+use outpost_proto::{NewUser, Role};
+use outpost_server::{app, AppState};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "outpost-server",
+    version,
+    about = "Outpost central server and web console"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the REST API (/api/v1) and the web console.
+    Serve {
+        /// Folder holding the SQLite store (created if missing).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Address to listen on, e.g. 127.0.0.1:8787.
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+        /// Load the demo MSP into an empty store before serving.
+        #[arg(long)]
+        demo: bool,
+        /// Folder of the built web console (default: ui/dist of this checkout).
+        #[arg(long, env = "OUTPOST_UI_DIR")]
+        ui_dir: Option<PathBuf>,
+    },
+    /// Administration without the UI.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user who can log in; the password is read from standard input.
+    CreateUser {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        username: String,
+        /// admin, technician or viewer.
+        #[arg(long, default_value = "technician")]
+        role: String,
+        /// Name shown in the console (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input (required: never pass it as an argument).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            data_dir,
+            listen,
+            demo,
+            ui_dir,
+        } => serve(data_dir, listen, demo, ui_dir).await,
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    data_dir,
+                    username,
+                    role,
+                    display_name,
+                    password_stdin: _,
+                },
+        } => {
+            let Some(role) = Role::parse(&role) else {
+                bail!("unknown role '{role}'; use admin, technician or viewer");
+            };
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let core = open(&data_dir).await?;
+            let user = core
+                .create_user(
+                    &Actor::system(),
+                    NewUser {
+                        display_name: display_name.unwrap_or_else(|| username.clone()),
+                        username,
+                        role,
+                        password,
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created {} user '{}' ({})",
+                role.as_str(),
+                user.username,
+                user.id
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn open(data_dir: &std::path::Path) -> anyhow::Result<Core> {
+    Core::open_dir(data_dir, Arc::new(SystemClock))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", data_dir.display()))
+}
+
+async fn serve(
+    data_dir: PathBuf,
+    listen: SocketAddr,
+    demo: bool,
+    ui_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let core = open(&data_dir).await?;
+    if demo {
+        if core
+            .setup_state()
+            .await
+            .map(|s| s.store_empty)
+            .unwrap_or(false)
+        {
+            let s = core
+                .load_demo(&Actor::system())
+                .await
+                .map_err(|e| anyhow::anyhow!("loading demo data: {e}"))?;
+            tracing::info!(clients = s.clients, tickets = s.tickets, "demo data loaded");
+        } else {
+            tracing::info!("store is not empty; --demo left it as it is");
+        }
+    }
+    let ui_dir = ui_dir.or_else(|| {
+        let built = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/dist"));
+        built.is_dir().then_some(built)
+    });
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}; is another server using it?"))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        core: Arc::new(core),
+    };
+    println!("Outpost server listening on http://{addr} (web console at /, API at /api/v1)");
+    axum::serve(listener, app(state, ui_dir))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,385 @@
+// The one typed client of the Outpost API, with two transports:
+// - desktop app (Tauri): `invoke(command, args)`; authenticated commands take `token`;
+// - browser (web console): `fetch` against `/api/v1` on the same origin, `Authorization: Bearer`.
+// Both fail with `ApiRequestError {code, message}`; `message` is written for people.
+
+import type {
+  ApiError,
+  Client,
+  ClientDetail,
+  Comment,
+  Contact,
+  DemoSummary,
+  FirstAdminRequest,
+  Health,
+  LoginRequest,
+  NewClient,
+  NewComment,
+  NewContact,
+  NewSavedView,
+  NewSite,
+  NewTicket,
+  NewTimeEntry,
+  NewUser,
+  QueueCounts,
+  SavedView,
+  Session,
+  SetupState,
+  Site,
+  SlaPolicy,
+  Ticket,
+  TicketDetail,
+  TicketPage,
+  TicketQuery,
+  TimeEntry,
+  UpdateClient,
+  UpdateTicket,
+  User,
+} from './types';
+
+/** The single error type every API call throws. */
+export class ApiRequestError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'ApiRequestError';
+    this.code = code;
+  }
+}
+
+/** True inside the desktop app. */
+export const inTauri: boolean = typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+
+const TOKEN_KEY = 'outpost.token';
+
+let token: string | null = readToken();
+let onUnauthorized: (() => void) | null = null;
+
+function readToken(): string | null {
+  try {
+    return localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function getToken(): string | null {
+  return token;
+}
+
+export function setToken(t: string | null): void {
+  token = t;
+  try {
+    if (t) localStorage.setItem(TOKEN_KEY, t);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // Storage can be unavailable (private mode); the session then lasts for this page only.
+  }
+}
+
+/** Called when an authenticated call is refused with `unauthorized` (expired session). */
+export function setUnauthorizedHandler(fn: () => void): void {
+  onUnauthorized = fn;
+}
+
+function isApiError(v: unknown): v is ApiError {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as ApiError).code === 'string' &&
+    typeof (v as ApiError).message === 'string'
+  );
+}
+
+function toError(e: unknown): ApiRequestError {
+  if (e instanceof ApiRequestError) return e;
+  if (isApiError(e)) return new ApiRequestError(e.code, e.message);
+  if (typeof e === 'string') return new ApiRequestError('internal', e);
+  if (e instanceof Error) return new ApiRequestError('internal', e.message);
+  return new ApiRequestError('internal', 'Something went wrong; try again.');
+}
+
+/** Drops empty fields so absent means absent on both transports. */
+export function cleanQuery(q: TicketQuery): TicketQuery {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined || v === null || v === '' || v === false) continue;
+    out[k] = v;
+  }
+  return out as TicketQuery;
+}
+
+export function queryString(q: TicketQuery): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(cleanQuery(q))) p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+interface Route {
+  method: Method;
+  path: string;
+  body?: unknown;
+}
+
+interface Call {
+  /** Tauri command name. */
+  cmd: string;
+  /** Tauri arguments, without the token. */
+  args?: Record<string, unknown>;
+  http: Route;
+  /** Sends the session token (Bearer / `token` argument). */
+  auth: boolean;
+}
+
+let tauriInvoke: ((cmd: string, args?: Record<string, unknown>) => Promise<unknown>) | null = null;
+
+async function invokeTauri(cmd: string, args: Record<string, unknown>): Promise<unknown> {
+  if (!tauriInvoke) {
+    const core = await import('@tauri-apps/api/core');
+    tauriInvoke = core.invoke;
+  }
+  return tauriInvoke(cmd, args);
+}
+
+async function viaHttp(route: Route, auth: boolean): Promise<unknown> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (route.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (auth && token) headers.Authorization = `Bearer ${token}`;
+  let res: Response;
+  try {
+    res = await fetch(`/api/v1${route.path}`, {
+      method: route.method,
+      headers,
+      body: route.body === undefined ? undefined : JSON.stringify(route.body),
+    });
+  } catch {
+    throw new ApiRequestError(
+      'network',
+      'Cannot reach the Outpost server. Check your network connection and try again.',
+    );
+  }
+  const text = await res.text();
+  let data: unknown = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = text;
+    }
+  }
+  if (!res.ok) {
+    if (isApiError(data)) throw new ApiRequestError(data.code, data.message);
+    const code = res.status === 401 ? 'unauthorized' : res.status === 404 ? 'not_found' : 'internal';
+    throw new ApiRequestError(
+      code,
+      `The server answered ${res.status} ${res.statusText || ''}`.trim() +
+        (typeof data === 'string' && data.length < 200 ? `: ${data}` : '.'),
+    );
+  }
+  return data;
+}
+
+async function call<T>(c: Call): Promise<T> {
+  try {
+    if (inTauri) {
+      const args: Record<string, unknown> = { ...(c.args ?? {}) };
+      if (c.auth) args.token = token ?? '';
+      return (await invokeTauri(c.cmd, args)) as T;
+    }
+    return (await viaHttp(c.http, c.auth)) as T;
+  } catch (e) {
+    const err = toError(e);
+    if (c.auth && err.code === 'unauthorized' && onUnauthorized) onUnauthorized();
+    throw err;
+  }
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  health: () => call<Health>({ cmd: 'health', http: { method: 'GET', path: '/health' }, auth: false }),
+
+  setupState: () =>
+    call<SetupState>({ cmd: 'setup_state', http: { method: 'GET', path: '/setup' }, auth: false }),
+
+  createFirstAdmin: (req: FirstAdminRequest) =>
+    call<Session>({
+      cmd: 'create_first_admin',
+      args: { req },
+      http: { method: 'POST', path: '/setup', body: req },
+      auth: false,
+    }),
+
+  login: (req: LoginRequest) =>
+    call<Session>({
+      cmd: 'login',
+      args: { req },
+      http: { method: 'POST', path: '/auth/login', body: req },
+      auth: false,
+    }),
+
+  logout: () =>
+    call<null>({ cmd: 'logout', http: { method: 'POST', path: '/auth/logout' }, auth: true }),
+
+  me: () => call<User>({ cmd: 'me', http: { method: 'GET', path: '/me' }, auth: true }),
+
+  listUsers: () =>
+    call<User[]>({ cmd: 'list_users', http: { method: 'GET', path: '/users' }, auth: true }),
+
+  createUser: (req: NewUser) =>
+    call<User>({
+      cmd: 'create_user',
+      args: { req },
+      http: { method: 'POST', path: '/users', body: req },
+      auth: true,
+    }),
+
+  listClients: () =>
+    call<Client[]>({ cmd: 'list_clients', http: { method: 'GET', path: '/clients' }, auth: true }),
+
+  createClient: (req: NewClient) =>
+    call<Client>({
+      cmd: 'create_client',
+      args: { req },
+      http: { method: 'POST', path: '/clients', body: req },
+      auth: true,
+    }),
+
+  getClient: (id: string) =>
+    call<ClientDetail>({
+      cmd: 'get_client',
+      args: { id },
+      http: { method: 'GET', path: `/clients/${enc(id)}` },
+      auth: true,
+    }),
+
+  updateClient: (id: string, req: UpdateClient) =>
+    call<Client>({
+      cmd: 'update_client',
+      args: { id, req },
+      http: { method: 'PATCH', path: `/clients/${enc(id)}`, body: req },
+      auth: true,
+    }),
+
+  createSite: (id: string, req: NewSite) =>
+    call<Site>({
+      cmd: 'create_site',
+      args: { id, req },
+      http: { method: 'POST', path: `/clients/${enc(id)}/sites`, body: req },
+      auth: true,
+    }),
+
+  createContact: (id: string, req: NewContact) =>
+    call<Contact>({
+      cmd: 'create_contact',
+      args: { id, req },
+      http: { method: 'POST', path: `/clients/${enc(id)}/contacts`, body: req },
+      auth: true,
+    }),
+
+  listTickets: (query: TicketQuery) => {
+    const q = cleanQuery(query);
+    return call<TicketPage>({
+      cmd: 'list_tickets',
+      args: { query: q },
+      http: { method: 'GET', path: `/tickets${queryString(q)}` },
+      auth: true,
+    });
+  },
+
+  createTicket: (req: NewTicket) =>
+    call<Ticket>({
+      cmd: 'create_ticket',
+      args: { req },
+      http: { method: 'POST', path: '/tickets', body: req },
+      auth: true,
+    }),
+
+  getTicket: (id: string) =>
+    call<TicketDetail>({
+      cmd: 'get_ticket',
+      args: { id },
+      http: { method: 'GET', path: `/tickets/${enc(id)}` },
+      auth: true,
+    }),
+
+  updateTicket: (id: string, req: UpdateTicket) =>
+    call<Ticket>({
+      cmd: 'update_ticket',
+      args: { id, req },
+      http: { method: 'PATCH', path: `/tickets/${enc(id)}`, body: req },
+      auth: true,
+    }),
+
+  addComment: (id: string, req: NewComment) =>
+    call<Comment>({
+      cmd: 'add_comment',
+      args: { id, req },
+      http: { method: 'POST', path: `/tickets/${enc(id)}/comments`, body: req },
+      auth: true,
+    }),
+
+  addTimeEntry: (id: string, req: NewTimeEntry) =>
+    call<TimeEntry>({
+      cmd: 'add_time_entry',
+      args: { id, req },
+      http: { method: 'POST', path: `/tickets/${enc(id)}/time-entries`, body: req },
+      auth: true,
+    }),
+
+  listTags: () =>
+    call<string[]>({ cmd: 'list_tags', http: { method: 'GET', path: '/tags' }, auth: true }),
+
+  listViews: () =>
+    call<SavedView[]>({ cmd: 'list_views', http: { method: 'GET', path: '/views' }, auth: true }),
+
+  createView: (req: NewSavedView) =>
+    call<SavedView>({
+      cmd: 'create_view',
+      args: { req: { ...req, query: cleanQuery(req.query) } },
+      http: { method: 'POST', path: '/views', body: { ...req, query: cleanQuery(req.query) } },
+      auth: true,
+    }),
+
+  deleteView: (id: string) =>
+    call<null>({
+      cmd: 'delete_view',
+      args: { id },
+      http: { method: 'DELETE', path: `/views/${enc(id)}` },
+      auth: true,
+    }),
+
+  queueCounts: () =>
+    call<QueueCounts>({
+      cmd: 'queue_counts',
+      http: { method: 'GET', path: '/queue-counts' },
+      auth: true,
+    }),
+
+  getSlaPolicy: () =>
+    call<SlaPolicy>({
+      cmd: 'get_sla_policy',
+      http: { method: 'GET', path: '/sla-policy' },
+      auth: true,
+    }),
+
+  setSlaPolicy: (req: SlaPolicy) =>
+    call<SlaPolicy>({
+      cmd: 'set_sla_policy',
+      args: { req },
+      http: { method: 'PUT', path: '/sla-policy', body: req },
+      auth: true,
+    }),
+
+  loadDemo: () =>
+    call<DemoSummary>({ cmd: 'load_demo', http: { method: 'POST', path: '/demo' }, auth: true }),
+};
+
+/** The message to show a person for any thrown value. */
+export function errorMessage(e: unknown): string {
+  const m = toError(e).message.trim();
+  return m ? m[0].toUpperCase() + m.slice(1) : 'Something went wrong; try again.';
+}

@@ -1,0 +1,217 @@
+// Application-wide state: who is logged in, shared look-up lists, theme, clock and dialogs.
+
+import { api, errorMessage, inTauri, setToken, setUnauthorizedHandler } from './api';
+import type { Client, Session, User } from './types';
+
+export type ThemeChoice = 'system' | 'light' | 'dark';
+
+const THEME_KEY = 'outpost.theme';
+
+function storedTheme(): ThemeChoice {
+  try {
+    const v = localStorage.getItem(THEME_KEY);
+    if (v === 'light' || v === 'dark' || v === 'system') return v;
+  } catch {
+    // ignore
+  }
+  return 'system';
+}
+
+export interface Toast {
+  id: number;
+  text: string;
+  kind: 'info' | 'error';
+}
+
+export interface NewTicketDefaults {
+  client_id?: string;
+}
+
+class AppState {
+  /** 'loading' until the first setup/me round trip is done. */
+  phase: 'loading' | 'setup' | 'login' | 'ready' | 'unreachable' = $state('loading');
+  startupError = $state('');
+  storeEmpty = $state(false);
+  user: User | null = $state(null);
+
+  users: User[] = $state([]);
+  clients: Client[] = $state([]);
+  tags: string[] = $state([]);
+
+  theme: ThemeChoice = $state(storedTheme());
+  systemDark = $state(false);
+  now = $state(Date.now());
+  online = $state(typeof navigator === 'undefined' ? true : navigator.onLine);
+
+  paletteOpen = $state(false);
+  helpOpen = $state(false);
+  newTicketOpen = $state(false);
+  newTicketDefaults: NewTicketDefaults = $state({});
+
+  toasts: Toast[] = $state([]);
+  /** Bumped whenever tickets change elsewhere, so lists refresh. */
+  ticketsVersion = $state(0);
+
+  readonly inTauri = inTauri;
+
+  get effectiveTheme(): 'light' | 'dark' {
+    if (this.theme === 'system') return this.systemDark ? 'dark' : 'light';
+    return this.theme;
+  }
+
+  get canWrite(): boolean {
+    return !!this.user && this.user.role !== 'viewer';
+  }
+
+  get isAdmin(): boolean {
+    return this.user?.role === 'admin';
+  }
+
+  /** People tickets can be assigned to (viewers cannot work tickets). */
+  get assignees(): User[] {
+    return this.users.filter((u) => u.role !== 'viewer');
+  }
+
+  userName(id: string | null | undefined): string {
+    if (!id) return '';
+    return this.users.find((u) => u.id === id)?.display_name ?? '';
+  }
+
+  setTheme(t: ThemeChoice) {
+    this.theme = t;
+    try {
+      localStorage.setItem(THEME_KEY, t);
+    } catch {
+      // ignore
+    }
+  }
+
+  toggleTheme() {
+    this.setTheme(this.effectiveTheme === 'dark' ? 'light' : 'dark');
+  }
+
+  toast(text: string, kind: Toast['kind'] = 'info') {
+    const id = Date.now() + Math.random();
+    this.toasts.push({ id, text, kind });
+    setTimeout(() => {
+      this.toasts = this.toasts.filter((t) => t.id !== id);
+    }, kind === 'error' ? 7000 : 3500);
+  }
+
+  /** Decides between wizard, login and the console. */
+  async start() {
+    this.phase = 'loading';
+    this.startupError = '';
+    try {
+      const setup = await api.setupState();
+      this.storeEmpty = setup.store_empty;
+      if (setup.needs_admin) {
+        setToken(null);
+        this.phase = 'setup';
+        return;
+      }
+    } catch (e) {
+      this.startupError = errorMessage(e);
+      this.phase = 'unreachable';
+      return;
+    }
+    try {
+      this.user = await api.me();
+      this.phase = 'ready';
+      void this.loadLookups();
+    } catch {
+      setToken(null);
+      this.user = null;
+      this.phase = 'login';
+    }
+  }
+
+  signedIn(s: Session) {
+    setToken(s.token);
+    this.user = s.user;
+    this.phase = 'ready';
+    void this.loadLookups();
+  }
+
+  async logout() {
+    try {
+      await api.logout();
+    } catch {
+      // The session is dropped locally either way.
+    }
+    this.dropSession();
+  }
+
+  dropSession() {
+    setToken(null);
+    this.user = null;
+    this.users = [];
+    this.clients = [];
+    this.tags = [];
+    this.paletteOpen = false;
+    this.helpOpen = false;
+    this.newTicketOpen = false;
+    this.phase = 'login';
+  }
+
+  async loadLookups() {
+    await Promise.all([this.refreshUsers(), this.refreshClients(), this.refreshTags()]);
+  }
+
+  async refreshUsers() {
+    try {
+      this.users = await api.listUsers();
+    } catch (e) {
+      this.toast(errorMessage(e), 'error');
+    }
+  }
+
+  async refreshClients() {
+    try {
+      this.clients = await api.listClients();
+    } catch (e) {
+      this.toast(errorMessage(e), 'error');
+    }
+  }
+
+  async refreshTags() {
+    try {
+      this.tags = await api.listTags();
+    } catch {
+      // Tags only feed suggestions.
+    }
+  }
+
+  openNewTicket(defaults: NewTicketDefaults = {}) {
+    if (!this.canWrite) {
+      this.toast('Viewers cannot create tickets; ask an admin for the technician role.', 'error');
+      return;
+    }
+    this.newTicketDefaults = defaults;
+    this.paletteOpen = false;
+    this.helpOpen = false;
+    this.newTicketOpen = true;
+  }
+
+  ticketsChanged() {
+    this.ticketsVersion++;
+  }
+}
+
+export const app = new AppState();
+
+setUnauthorizedHandler(() => {
+  if (app.phase === 'ready') {
+    app.dropSession();
+    app.toast('Your session has ended; log in again.', 'error');
+  }
+});
+
+if (typeof window !== 'undefined') {
+  const mq = window.matchMedia('(prefers-color-scheme: dark)');
+  app.systemDark = mq.matches;
+  mq.addEventListener('change', (e) => (app.systemDark = e.matches));
+  window.addEventListener('online', () => (app.online = true));
+  window.addEventListener('offline', () => (app.online = false));
+  setInterval(() => (app.now = Date.now()), 30_000);
+}
