@@ -1,5 +1,155 @@
+//! The Outpost desktop console: the embedded core on a SQLite file in the OS app-data folder,
+//! behind thin Tauri commands. Each command authenticates, calls one core method and maps
+//! the error to the same `ApiError` the REST API returns.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+use outpost_core::{Actor, Core, CoreError, SystemClock};
+use outpost_proto::*;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tauri::{Manager, State};
+use uuid::Uuid;
+
+struct Console {
+    core: Arc<Core>,
+}
+
+type Reply<T> = Result<T, ApiError>;
+
+fn err(e: CoreError) -> ApiError {
+    e.to_api()
+}
+
+impl Console {
+    async fn actor(&self, token: &str) -> Reply<Actor> {
+        self.core.authenticate(token).await.map_err(err)
+    }
+}
+
+/// Declares a command that authenticates and calls one core method.
+macro_rules! authed {
+    ($name:ident ( $($arg:ident : $ty:ty),* ) -> $out:ty => |$core:ident, $actor:ident| $call:expr) => {
+        #[tauri::command]
+        async fn $name(state: State<'_, Console>, token: String $(, $arg: $ty)*) -> Reply<$out> {
+            let $actor = state.actor(&token).await?;
+            let $core = &state.core;
+            $call.await.map_err(err)
+        }
+    };
+}
+
+#[tauri::command]
+fn health() -> Health {
+    Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+#[tauri::command]
+async fn setup_state(state: State<'_, Console>) -> Reply<SetupState> {
+    state.core.setup_state().await.map_err(err)
+}
+
+#[tauri::command]
+async fn create_first_admin(state: State<'_, Console>, req: FirstAdminRequest) -> Reply<Session> {
+    state.core.create_first_admin(req).await.map_err(err)
+}
+
+#[tauri::command]
+async fn login(state: State<'_, Console>, req: LoginRequest) -> Reply<Session> {
+    state.core.login(req).await.map_err(err)
+}
+
+#[tauri::command]
+async fn logout(state: State<'_, Console>, token: String) -> Reply<()> {
+    state.core.logout(&token).await.map_err(err)
+}
+
+authed!(me() -> User => |core, a| core.current_user(&a));
+authed!(list_users() -> Vec<User> => |core, a| core.list_users(&a));
+authed!(create_user(req: NewUser) -> User => |core, a| core.create_user(&a, req));
+authed!(list_clients() -> Vec<Client> => |core, a| core.list_clients(&a));
+authed!(create_client(req: NewClient) -> Client => |core, a| core.create_client(&a, req));
+authed!(get_client(id: Uuid) -> ClientDetail => |core, a| core.get_client(&a, id));
+authed!(update_client(id: Uuid, req: UpdateClient) -> Client => |core, a| core.update_client(&a, id, req));
+authed!(create_site(id: Uuid, req: NewSite) -> Site => |core, a| core.create_site(&a, id, req));
+authed!(create_contact(id: Uuid, req: NewContact) -> Contact => |core, a| core.create_contact(&a, id, req));
+authed!(list_tickets(query: TicketQuery) -> TicketPage => |core, a| core.list_tickets(&a, &query));
+authed!(create_ticket(req: NewTicket) -> Ticket => |core, a| core.create_ticket(&a, req));
+authed!(get_ticket(id: Uuid) -> TicketDetail => |core, a| core.get_ticket(&a, id));
+authed!(update_ticket(id: Uuid, req: UpdateTicket) -> Ticket => |core, a| core.update_ticket(&a, id, req));
+authed!(add_comment(id: Uuid, req: NewComment) -> Comment => |core, a| core.add_comment(&a, id, req));
+authed!(add_time_entry(id: Uuid, req: NewTimeEntry) -> TimeEntry => |core, a| core.add_time_entry(&a, id, req));
+authed!(list_tags() -> Vec<String> => |core, a| core.list_tags(&a));
+authed!(list_views() -> Vec<SavedView> => |core, a| core.list_views(&a));
+authed!(create_view(req: NewSavedView) -> SavedView => |core, a| core.create_view(&a, req));
+authed!(delete_view(id: Uuid) -> () => |core, a| core.delete_view(&a, id));
+authed!(queue_counts() -> QueueCounts => |core, a| core.queue_counts(&a));
+authed!(get_sla_policy() -> SlaPolicy => |core, _a| core.sla_policy());
+authed!(set_sla_policy(req: SlaPolicy) -> SlaPolicy => |core, a| core.set_sla_policy(&a, req));
+authed!(load_demo() -> DemoSummary => |core, a| core.load_demo(&a));
+
+/// `OUTPOST_DATA_DIR` wins (tests, portable installs); otherwise the OS app-data folder.
+fn data_dir(app: &tauri::App) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("OUTPOST_DATA_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    Ok(app.path().app_data_dir()?)
+}
+
 fn main() {
-    tauri::Builder::default()
-        .run(tauri::generate_context!())
-        .expect("error while running tauri application");
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let result = tauri::Builder::default()
+        .setup(|app| {
+            let dir = data_dir(app)?;
+            tracing::info!(data_dir = %dir.display(), "opening the local store");
+            let core = tauri::async_runtime::block_on(Core::open_dir(&dir, Arc::new(SystemClock)))
+                .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))?;
+            app.manage(Console {
+                core: Arc::new(core),
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            health,
+            setup_state,
+            create_first_admin,
+            login,
+            logout,
+            me,
+            list_users,
+            create_user,
+            list_clients,
+            create_client,
+            get_client,
+            update_client,
+            create_site,
+            create_contact,
+            list_tickets,
+            create_ticket,
+            get_ticket,
+            update_ticket,
+            add_comment,
+            add_time_entry,
+            list_tags,
+            list_views,
+            create_view,
+            delete_view,
+            queue_counts,
+            get_sla_policy,
+            set_sla_policy,
+            load_demo,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("Outpost could not start: {e}");
+        std::process::exit(1);
+    }
 }

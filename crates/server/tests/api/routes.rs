@@ -1,0 +1,320 @@
+use crate::{refused, server};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn health_is_open_and_everything_else_needs_a_token() {
+    let s = server().await;
+    let h: Value = s
+        .http
+        .get(format!("{}/health", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h["version"], env!("CARGO_PKG_VERSION"));
+    let r = s
+        .http
+        .get(format!("{}/tickets", s.base))
+        .send()
+        .await
+        .unwrap();
+    let msg = refused(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert!(msg.contains("Bearer"), "{msg}");
+    let r = s
+        .http
+        .get(format!("{}/tickets", s.base))
+        .bearer_auth("forged")
+        .send()
+        .await
+        .unwrap();
+    refused(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn login_returns_a_bearer_token() {
+    let s = server().await;
+    let r = s
+        .http
+        .post(format!("{}/auth/login", s.base))
+        .json(&json!({"username": "ada", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap();
+    let session: Value = s.ok(r).await;
+    let token = session["token"].as_str().unwrap();
+    let me: Value = s
+        .http
+        .get(format!("{}/me", s.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "ada");
+    let r = s
+        .http
+        .post(format!("{}/auth/login", s.base))
+        .json(&json!({"username": "ada", "password": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    refused(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn a_ticket_lives_through_the_api() {
+    let s = server().await;
+    let client = s
+        .ok(s.post("/clients", json!({"name": "Acme"})).await)
+        .await;
+    let client_id = client["id"].as_str().unwrap();
+    let t = s
+        .ok(s
+            .post(
+                "/tickets",
+                json!({"title": "Printer jams", "client_id": client_id, "priority": "high"}),
+            )
+            .await)
+        .await;
+    assert_eq!(t["number"], 1001);
+    assert_eq!(t["status"], "new");
+    let id = t["id"].as_str().unwrap();
+    s.ok(s
+        .post(
+            &format!("/tickets/{id}/comments"),
+            json!({"body": "Replaced the fuser unit"}),
+        )
+        .await)
+        .await;
+    s.ok(s
+        .post(
+            &format!("/tickets/{id}/time-entries"),
+            json!({"minutes": 45, "billable": true}),
+        )
+        .await)
+        .await;
+    let u = s
+        .ok(s
+            .patch(
+                &format!("/tickets/{id}"),
+                json!({"status": "in_progress", "tags": ["printing"]}),
+            )
+            .await)
+        .await;
+    assert_eq!(u["status"], "in_progress");
+    let detail = s.ok(s.get(&format!("/tickets/{id}")).await).await;
+    assert_eq!(detail["ticket"]["billable_minutes"], 45);
+    assert_eq!(detail["comments"][0]["body"], "Replaced the fuser unit");
+    let page = s
+        .ok(s.get("/tickets?q=fuser&status=in_progress&limit=10").await)
+        .await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["id"], id);
+    let none = s.ok(s.get("/tickets?q=fuser&status=closed").await).await;
+    assert_eq!(none["total"], 0);
+    assert_eq!(none["items"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_typed_4xx_and_changes_nothing() {
+    let s = server().await;
+    let client = s
+        .ok(s.post("/clients", json!({"name": "Acme"})).await)
+        .await;
+    let cid = client["id"].as_str().unwrap();
+    let malformed = s
+        .http
+        .post(format!("{}/tickets", s.base))
+        .bearer_auth(&s.token)
+        .header("content-type", "application/json")
+        .body("{\"title\": ")
+        .send()
+        .await
+        .unwrap();
+    refused(malformed, StatusCode::BAD_REQUEST, "validation").await;
+    let msg = refused(
+        s.post("/tickets", json!({"title": "", "client_id": cid}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    assert!(msg.contains("title"), "{msg}");
+    refused(
+        s.post(
+            "/tickets",
+            json!({"title": "x".repeat(201), "client_id": cid}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    let unknown = refused(
+        s.post(
+            "/tickets",
+            json!({"title": "ok", "client_id": "01234567-89ab-7def-8123-456789abcdef"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    assert!(unknown.contains("does not exist"), "{unknown}");
+    refused(
+        s.post(
+            "/tickets",
+            json!({"title": "ok", "client_id": cid, "priority": "urgent"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    assert_eq!(
+        s.ok(s.get("/tickets").await).await["total"],
+        0,
+        "refused creates left nothing"
+    );
+
+    let t = s
+        .ok(s
+            .post("/tickets", json!({"title": "ok", "client_id": cid}))
+            .await)
+        .await;
+    let id = t["id"].as_str().unwrap();
+    let neg = refused(
+        s.post(
+            &format!("/tickets/{id}/time-entries"),
+            json!({"minutes": -30}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    assert!(neg.contains("positive"), "{neg}");
+    s.ok(s
+        .patch(&format!("/tickets/{id}"), json!({"status": "open"}))
+        .await)
+        .await;
+    refused(
+        s.patch(&format!("/tickets/{id}"), json!({"status": "new"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    s.ok(s
+        .patch(&format!("/tickets/{id}"), json!({"status": "closed"}))
+        .await)
+        .await;
+    refused(
+        s.patch(
+            &format!("/tickets/{id}"),
+            json!({"status": "open", "title": "sneaky"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    let after = s.ok(s.get(&format!("/tickets/{id}")).await).await;
+    assert_eq!(
+        after["ticket"]["title"], "ok",
+        "a refused edit is not half-applied"
+    );
+    assert_eq!(after["ticket"]["total_minutes"], 0);
+    refused(
+        s.get("/tickets/not-a-uuid").await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    refused(
+        s.get("/tickets/01234567-89ab-7def-8123-456789abcdef").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    refused(
+        s.get("/tickets?limit=abc").await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    refused(
+        s.get("/tickets?limit=100000").await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    refused(
+        s.get("/no-such-route").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    refused(
+        s.post("/clients", json!({"name": "acme"})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn openapi_describes_every_route() {
+    let s = server().await;
+    let doc = s
+        .ok(s
+            .http
+            .get(format!("{}/openapi.json", s.base))
+            .send()
+            .await
+            .unwrap())
+        .await;
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/tickets",
+        "/api/v1/tickets/{id}",
+        "/api/v1/tickets/{id}/comments",
+        "/api/v1/tickets/{id}/time-entries",
+        "/api/v1/clients",
+        "/api/v1/auth/login",
+        "/api/v1/health",
+        "/api/v1/sla-policy",
+        "/api/v1/views/{id}",
+    ] {
+        assert!(paths.contains_key(p), "openapi lacks {p}");
+    }
+    assert!(doc["components"]["schemas"]["Ticket"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test]
+async fn setup_is_refused_once_an_admin_exists() {
+    let s = server().await;
+    let r = s
+        .http
+        .post(format!("{}/setup", s.base))
+        .json(&json!({"username": "eve", "display_name": "Eve", "password": "takeover123"}))
+        .send()
+        .await
+        .unwrap();
+    refused(r, StatusCode::CONFLICT, "conflict").await;
+    let state = s
+        .ok(s
+            .http
+            .get(format!("{}/setup", s.base))
+            .send()
+            .await
+            .unwrap())
+        .await;
+    assert_eq!(state["needs_admin"], false);
+}
