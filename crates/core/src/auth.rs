@@ -307,10 +307,10 @@ impl Core {
         let expired = || {
             CoreError::Unauthorized("your session has expired or is unknown; log in again".into())
         };
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(
             "SELECT u.id, u.username, u.display_name, u.role, u.password_hash, s.expires_at \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?"
-        ))
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+        )
         .bind(token_hash(token))
         .fetch_optional(&self.pool)
         .await?

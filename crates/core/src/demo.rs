@@ -17,6 +17,9 @@ use uuid::Uuid;
 
 pub const DEMO_TICKETS: usize = 300;
 
+/// A demo client with its site ids and (contact id, contact name) pairs.
+type DemoPlace = (Uuid, Vec<Uuid>, Vec<(Uuid, &'static str)>);
+
 struct DemoClient {
     name: &'static str,
     notes: &'static str,
@@ -192,7 +195,7 @@ impl Core {
             comments: 0,
             time_entries: 0,
         };
-        let mut places: Vec<(Uuid, Vec<Uuid>, Vec<(Uuid, &str)>)> = Vec::new();
+        let mut places: Vec<DemoPlace> = Vec::new();
         for c in CLIENTS {
             let client = insert_client(&mut w, c.name, c.notes).await?;
             summary.clients += 1;
@@ -242,7 +245,7 @@ impl Core {
                 (age, status)
             })
             .collect();
-        plan.sort_by(|a, b| b.0.cmp(&a.0));
+        plan.sort_by_key(|p| std::cmp::Reverse(p.0));
         for (age_minutes, status) in plan {
             let (client, sites, contacts) = places.choose(&mut rng).expect("demo clients");
             let (problem, detail, tag) = PROBLEMS.choose(&mut rng).expect("demo problems");
