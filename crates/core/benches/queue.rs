@@ -212,13 +212,20 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let core = Core::open_dir(dir.path(), Arc::new(SystemClock))
-            .await
-            .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        // OUTPOST_BENCH_DIR keeps the generated store for a look with EXPLAIN QUERY PLAN.
+        let dir = match std::env::var_os("OUTPOST_BENCH_DIR") {
+            Some(d) => {
+                let d = std::path::PathBuf::from(d);
+                let _ = std::fs::remove_dir_all(&d);
+                d
+            }
+            None => tmp.path().to_path_buf(),
+        };
+        let core = Core::open_dir(&dir, Arc::new(SystemClock)).await.unwrap();
         let t = Instant::now();
         generate(&core).await;
-        let size = std::fs::metadata(dir.path().join(outpost_core::store::DB_FILE))
+        let size = std::fs::metadata(dir.join(outpost_core::store::DB_FILE))
             .map(|m| m.len())
             .unwrap_or(0);
         println!(
@@ -273,6 +280,20 @@ fn main() {
         })
         .await;
         queue.report("queue page (50 rows, filtered, by SLA due)", 10.0);
+        for (k, f) in filters.iter().enumerate() {
+            let one = measure(|_| {
+                let q = TicketQuery {
+                    sort: Some(TicketSort::SlaDue),
+                    limit: Some(50),
+                    ..f.clone()
+                };
+                async move {
+                    core.list_tickets(actor, &q).await.unwrap();
+                }
+            })
+            .await;
+            one.report(&format!("  of which filter {k}"), 10.0);
+        }
 
         let search = measure(|i| {
             let q = TicketQuery {

@@ -493,16 +493,19 @@ pub(crate) async fn insert_time_entry(
     Ok(id)
 }
 
-fn ticket_select(now_ms: i64) -> String {
+fn ticket_select(now_ms: i64, from: &str) -> String {
+    // Names come from correlated subqueries, not joins, so the planner always drives the
+    // query from the tickets index that matches the filter and sort.
     format!(
         "SELECT t.id, t.number, t.title, t.description, t.status, t.priority, t.client_id, \
-         c.name AS client_name, t.site_id, t.contact_id, t.assignee_id, \
-         u.display_name AS assignee_name, t.created_at, t.updated_at, t.resolved_at, \
+         (SELECT name FROM clients c WHERE c.id = t.client_id) AS client_name, t.site_id, \
+         t.contact_id, t.assignee_id, \
+         (SELECT display_name FROM users u WHERE u.id = t.assignee_id) AS assignee_name, \
+         t.created_at, t.updated_at, t.resolved_at, \
          t.first_response_at, t.fr_due, t.res_due, t.total_minutes, t.billable_minutes, \
          {} AS sla_state, \
          (SELECT group_concat(tag, ',') FROM ticket_tags g WHERE g.ticket_id = t.id) AS tags \
-         FROM tickets t JOIN clients c ON c.id = t.client_id \
-         LEFT JOIN users u ON u.id = t.assignee_id",
+         FROM {from}",
         state_sql(now_ms)
     )
 }
@@ -583,7 +586,10 @@ impl Core {
     }
 
     async fn ticket(&self, id: Uuid) -> CoreResult<Ticket> {
-        let sql = format!("{} WHERE t.id = ?", ticket_select(self.read_now_ms()));
+        let sql = format!(
+            "{} WHERE t.id = ?",
+            ticket_select(self.read_now_ms(), "tickets t")
+        );
         let row = sqlx::query(&sql)
             .bind(id.to_string())
             .fetch_optional(&self.pool)
@@ -889,8 +895,15 @@ impl Core {
         let mut binds: Vec<Bind> = Vec::new();
 
         let raw_status = q.status.as_deref().unwrap_or("").trim();
+        // The open queue without a client or assignee filter reads the covering SLA index;
+        // left to itself SQLite picks a narrower index and visits every row.
+        let from = if raw_status == "active" && q.client_id.is_none() && q.assignee.is_none() {
+            "tickets t INDEXED BY tickets_active_sla"
+        } else {
+            "tickets t"
+        };
         if raw_status == "active" {
-            wh.push("t.status NOT IN ('resolved','closed')".into());
+            wh.push("t.active = 1".into());
         } else {
             let statuses = list_of(
                 &q.status,
@@ -910,8 +923,11 @@ impl Core {
             "low, normal, high, critical",
         )?;
         if !prios.is_empty() {
-            wh.push(format!("t.priority IN ({})", placeholders(prios.len())));
-            binds.extend(prios.iter().map(|p| Bind::Text(p.as_str().into())));
+            wh.push(format!(
+                "t.priority_rank IN ({})",
+                placeholders(prios.len())
+            ));
+            binds.extend(prios.iter().map(|p| Bind::Int(p.rank())));
         }
         let states = list_of(
             &q.sla,
@@ -1005,9 +1021,9 @@ impl Core {
         };
         let page_sql = format!(
             "{}{where_sql} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-            ticket_select(now_ms)
+            ticket_select(now_ms, from)
         );
-        let count_sql = format!("SELECT count(*) FROM tickets t{where_sql}");
+        let count_sql = format!("SELECT count(*) FROM {from}{where_sql}");
         let mut page = sqlx::query(&page_sql);
         let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
         for b in &binds {
@@ -1066,7 +1082,7 @@ impl Core {
                coalesce(sum(t.assignee_id IS NULL), 0) AS unassigned, \
                coalesce(sum({state} = 'breached'), 0) AS breached, \
                coalesce(sum({state} = 'at_risk'), 0) AS at_risk \
-             FROM tickets t WHERE t.status NOT IN ('resolved','closed')"
+             FROM tickets t WHERE t.active = 1"
         ))
         .bind(me)
         .fetch_one(&self.pool)
