@@ -236,6 +236,7 @@ pub(crate) struct WriteTx<'a> {
 pub(crate) enum Op {
     Insert,
     Update,
+    Delete,
 }
 
 impl WriteTx<'_> {
@@ -264,6 +265,7 @@ impl WriteTx<'_> {
         .bind(match op {
             Op::Insert => "insert",
             Op::Update => "update",
+            Op::Delete => "delete",
         })
         .bind(fields.to_string())
         .execute(&mut *self.tx)

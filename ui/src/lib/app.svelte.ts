@@ -1,6 +1,6 @@
 // Application-wide state: who is logged in, shared look-up lists, theme, clock and dialogs.
 
-import { api, errorMessage, inTauri, setToken, setUnauthorizedHandler } from './api';
+import { api, errorMessage, getToken, inTauri, setToken, setUnauthorizedHandler } from './api';
 import type { Client, Session, User } from './types';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
@@ -113,6 +113,10 @@ class AppState {
     } catch (e) {
       this.startupError = errorMessage(e);
       this.phase = 'unreachable';
+      return;
+    }
+    if (!getToken()) {
+      this.phase = 'login';
       return;
     }
     try {

@@ -102,8 +102,9 @@ export function ago(iso: string | null | undefined, now: number): string {
   const t = new Date(iso).getTime();
   if (Number.isNaN(t)) return iso;
   const diff = now - t;
+  // The shared clock ticks every 30 s, so something made a moment ago can look "in the future".
+  if (diff < 60000 && diff > -120000) return 'just now';
   if (diff < 0) return `in ${span(diff)}`;
-  if (diff < 60000) return 'just now';
   if (diff < 48 * 3600000) return `${span(diff)} ago`;
   const d = new Date(t);
   const sameYear = d.getFullYear() === new Date(now).getFullYear();
