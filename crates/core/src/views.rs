@@ -157,8 +157,13 @@ impl Core {
         if gone.rows_affected() == 0 {
             return Err(CoreError::NotFound(format!("you have no saved view {id}")));
         }
-        w.record_change("saved_view", id, crate::store::Op::Delete, serde_json::json!({}))
-            .await?;
+        w.record_change(
+            "saved_view",
+            id,
+            crate::store::Op::Delete,
+            serde_json::json!({}),
+        )
+        .await?;
         w.audit("view.delete", "saved_view", id, None, None).await?;
         w.commit().await?;
         Ok(())
