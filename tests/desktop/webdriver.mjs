@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-const ELEMENT = 'element-6066-11e4-a52f-4f735466cecf';
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 export async function freePort() {
   return new Promise((resolve, reject) => {

@@ -239,8 +239,10 @@ impl Core {
                 let age = match status {
                     TicketStatus::Closed => rng.gen_range(4 * 1440..45 * 1440),
                     TicketStatus::Resolved => rng.gen_range(1440..10 * 1440),
-                    TicketStatus::New => rng.gen_range(5..8 * 60),
-                    _ => rng.gen_range(60..5 * 1440),
+                    TicketStatus::New => rng.gen_range(5..6 * 60),
+                    // Most open work is from today or yesterday; a few tickets have slipped.
+                    _ if rng.gen_bool(0.8) => rng.gen_range(30..30 * 60),
+                    _ => rng.gen_range(30 * 60..5 * 1440),
                 };
                 (age, status)
             })

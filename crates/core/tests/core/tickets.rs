@@ -613,6 +613,29 @@ async fn demo_data_is_a_realistic_msp_and_only_loads_into_an_empty_store() {
             "no demo ticket is {status:?}"
         );
     }
+    // A healthy desk: most open tickets are within their SLA, a few have slipped.
+    let open_in = |sla: &str| TicketQuery {
+        status: Some("active".into()),
+        sla: Some(sla.into()),
+        limit: Some(1),
+        ..Default::default()
+    };
+    let on_track = f
+        .core
+        .list_tickets(&admin, &open_in("on_track,at_risk,paused"))
+        .await
+        .unwrap()
+        .total;
+    let breached = f
+        .core
+        .list_tickets(&admin, &open_in("breached"))
+        .await
+        .unwrap()
+        .total;
+    assert!(
+        breached > 0 && on_track > 2 * breached,
+        "on track {on_track}, breached {breached}"
+    );
     let again = f.core.load_demo(&admin).await.unwrap_err();
     assert_eq!(again.code(), "conflict");
     assert_eq!(
