@@ -311,6 +311,28 @@ fn main() {
         })
         .await;
         search.report("full-text search (2 words, 50 rows)", 25.0);
+        if std::env::var_os("OUTPOST_BENCH_DIAG").is_some() {
+            let raw = measure(|i| {
+                let m = outpost_core::tickets::fts_query(&format!("{} {}", WORDS[(i * 7) % WORDS.len()], WORDS[(i * 11 + 3) % WORDS.len()])).unwrap();
+                async move {
+                    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket_fts WHERE ticket_fts MATCH ?").bind(m).fetch_one(core.pool()).await.unwrap();
+                    assert!(n >= 0);
+                }
+            })
+            .await;
+            raw.report("  diag: raw FTS count", 25.0);
+            let cnt = measure(|i| {
+                let m = outpost_core::tickets::fts_query(&format!("{} {}", WORDS[(i * 7) % WORDS.len()], WORDS[(i * 11 + 3) % WORDS.len()])).unwrap();
+                async move {
+                    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets t WHERE t.rid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ?)").bind(m).fetch_one(core.pool()).await.unwrap();
+                    assert!(n >= 0);
+                }
+            })
+            .await;
+            cnt.report("  diag: count via tickets", 25.0);
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket_fts WHERE ticket_fts MATCH ?").bind(outpost_core::tickets::fts_query("printer server").unwrap()).fetch_one(core.pool()).await.unwrap();
+            println!("  diag: 'printer server' matches {n} tickets");
+        }
 
         let detail = measure(|i| {
             let n = 1 + (i as i64 * 7919) % TICKETS;

@@ -125,6 +125,7 @@ CREATE TABLE comments (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX comments_ticket ON comments(ticket_id, created_at);
+CREATE INDEX comments_ticket_rid ON comments(ticket_rid);
 
 CREATE TABLE time_entries (
     id TEXT PRIMARY KEY,
@@ -138,18 +139,28 @@ CREATE TABLE time_entries (
 );
 CREATE INDEX time_entries_ticket ON time_entries(ticket_id, started_at);
 
--- Full-text search: external-content FTS5 tables kept in step by triggers.
-CREATE VIRTUAL TABLE ticket_fts USING fts5(title, description, content='tickets', content_rowid='rid');
+-- Full-text search: one document per ticket (title, description, all comment bodies), so a
+-- search is a single FTS5 lookup whose rowid is the ticket's rid. Contentless (the text lives
+-- in tickets and comments); triggers rebuild a ticket's document when any part changes.
+CREATE VIRTUAL TABLE ticket_fts USING fts5(
+    title, description, comments, content='', contentless_delete=1
+);
 CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN
-    INSERT INTO ticket_fts(rowid, title, description) VALUES (new.rid, new.title, new.description);
+    INSERT INTO ticket_fts(rowid, title, description, comments)
+    VALUES (new.rid, new.title, new.description, '');
 END;
 CREATE TRIGGER tickets_fts_update AFTER UPDATE OF title, description ON tickets BEGIN
-    INSERT INTO ticket_fts(ticket_fts, rowid, title, description) VALUES ('delete', old.rid, old.title, old.description);
-    INSERT INTO ticket_fts(rowid, title, description) VALUES (new.rid, new.title, new.description);
+    DELETE FROM ticket_fts WHERE rowid = old.rid;
+    INSERT INTO ticket_fts(rowid, title, description, comments)
+    VALUES (new.rid, new.title, new.description,
+            (SELECT coalesce(group_concat(body, ' '), '') FROM comments WHERE ticket_rid = new.rid));
 END;
-CREATE VIRTUAL TABLE comment_fts USING fts5(body, content='comments', content_rowid='rid');
 CREATE TRIGGER comments_fts_insert AFTER INSERT ON comments BEGIN
-    INSERT INTO comment_fts(rowid, body) VALUES (new.rid, new.body);
+    DELETE FROM ticket_fts WHERE rowid = new.ticket_rid;
+    INSERT INTO ticket_fts(rowid, title, description, comments)
+    SELECT t.rid, t.title, t.description,
+           (SELECT group_concat(body, ' ') FROM comments WHERE ticket_rid = t.rid)
+    FROM tickets t WHERE t.rid = new.ticket_rid;
 END;
 
 CREATE TABLE settings (

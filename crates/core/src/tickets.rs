@@ -493,7 +493,8 @@ pub(crate) async fn insert_time_entry(
     Ok(id)
 }
 
-fn ticket_select(now_ms: i64, from: &str) -> String {
+/// The columns of a `Ticket` row, plus `extra` select expressions (with a leading comma).
+fn ticket_select(now_ms: i64, from: &str, extra: &str) -> String {
     // Names come from correlated subqueries, not joins, so the planner always drives the
     // query from the tickets index that matches the filter and sort.
     format!(
@@ -504,7 +505,7 @@ fn ticket_select(now_ms: i64, from: &str) -> String {
          t.created_at, t.updated_at, t.resolved_at, \
          t.first_response_at, t.fr_due, t.res_due, t.total_minutes, t.billable_minutes, \
          {} AS sla_state, \
-         (SELECT group_concat(tag, ',') FROM ticket_tags g WHERE g.ticket_id = t.id) AS tags \
+         (SELECT group_concat(tag, ',') FROM ticket_tags g WHERE g.ticket_id = t.id) AS tags{extra} \
          FROM {from}",
         state_sql(now_ms)
     )
@@ -588,7 +589,7 @@ impl Core {
     async fn ticket(&self, id: Uuid) -> CoreResult<Ticket> {
         let sql = format!(
             "{} WHERE t.id = ?",
-            ticket_select(self.read_now_ms(), "tickets t")
+            ticket_select(self.read_now_ms(), "tickets t", "")
         );
         let row = sqlx::query(&sql)
             .bind(id.to_string())
@@ -975,6 +976,7 @@ impl Core {
             let end = self.end_of_today().await?;
             wh.push(format!("t.next_due <= {end}"));
         }
+        let mut fts_match: Option<String> = None;
         if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let number = text.trim_start_matches('#').parse::<i64>().ok();
             let fts = fts_query(text);
@@ -984,14 +986,8 @@ impl Core {
                 binds.push(Bind::Int(n));
             }
             if let Some(m) = fts {
-                any.push(
-                    "t.rid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ? \
-                     UNION SELECT c.ticket_rid FROM comment_fts f JOIN comments c ON c.rid = f.rowid \
-                     WHERE comment_fts MATCH ?)"
-                        .into(),
-                );
-                binds.push(Bind::Text(m.clone()));
-                binds.push(Bind::Text(m));
+                any.push("t.rid IN search".into());
+                fts_match = Some(m);
             }
             if any.is_empty() {
                 wh.push("0".into());
@@ -1019,27 +1015,45 @@ impl Core {
             }
             TicketSort::Number => format!("t.number {desc}"),
         };
-        let page_sql = format!(
-            "{}{where_sql} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-            ticket_select(now_ms, from)
-        );
+        // The full-text match runs once per call: a materialised CTE that both the page and
+        // its total read. The total is an uncorrelated subquery, so SQLite computes it once.
+        let with = match &fts_match {
+            Some(_) => "WITH search(rid) AS MATERIALIZED \
+                        (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ?) "
+                .to_string(),
+            None => String::new(),
+        };
         let count_sql = format!("SELECT count(*) FROM {from}{where_sql}");
+        let page_sql = format!(
+            "{with}{}{where_sql} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+            ticket_select(now_ms, from, &format!(", ({count_sql}) AS total"))
+        );
+        let count_sql = format!("{with}{count_sql}");
         let mut page = sqlx::query(&page_sql);
         let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        if let Some(m) = &fts_match {
+            page = page.bind(m.as_str());
+            count = count.bind(m.as_str());
+        }
+        // The total's binds come first: its subquery stands in the select list.
+        for b in binds.iter().chain(binds.iter()) {
+            page = match b {
+                Bind::Int(i) => page.bind(*i),
+                Bind::Text(s) => page.bind(s.as_str()),
+            };
+        }
         for b in &binds {
-            match b {
-                Bind::Int(i) => {
-                    page = page.bind(*i);
-                    count = count.bind(*i);
-                }
-                Bind::Text(s) => {
-                    page = page.bind(s.as_str());
-                    count = count.bind(s.as_str());
-                }
-            }
+            count = match b {
+                Bind::Int(i) => count.bind(*i),
+                Bind::Text(s) => count.bind(s.as_str()),
+            };
         }
         let rows = page.fetch_all(&self.pool).await?;
-        let total = count.fetch_one(&self.pool).await?;
+        // A page past the end has no row to carry the total.
+        let total = match rows.first() {
+            Some(r) => r.get("total"),
+            None => count.fetch_one(&self.pool).await?,
+        };
         Ok(TicketPage {
             items: rows
                 .iter()
