@@ -67,7 +67,9 @@ CREATE TABLE counters (
 CREATE TABLE tickets (
     rid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
-    number INTEGER NOT NULL UNIQUE,
+    -- Unique per organisation; a console offline may briefly hold a duplicate until the
+    -- server renumbers it on sync (see src/sync/README.md), so no UNIQUE constraint.
+    number INTEGER NOT NULL,
     title TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL,
@@ -106,6 +108,7 @@ CREATE INDEX tickets_next_due ON tickets(next_due);
 CREATE INDEX tickets_client ON tickets(client_id, status);
 CREATE INDEX tickets_assignee ON tickets(assignee_id, status);
 CREATE INDEX tickets_updated ON tickets(updated_at);
+CREATE INDEX tickets_number ON tickets(number);
 
 CREATE TABLE ticket_tags (
     ticket_id TEXT NOT NULL REFERENCES tickets(id),

@@ -18,6 +18,15 @@ pub enum CoreError {
     Forbidden(String),
     #[error("{0}")]
     RateLimited(String),
+    /// Sync: the server expects this replica's changes to continue at `expected`.
+    #[error("the server expects change {expected} of this console next; sync again to resend from there")]
+    SyncGap { expected: i64 },
+    /// Sync: this replica's change numbers were already used by another copy of it.
+    #[error("this console's changes clash with ones the server already has from the same console (restored from a backup?); it must be re-keyed, which the next sync does")]
+    ReplicaReused,
+    /// The server could not be reached or refused; the local store is unaffected.
+    #[error("sync failed: {0}")]
+    Unavailable(String),
     #[error("storage error: {0}")]
     Storage(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -37,6 +46,9 @@ impl CoreError {
             CoreError::Unauthorized(_) => "unauthorized",
             CoreError::Forbidden(_) => "forbidden",
             CoreError::RateLimited(_) => "rate_limited",
+            CoreError::SyncGap { .. } => "sync_gap",
+            CoreError::ReplicaReused => "replica_reused",
+            CoreError::Unavailable(_) => "unavailable",
             CoreError::Storage(_) | CoreError::Migration(_) | CoreError::Internal(_) => "internal",
         }
     }
@@ -55,6 +67,10 @@ impl CoreError {
         ApiError {
             code: self.code().to_string(),
             message,
+            expected_seq: match self {
+                CoreError::SyncGap { expected } => Some(*expected),
+                _ => None,
+            },
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod sla;
 pub mod store;
+pub mod sync;
 pub mod tickets;
 pub mod views;
 

@@ -295,7 +295,7 @@ pub(crate) fn opt_time(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.map(from_ms)
 }
 
-const POLICY_KEY: &str = "sla_policy";
+pub(crate) const POLICY_KEY: &str = "sla_policy";
 
 impl Core {
     pub async fn sla_policy(&self) -> CoreResult<SlaPolicy> {
@@ -330,8 +330,8 @@ impl Core {
             "sla_policy.update",
             "settings",
             id,
-            serde_json::to_value(&before).unwrap_or_default(),
-            serde_json::to_value(&policy).unwrap_or_default(),
+            serde_json::json!({ POLICY_KEY: before }),
+            serde_json::json!({ POLICY_KEY: policy }),
         )
         .await?;
         w.commit().await?;

@@ -60,7 +60,8 @@ impl Actor {
 pub struct Core {
     pub(crate) pool: SqlitePool,
     pub(crate) clock: Arc<dyn Clock>,
-    replica_id: Uuid,
+    // Changes only when a restored backup is re-keyed (sync::rekey_replica).
+    replica_id: std::sync::RwLock<Uuid>,
     hlc: std::sync::Mutex<HlcClock>,
     // SQLite has one writer; queueing writers here avoids SQLITE_BUSY on lock upgrades.
     write_lock: tokio::sync::Mutex<()>,
@@ -116,14 +117,26 @@ impl Core {
         Ok(Core {
             pool,
             clock,
-            replica_id,
+            replica_id: std::sync::RwLock::new(replica_id),
             hlc: std::sync::Mutex::new(HlcClock::new(replica_id, last)),
             write_lock: tokio::sync::Mutex::new(()),
         })
     }
 
     pub fn replica_id(&self) -> Uuid {
-        self.replica_id
+        *self.replica_id.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn set_replica_id(&self, id: Uuid) {
+        *self.replica_id.write().unwrap_or_else(|p| p.into_inner()) = id;
+        let mut clock = self.hlc.lock().unwrap_or_else(|p| p.into_inner());
+        *clock = HlcClock::new(id, Some(clock.last()));
+    }
+
+    /// Folds a clock reading from another replica into ours.
+    pub(crate) fn observe_remote(&self, remote: Hlc, now_ms: i64) {
+        let mut clock = self.hlc.lock().unwrap_or_else(|p| p.into_inner());
+        clock.observe(remote, now_ms);
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -233,10 +246,29 @@ pub(crate) struct WriteTx<'a> {
     _guard: tokio::sync::MutexGuard<'a, ()>,
 }
 
-pub(crate) enum Op {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
     Insert,
     Update,
     Delete,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Insert => "insert",
+            Op::Update => "update",
+            Op::Delete => "delete",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Op> {
+        match s {
+            "insert" => Some(Op::Insert),
+            "update" => Some(Op::Update),
+            "delete" => Some(Op::Delete),
+            _ => None,
+        }
+    }
 }
 
 impl WriteTx<'_> {
@@ -244,7 +276,9 @@ impl WriteTx<'_> {
         to_ms(self.now)
     }
 
-    /// Appends the change record for sync: which fields of which row were written.
+    /// Appends the change record for sync: which fields of which row were written, numbered
+    /// gap-free for this replica, with the clock each field had before (its `base`). Mutable
+    /// entities also move their per-field clocks forward.
     pub async fn record_change(
         &mut self,
         entity: &str,
@@ -253,21 +287,42 @@ impl WriteTx<'_> {
         fields: Value,
     ) -> CoreResult<()> {
         let hlc = self.core.next_hlc(self.now).to_string();
+        let id = entity_id.to_string();
+        let mut base = serde_json::Map::new();
+        if !crate::sync::is_append_only(entity) {
+            if let Value::Object(map) = &fields {
+                for field in map.keys() {
+                    let before: Option<String> = sqlx::query_scalar(
+                        "SELECT hlc FROM field_clocks WHERE entity = ? AND entity_id = ? AND field = ?",
+                    )
+                    .bind(entity)
+                    .bind(&id)
+                    .bind(field)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                    base.insert(
+                        field.clone(),
+                        before.map(Value::String).unwrap_or(Value::Null),
+                    );
+                    crate::sync::set_field_clock(&mut self.tx, entity, &id, field, &hlc).await?;
+                }
+            }
+        }
+        let me = self.core.replica_id().to_string();
         sqlx::query(
-            "INSERT INTO changes (change_id, replica_id, hlc, entity, entity_id, op, fields) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO changes (change_id, replica_id, replica_seq, hlc, entity, entity_id, op, \
+             fields, base) VALUES (?, ?, (SELECT coalesce(max(replica_seq), 0) + 1 FROM changes \
+             WHERE replica_id = ?), ?, ?, ?, ?, ?, ?)",
         )
         .bind(Uuid::now_v7().to_string())
-        .bind(self.core.replica_id.to_string())
+        .bind(&me)
+        .bind(&me)
         .bind(&hlc)
         .bind(entity)
-        .bind(entity_id.to_string())
-        .bind(match op {
-            Op::Insert => "insert",
-            Op::Update => "update",
-            Op::Delete => "delete",
-        })
+        .bind(&id)
+        .bind(op.as_str())
         .bind(fields.to_string())
+        .bind(Value::Object(base).to_string())
         .execute(&mut *self.tx)
         .await?;
         sqlx::query("UPDATE replica SET last_hlc = ? WHERE singleton = 1")

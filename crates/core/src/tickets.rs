@@ -5,7 +5,7 @@ use crate::clients::{ensure_client, ensure_site_of};
 use crate::clock::{from_ms, to_ms};
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::sla::{next_due, opt_time, parse_state, state_sql, SlaClockState, SlaEngine};
-use crate::store::{opt_uuid, parse_uuid, Actor, Core, WriteTx};
+use crate::store::{opt_uuid, parse_uuid, Actor, Core, Op, WriteTx};
 use chrono::{DateTime, Duration, Utc};
 use outpost_proto::{
     Comment, FieldChange, HistoryEntry, NewComment, NewTicket, NewTimeEntry, Priority, QueueCounts,
@@ -138,6 +138,20 @@ impl TicketState {
     }
 }
 
+/// The SLA clock fields a status move or first reply changes. They travel in change records,
+/// so every replica holds the same clock state and recomputes the same deadlines.
+fn clock_fields(s: &TicketState) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(
+        "first_response_at".into(),
+        json!(s.first_response_at.map(to_ms)),
+    );
+    m.insert("resolved_at".into(), json!(s.resolved_at.map(to_ms)));
+    m.insert("paused_since".into(), json!(s.paused_since.map(to_ms)));
+    m.insert("paused_minutes".into(), json!(s.paused_minutes));
+    m
+}
+
 async fn load_state(w: &mut WriteTx<'_>, id: Uuid) -> CoreResult<TicketState> {
     let r = sqlx::query(
         "SELECT rid, title, description, status, priority, client_id, site_id, contact_id, \
@@ -209,7 +223,7 @@ async fn ensure_contact_of(w: &mut WriteTx<'_>, contact: Uuid, client: Uuid) -> 
     }
 }
 
-async fn write_tags(w: &mut WriteTx<'_>, id: Uuid, tags: &[String]) -> CoreResult<()> {
+pub(crate) async fn write_tags(w: &mut WriteTx<'_>, id: Uuid, tags: &[String]) -> CoreResult<()> {
     sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = ?")
         .bind(id.to_string())
         .execute(&mut *w.tx)
@@ -322,7 +336,7 @@ pub(crate) async fn insert_ticket(
             "number": number, "title": d.title, "description": d.description,
             "status": "new", "priority": d.priority.as_str(), "client_id": d.client_id,
             "site_id": d.site_id, "contact_id": d.contact_id, "assignee_id": d.assignee_id,
-            "tags": d.tags, "created_at": created_at,
+            "tags": d.tags, "created_at": to_ms(created_at),
         }),
     )
     .await?;
@@ -380,6 +394,16 @@ fn apply_status(s: &mut TicketState, to: TicketStatus, now: DateTime<Utc>, engin
     s.status = to;
 }
 
+/// Recomputes one ticket's stored deadlines from its clock fields (after a remote change).
+pub(crate) async fn refresh_sla(
+    w: &mut WriteTx<'_>,
+    engine: &SlaEngine,
+    id: Uuid,
+) -> CoreResult<()> {
+    let s = load_state(w, id).await?;
+    store_sla(w, engine, id, &s).await
+}
+
 pub(crate) async fn recompute_open_deadlines(
     w: &mut WriteTx<'_>,
     engine: &SlaEngine,
@@ -429,12 +453,20 @@ pub(crate) async fn insert_comment(
     if !internal && s.first_response_at.is_none() {
         s.first_response_at = Some(at);
         store_sla(w, engine, ticket_id, &s).await?;
+        w.record_change(
+            "ticket",
+            ticket_id,
+            Op::Update,
+            json!({"first_response_at": to_ms(at)}),
+        )
+        .await?;
     }
     w.inserted(
         "comment.create",
         "comment",
         id,
-        json!({"ticket_id": ticket_id, "author_id": author, "body": body, "internal": internal}),
+        json!({"ticket_id": ticket_id, "author_id": author, "body": body, "internal": internal,
+               "created_at": to_ms(at)}),
     )
     .await?;
     Ok(id)
@@ -486,7 +518,7 @@ pub(crate) async fn insert_time_entry(
         "time_entry.create",
         "time_entry",
         id,
-        json!({"ticket_id": ticket_id, "technician_id": technician, "started_at": started_at,
+        json!({"ticket_id": ticket_id, "technician_id": technician, "started_at": to_ms(started_at),
                "minutes": minutes, "billable": billable, "note": note}),
     )
     .await?;
@@ -711,8 +743,20 @@ impl Core {
         } else {
             "ticket.update"
         };
-        w.updated(action, "ticket", id, before.into(), after.into())
+        let mut synced = after.clone();
+        if after.contains_key("status") {
+            synced.extend(clock_fields(&next));
+        }
+        w.record_change("ticket", id, Op::Update, synced.into())
             .await?;
+        w.audit(
+            action,
+            "ticket",
+            id,
+            Some(before.into()),
+            Some(after.into()),
+        )
+        .await?;
         w.commit().await?;
         self.ticket(id).await
     }
@@ -1153,12 +1197,16 @@ pub(crate) async fn set_status_at(
         .execute(&mut *w.tx)
         .await?;
     store_sla(w, engine, id, &next).await?;
-    w.updated(
+    let mut synced = clock_fields(&next);
+    synced.insert("status".into(), json!(to));
+    w.record_change("ticket", id, Op::Update, synced.into())
+        .await?;
+    w.audit(
         "ticket.status",
         "ticket",
         id,
-        json!({"status": cur.status}),
-        json!({"status": to}),
+        Some(json!({"status": cur.status})),
+        Some(json!({"status": to})),
     )
     .await
 }

@@ -18,6 +18,10 @@ pub struct ApiError {
     pub code: String,
     /// What was wrong and what to do, for a person.
     pub message: String,
+    /// With `sync_gap`: the change number the server expects next from this replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub expected_seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
@@ -629,6 +633,94 @@ pub struct DemoSummary {
     pub time_entries: i64,
 }
 
+// ---------------------------------------------------------------- sync
+
+/// One change as it travels between replicas (see crates/core/src/sync/README.md).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct ChangeRecord {
+    pub change_id: Uuid,
+    /// The replica where the change was made.
+    pub replica_id: Uuid,
+    /// Gap-free number of the change on its replica (1, 2, 3, ...).
+    pub replica_seq: i64,
+    /// Hybrid logical clock of the change: `wall-counter-replica`, sortable as text.
+    pub hlc: String,
+    pub entity: String,
+    pub entity_id: Uuid,
+    /// `insert`, `update` or `delete`.
+    pub op: String,
+    /// The fields written, by name.
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+    /// For each written field, the clock of the value its author overwrote (null: none).
+    #[schema(value_type = Object)]
+    pub base: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+pub struct PushRequest {
+    pub replica_id: Uuid,
+    /// In `replica_seq` order, starting at most one past what the server acknowledged.
+    pub changes: Vec<ChangeRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct PushResponse {
+    /// Every change of this replica up to this number is on the server.
+    pub accepted_through: i64,
+    /// Concurrent overwrites this push caused (their losing values are kept).
+    pub conflicts: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PullQuery {
+    /// Server log position already applied (0 at first).
+    #[serde(default)]
+    pub after: i64,
+    /// Page size, 1..=1000 (default 500).
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct PullPage {
+    pub changes: Vec<ChangeRecord>,
+    /// Pass as `after` for the next page.
+    pub next_cursor: i64,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct Conflict {
+    pub id: Uuid,
+    pub entity: String,
+    pub entity_id: Uuid,
+    pub field: String,
+    /// The value that won (last writer by clock).
+    #[schema(value_type = Object)]
+    pub kept_value: serde_json::Value,
+    /// The concurrent value that lost; choosing it is a normal edit.
+    #[schema(value_type = Object)]
+    pub lost_value: serde_json::Value,
+    pub detected_at: DateTime<Utc>,
+    pub resolved: bool,
+}
+
+/// What the top bar shows about sync.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct SyncStatus {
+    /// None: standalone (this machine is the system).
+    pub server_url: Option<String>,
+    /// Local changes the server has not acknowledged yet.
+    pub pending: i64,
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// The last sync error, in words; None after a good sync.
+    pub last_error: Option<String>,
+    pub open_conflicts: i64,
+}
+
 macro_rules! ts_decls {
     ($($t:ty),* $(,)?) => {
         /// TypeScript for every wire type, written to `ui/src/lib/types.ts` by `cargo xtask gen`.
@@ -689,6 +781,13 @@ ts_decls!(
     NewSavedView,
     QueueCounts,
     DemoSummary,
+    ChangeRecord,
+    PushRequest,
+    PushResponse,
+    PullQuery,
+    PullPage,
+    Conflict,
+    SyncStatus,
 );
 
 #[cfg(test)]

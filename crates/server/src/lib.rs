@@ -35,6 +35,8 @@ impl From<CoreError> for ApiFailure {
             CoreError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
             CoreError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            CoreError::SyncGap { .. } | CoreError::ReplicaReused => StatusCode::CONFLICT,
+            CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiFailure(status, e.to_api())
@@ -48,6 +50,7 @@ impl ApiFailure {
             ApiError {
                 code: "validation".into(),
                 message,
+                expected_seq: None,
             },
         )
     }
@@ -380,6 +383,28 @@ async fn load_demo(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<DemoSu
     Ok(Json(s.core.load_demo(&a).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/sync/push", request_body = PushRequest,
+    responses((status = 200, body = PushResponse),
+              (status = 409, description = "sync_gap (see expected_seq) or replica_reused", body = ApiError)),
+    security(("bearer" = [])))]
+async fn sync_push(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Body(req): Body<PushRequest>,
+) -> ApiResult<PushResponse> {
+    Ok(Json(s.core.accept_push(&a, req).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/sync/pull", params(PullQuery),
+    responses((status = 200, body = PullPage), (status = 400, body = ApiError)), security(("bearer" = [])))]
+async fn sync_pull(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Params(q): Params<PullQuery>,
+) -> ApiResult<PullPage> {
+    Ok(Json(s.core.pull_changes(&a, q.after, q.limit).await?))
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -400,7 +425,7 @@ impl Modify for BearerAuth {
         list_clients, create_client, get_client, update_client, create_site, create_contact,
         list_tickets, create_ticket, get_ticket, update_ticket, add_comment, add_time_entry,
         list_tags, list_views, create_view, delete_view, queue_counts, get_sla_policy,
-        set_sla_policy, load_demo
+        set_sla_policy, load_demo, sync_push, sync_pull
     ),
     modifiers(&BearerAuth)
 )]
@@ -416,6 +441,7 @@ async fn api_not_found() -> ApiFailure {
         ApiError {
             code: "not_found".into(),
             message: "no such API route; see GET /api/v1/openapi.json".into(),
+            expected_seq: None,
         },
     )
 }
@@ -444,6 +470,8 @@ pub fn api_router(state: AppState) -> Router {
         .route("/queue-counts", get(queue_counts))
         .route("/sla-policy", get(get_sla_policy).put(set_sla_policy))
         .route("/demo", post(load_demo))
+        .route("/sync/push", post(sync_push))
+        .route("/sync/pull", get(sync_pull))
         .fallback(api_not_found)
         .with_state(state)
 }

@@ -9,7 +9,11 @@ code: string,
 /**
  * What was wrong and what to do, for a person.
  */
-message: string, };
+message: string, 
+/**
+ * With `sync_gap`: the change number the server expects next from this replica.
+ */
+expected_seq?: number, };
 
 export type Health = { status: string, version: string, };
 
@@ -188,4 +192,86 @@ export type NewSavedView = { name: string, query: TicketQuery, };
 export type QueueCounts = { my_open: number, unassigned: number, breached: number, at_risk: number, };
 
 export type DemoSummary = { clients: number, tickets: number, comments: number, time_entries: number, };
+
+export type ChangeRecord = { change_id: string, 
+/**
+ * The replica where the change was made.
+ */
+replica_id: string, 
+/**
+ * Gap-free number of the change on its replica (1, 2, 3, ...).
+ */
+replica_seq: number, 
+/**
+ * Hybrid logical clock of the change: `wall-counter-replica`, sortable as text.
+ */
+hlc: string, entity: string, entity_id: string, 
+/**
+ * `insert`, `update` or `delete`.
+ */
+op: string, 
+/**
+ * The fields written, by name.
+ */
+fields: JsonValue, 
+/**
+ * For each written field, the clock of the value its author overwrote (null: none).
+ */
+base: JsonValue, };
+
+export type PushRequest = { replica_id: string, 
+/**
+ * In `replica_seq` order, starting at most one past what the server acknowledged.
+ */
+changes: Array<ChangeRecord>, };
+
+export type PushResponse = { 
+/**
+ * Every change of this replica up to this number is on the server.
+ */
+accepted_through: number, 
+/**
+ * Concurrent overwrites this push caused (their losing values are kept).
+ */
+conflicts: number, };
+
+export type PullQuery = { 
+/**
+ * Server log position already applied (0 at first).
+ */
+after: number, 
+/**
+ * Page size, 1..=1000 (default 500).
+ */
+limit?: number, };
+
+export type PullPage = { changes: Array<ChangeRecord>, 
+/**
+ * Pass as `after` for the next page.
+ */
+next_cursor: number, has_more: boolean, };
+
+export type Conflict = { id: string, entity: string, entity_id: string, field: string, 
+/**
+ * The value that won (last writer by clock).
+ */
+kept_value: JsonValue, 
+/**
+ * The concurrent value that lost; choosing it is a normal edit.
+ */
+lost_value: JsonValue, detected_at: string, resolved: boolean, };
+
+export type SyncStatus = { 
+/**
+ * None: standalone (this machine is the system).
+ */
+server_url: string | null, 
+/**
+ * Local changes the server has not acknowledged yet.
+ */
+pending: number, last_sync_at: string | null, 
+/**
+ * The last sync error, in words; None after a good sync.
+ */
+last_error: string | null, open_conflicts: number, };
 

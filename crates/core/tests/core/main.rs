@@ -5,6 +5,7 @@ mod clients;
 mod clock;
 mod sla;
 mod store;
+mod sync;
 mod tickets;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -1,0 +1,951 @@
+//! Offline-first sync: change records, per-field last-writer-wins, conflicts, push and pull.
+//! The protocol is described in `README.md` beside this file; keep the two in step.
+//!
+//! Free of HTTP and Tauri: the server calls [`Core::accept_push`] and [`Core::pull_changes`];
+//! a console calls [`Core::sync_once`] with any [`SyncTransport`] (HTTP in the desktop app,
+//! in memory in tests).
+
+use crate::clock::{from_ms, to_ms, Hlc};
+use crate::error::{invalid, CoreError, CoreResult};
+use crate::store::{parse_uuid, Actor, Core, Op, WriteTx};
+use outpost_proto::{
+    ChangeRecord, Conflict, Priority, PullPage, PushRequest, PushResponse, SyncStatus,
+};
+use serde_json::{json, Map, Value};
+use sqlx::{Row, Sqlite, Transaction};
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// Records that are only ever added, never edited: they cannot conflict.
+pub fn is_append_only(entity: &str) -> bool {
+    matches!(entity, "comment" | "time_entry")
+}
+
+pub const MAX_PULL_PAGE: i64 = 1000;
+pub const MAX_PUSH_BATCH: usize = 1000;
+
+/// Where each entity lives and which of its fields sync. Field names are column names; a
+/// remote change may only ever touch the columns listed here.
+struct Spec {
+    table: &'static str,
+    columns: &'static [&'static str],
+}
+
+fn spec(entity: &str) -> Option<Spec> {
+    let s = |table, columns| Some(Spec { table, columns });
+    match entity {
+        "client" => s("clients", &["name", "notes"]),
+        "site" => s("sites", &["client_id", "name", "address", "timezone"]),
+        "contact" => s(
+            "contacts",
+            &["client_id", "site_id", "name", "email", "phone"],
+        ),
+        "user" => s("users", &["username", "display_name", "role"]),
+        "ticket" => s(
+            "tickets",
+            &[
+                "number",
+                "title",
+                "description",
+                "status",
+                "priority",
+                "client_id",
+                "site_id",
+                "contact_id",
+                "assignee_id",
+                "created_at",
+                "first_response_at",
+                "resolved_at",
+                "paused_since",
+                "paused_minutes",
+            ],
+        ),
+        "comment" => s(
+            "comments",
+            &["ticket_id", "author_id", "body", "internal", "created_at"],
+        ),
+        "time_entry" => s(
+            "time_entries",
+            &[
+                "ticket_id",
+                "technician_id",
+                "started_at",
+                "minutes",
+                "billable",
+                "note",
+            ],
+        ),
+        "saved_view" => s("saved_views", &["owner_id", "name", "query"]),
+        "conflict" => s(
+            "conflicts",
+            &[
+                "entity",
+                "entity_id",
+                "field",
+                "kept_value",
+                "lost_value",
+                "lost_hlc",
+                "lost_replica",
+                "detected_at",
+                "resolved_at",
+            ],
+        ),
+        _ => None,
+    }
+}
+
+pub(crate) async fn set_field_clock(
+    tx: &mut Transaction<'static, Sqlite>,
+    entity: &str,
+    id: &str,
+    field: &str,
+    hlc: &str,
+) -> CoreResult<()> {
+    sqlx::query(
+        "INSERT INTO field_clocks (entity, entity_id, field, hlc) VALUES (?, ?, ?, ?) \
+         ON CONFLICT(entity, entity_id, field) DO UPDATE SET hlc = excluded.hlc",
+    )
+    .bind(entity)
+    .bind(id)
+    .bind(field)
+    .bind(hlc)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn field_clock(
+    tx: &mut Transaction<'static, Sqlite>,
+    entity: &str,
+    id: &str,
+    field: &str,
+) -> CoreResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT hlc FROM field_clocks WHERE entity = ? AND entity_id = ? AND field = ?",
+    )
+    .bind(entity)
+    .bind(id)
+    .bind(field)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Binds a JSON value as the SQLite value of a column.
+fn bind_json<'q>(
+    q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    v: &Value,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    match v {
+        Value::Null => q.bind(None::<String>),
+        Value::Bool(b) => q.bind(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => q.bind(i),
+            None => q.bind(n.as_f64().unwrap_or_default()),
+        },
+        Value::String(s) => q.bind(s.clone()),
+        other => q.bind(other.to_string()),
+    }
+}
+
+/// The current value of a column as JSON, for conflict records and comparisons.
+async fn current_value(
+    tx: &mut Transaction<'static, Sqlite>,
+    table: &str,
+    column: &str,
+    id: &str,
+) -> CoreResult<Value> {
+    let row = sqlx::query(&format!(
+        "SELECT typeof({column}) AS ty, {column} AS v FROM {table} WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Value::Null);
+    };
+    let ty: String = row.get("ty");
+    Ok(match ty.as_str() {
+        "integer" => json!(row.get::<i64, _>("v")),
+        "real" => json!(row.get::<f64, _>("v")),
+        "text" => json!(row.get::<String, _>("v")),
+        _ => Value::Null,
+    })
+}
+
+async fn current_tags(tx: &mut Transaction<'static, Sqlite>, id: &str) -> CoreResult<Value> {
+    let tags: Vec<String> =
+        sqlx::query_scalar("SELECT tag FROM ticket_tags WHERE ticket_id = ? ORDER BY tag")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(json!(tags))
+}
+
+/// SQLite stores booleans as 0/1; compare JSON values the way they are stored.
+fn same_value(a: &Value, b: &Value) -> bool {
+    let norm = |v: &Value| match v {
+        Value::Bool(b) => json!(i64::from(*b)),
+        other => other.clone(),
+    };
+    norm(a) == norm(b)
+}
+
+struct Applied {
+    conflicts: i64,
+}
+
+/// Applies one change from another replica inside `w`'s transaction. With `detect`
+/// (the server, where every pair of concurrent writes meets) concurrent overwrites are
+/// recorded as conflicts, themselves replicated as server changes.
+async fn apply_change(w: &mut WriteTx<'_>, c: &ChangeRecord, detect: bool) -> CoreResult<Applied> {
+    let Some(spec) = spec_for(c)? else {
+        return apply_settings(w, c).await;
+    };
+    let op = Op::parse(&c.op).ok_or_else(|| {
+        invalid(format!(
+            "change {} has an unknown op '{}'",
+            c.change_id, c.op
+        ))
+    })?;
+    let fields = c
+        .fields
+        .as_object()
+        .ok_or_else(|| invalid(format!("change {} has no field object", c.change_id)))?;
+    let id = c.entity_id.to_string();
+    let exists: Option<String> =
+        sqlx::query_scalar(&format!("SELECT id FROM {} WHERE id = ?", spec.table))
+            .bind(&id)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+    let mut applied = Applied { conflicts: 0 };
+
+    if op == Op::Delete {
+        if exists.is_some() {
+            sqlx::query(&format!("DELETE FROM {} WHERE id = ?", spec.table))
+                .bind(&id)
+                .execute(&mut *w.tx)
+                .await?;
+            sqlx::query("DELETE FROM field_clocks WHERE entity = ? AND entity_id = ?")
+                .bind(&c.entity)
+                .bind(&id)
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        return Ok(applied);
+    }
+
+    if exists.is_none() {
+        if op == Op::Update {
+            // Causal order makes this rare (the insert comes first); without the row there
+            // is nothing to update, and a partial row would break its constraints.
+            tracing::warn!(change = %c.change_id, entity = %c.entity, "update for a record this store does not have; skipped");
+            return Ok(applied);
+        }
+        insert_row(w, &spec, c, fields).await?;
+        if !is_append_only(&c.entity) {
+            for f in fields.keys() {
+                set_field_clock(&mut w.tx, &c.entity, &id, f, &c.hlc).await?;
+            }
+        }
+        if detect && c.entity == "ticket" {
+            renumber_if_taken(w, c.entity_id).await?;
+        }
+        after_apply(w, c, fields.keys().map(String::as_str).collect()).await?;
+        return Ok(applied);
+    }
+    if is_append_only(&c.entity) {
+        return Ok(applied); // already here: a replayed page or a retried push
+    }
+
+    let mut written: Vec<&str> = Vec::new();
+    for (field, value) in fields {
+        let is_tags = c.entity == "ticket" && field == "tags";
+        if !is_tags && !spec.columns.contains(&field.as_str()) {
+            continue; // a field this version does not know: ignore, never guess a column
+        }
+        let clock = field_clock(&mut w.tx, &c.entity, &id, field).await?;
+        let base = c
+            .base
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let concurrent = clock.is_some() && base != clock;
+        let current = if detect && concurrent {
+            Some(if is_tags {
+                current_tags(&mut w.tx, &id).await?
+            } else {
+                current_value(&mut w.tx, spec.table, field, &id).await?
+            })
+        } else {
+            None
+        };
+        let incoming_wins = clock.as_deref().is_none_or(|k| c.hlc.as_str() > k);
+        if let Some(cur) = current.filter(|cur| !same_value(cur, value)) {
+            let (kept, lost, lost_hlc, lost_replica) = if incoming_wins {
+                let loser = clock.clone().unwrap_or_default();
+                let replica = Hlc::from_str(&loser)
+                    .map(|h| h.replica.to_string())
+                    .unwrap_or_default();
+                (value.clone(), cur, loser, replica)
+            } else {
+                (cur, value.clone(), c.hlc.clone(), c.replica_id.to_string())
+            };
+            record_conflict(w, c, field, kept, lost, lost_hlc, lost_replica).await?;
+            applied.conflicts += 1;
+        }
+        if !incoming_wins {
+            continue;
+        }
+        if is_tags {
+            let tags: Vec<String> = serde_json::from_value(value.clone()).unwrap_or_default();
+            crate::tickets::write_tags(w, c.entity_id, &tags).await?;
+        } else {
+            let sql = format!("UPDATE {} SET {field} = ? WHERE id = ?", spec.table);
+            bind_json(sqlx::query(&sql), value)
+                .bind(&id)
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        set_field_clock(&mut w.tx, &c.entity, &id, field, &c.hlc).await?;
+        written.push(field.as_str());
+    }
+    if !written.is_empty() {
+        after_apply(w, c, written).await?;
+    }
+    Ok(applied)
+}
+
+/// `None` for the settings entity, which is not a table row.
+fn spec_for(c: &ChangeRecord) -> CoreResult<Option<Spec>> {
+    if c.entity == "settings" {
+        return Ok(None);
+    }
+    spec(&c.entity).map(Some).ok_or_else(|| {
+        invalid(format!(
+            "change {} is for an unknown entity '{}'",
+            c.change_id, c.entity
+        ))
+    })
+}
+
+async fn insert_row(
+    w: &mut WriteTx<'_>,
+    spec: &Spec,
+    c: &ChangeRecord,
+    fields: &Map<String, Value>,
+) -> CoreResult<()> {
+    let created = Hlc::from_str(&c.hlc)
+        .map(|h| h.wall_ms)
+        .unwrap_or_else(|_| w.now_ms());
+    let mut cols: Vec<String> = vec!["id".into()];
+    let mut vals: Vec<Value> = vec![json!(c.entity_id.to_string())];
+    for (k, v) in fields {
+        if spec.columns.contains(&k.as_str()) {
+            cols.push(k.clone());
+            vals.push(v.clone());
+        }
+    }
+    let mut extra = |col: &str, v: Value| {
+        if !cols.iter().any(|c| c == col) {
+            cols.push(col.into());
+            vals.push(v);
+        }
+    };
+    match c.entity.as_str() {
+        "ticket" => {
+            let prio = fields
+                .get("priority")
+                .and_then(Value::as_str)
+                .and_then(Priority::parse)
+                .unwrap_or(Priority::Normal);
+            let at = fields.get("created_at").cloned().unwrap_or(json!(created));
+            extra("priority_rank", json!(prio.rank()));
+            extra("updated_at", at.clone());
+            extra("created_at", at);
+        }
+        "comment" => {
+            extra("created_at", json!(created));
+        }
+        "client" => {
+            extra("created_at", json!(created));
+            extra("updated_at", json!(created));
+        }
+        "saved_view" => {
+            extra("created_at", json!(created));
+            extra("position", json!(created));
+        }
+        "conflict" => {}
+        _ => extra("created_at", json!(created)),
+    }
+    let mut sql = format!("INSERT INTO {} ({}", spec.table, cols.join(", "));
+    let mut placeholders = vec!["?"; cols.len()].join(", ");
+    if c.entity == "comment" {
+        sql.push_str(", ticket_rid");
+        placeholders.push_str(", (SELECT rid FROM tickets WHERE id = ?)");
+    }
+    sql.push_str(&format!(") VALUES ({placeholders})"));
+    let mut q = sqlx::query(&sql);
+    for v in &vals {
+        q = bind_json(q, v);
+    }
+    if c.entity == "comment" {
+        q = bind_json(q, fields.get("ticket_id").unwrap_or(&Value::Null));
+    }
+    q.execute(&mut *w.tx).await.map_err(|e| {
+        invalid(format!(
+            "change {} ({} {}) cannot be applied: {e}",
+            c.change_id, c.entity, c.entity_id
+        ))
+    })?;
+    if c.entity == "ticket" {
+        if let Some(tags) = fields.get("tags") {
+            let tags: Vec<String> = serde_json::from_value(tags.clone()).unwrap_or_default();
+            crate::tickets::write_tags(w, c.entity_id, &tags).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Keeps derived state right after remote fields landed: SLA deadlines, time totals, the
+/// local ticket counter.
+async fn after_apply(w: &mut WriteTx<'_>, c: &ChangeRecord, written: Vec<&str>) -> CoreResult<()> {
+    match c.entity.as_str() {
+        "ticket" => {
+            if let Some(n) = c.fields.get("number").and_then(Value::as_i64) {
+                sqlx::query(
+                    "INSERT INTO counters (name, value) VALUES ('ticket_number', ?) \
+                     ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
+                )
+                .bind(n)
+                .execute(&mut *w.tx)
+                .await?;
+            }
+            if written.contains(&"priority") {
+                if let Some(p) = c
+                    .fields
+                    .get("priority")
+                    .and_then(Value::as_str)
+                    .and_then(Priority::parse)
+                {
+                    sqlx::query("UPDATE tickets SET priority_rank = ? WHERE id = ?")
+                        .bind(p.rank())
+                        .bind(c.entity_id.to_string())
+                        .execute(&mut *w.tx)
+                        .await?;
+                }
+            }
+            let updated = Hlc::from_str(&c.hlc)
+                .map(|h| h.wall_ms)
+                .unwrap_or_else(|_| w.now_ms());
+            sqlx::query("UPDATE tickets SET updated_at = max(updated_at, ?) WHERE id = ?")
+                .bind(updated)
+                .bind(c.entity_id.to_string())
+                .execute(&mut *w.tx)
+                .await?;
+            let engine = crate::sla::SlaEngine::new(read_policy(w).await?)?;
+            crate::tickets::refresh_sla(w, &engine, c.entity_id).await?;
+        }
+        "time_entry" => {
+            if let Some(t) = c.fields.get("ticket_id").and_then(Value::as_str) {
+                sqlx::query(
+                    "UPDATE tickets SET \
+                     total_minutes = (SELECT coalesce(sum(minutes), 0) FROM time_entries WHERE ticket_id = tickets.id), \
+                     billable_minutes = (SELECT coalesce(sum(minutes), 0) FROM time_entries WHERE ticket_id = tickets.id AND billable) \
+                     WHERE id = ?",
+                )
+                .bind(t)
+                .execute(&mut *w.tx)
+                .await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn read_policy(w: &mut WriteTx<'_>) -> CoreResult<outpost_proto::SlaPolicy> {
+    let json: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+        .bind(crate::sla::POLICY_KEY)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+    Ok(json
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_else(crate::sla::default_policy))
+}
+
+async fn apply_settings(w: &mut WriteTx<'_>, c: &ChangeRecord) -> CoreResult<Applied> {
+    let key = crate::sla::POLICY_KEY;
+    let Some(policy) = c.fields.get(key) else {
+        return Ok(Applied { conflicts: 0 });
+    };
+    let id = Uuid::nil().to_string();
+    let clock = field_clock(&mut w.tx, "settings", &id, key).await?;
+    if clock.as_deref().is_some_and(|k| c.hlc.as_str() <= k) {
+        return Ok(Applied { conflicts: 0 });
+    }
+    let parsed: outpost_proto::SlaPolicy = serde_json::from_value(policy.clone()).map_err(|e| {
+        invalid(format!(
+            "change {} has an unreadable SLA policy: {e}",
+            c.change_id
+        ))
+    })?;
+    let engine = crate::sla::SlaEngine::new(parsed)?;
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES (?, ?) \
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(policy.to_string())
+    .execute(&mut *w.tx)
+    .await?;
+    set_field_clock(&mut w.tx, "settings", &id, key, &c.hlc).await?;
+    crate::tickets::recompute_open_deadlines(w, &engine).await?;
+    Ok(Applied { conflicts: 0 })
+}
+
+/// Two consoles offline both numbered a new ticket #1302: the server gives the later one the
+/// next free number, as a change of its own that reaches every console.
+async fn renumber_if_taken(w: &mut WriteTx<'_>, id: Uuid) -> CoreResult<()> {
+    let clash: Option<i64> = sqlx::query_scalar(
+        "SELECT t.number FROM tickets t WHERE t.id = ? AND EXISTS \
+         (SELECT 1 FROM tickets o WHERE o.number = t.number AND o.id <> t.id)",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *w.tx)
+    .await?;
+    if clash.is_none() {
+        return Ok(());
+    }
+    let number: i64 = sqlx::query_scalar(
+        "INSERT INTO counters (name, value) VALUES ('ticket_number', \
+           (SELECT coalesce(max(number), 1000) + 1 FROM tickets)) \
+         ON CONFLICT(name) DO UPDATE SET value = max(value, (SELECT max(number) FROM tickets)) + 1 \
+         RETURNING value",
+    )
+    .fetch_one(&mut *w.tx)
+    .await?;
+    sqlx::query("UPDATE tickets SET number = ? WHERE id = ?")
+        .bind(number)
+        .bind(id.to_string())
+        .execute(&mut *w.tx)
+        .await?;
+    w.record_change("ticket", id, Op::Update, json!({ "number": number }))
+        .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_conflict(
+    w: &mut WriteTx<'_>,
+    c: &ChangeRecord,
+    field: &str,
+    kept: Value,
+    lost: Value,
+    lost_hlc: String,
+    lost_replica: String,
+) -> CoreResult<()> {
+    let id = Uuid::now_v7();
+    let fields = json!({
+        "entity": c.entity, "entity_id": c.entity_id.to_string(), "field": field,
+        "kept_value": kept.to_string(), "lost_value": lost.to_string(),
+        "lost_hlc": lost_hlc, "lost_replica": lost_replica, "detected_at": w.now_ms(),
+    });
+    let spec = spec("conflict").expect("conflict spec");
+    let record = ChangeRecord {
+        change_id: Uuid::now_v7(),
+        replica_id: Uuid::nil(),
+        replica_seq: 0,
+        hlc: String::new(),
+        entity: "conflict".into(),
+        entity_id: id,
+        op: "insert".into(),
+        fields: fields.clone(),
+        base: json!({}),
+    };
+    insert_row(w, &spec, &record, fields.as_object().expect("object")).await?;
+    w.record_change("conflict", id, Op::Insert, fields).await
+}
+
+fn change_from_row(r: &sqlx::sqlite::SqliteRow) -> CoreResult<ChangeRecord> {
+    let fields: String = r.get("fields");
+    let base: String = r.get("base");
+    Ok(ChangeRecord {
+        change_id: parse_uuid(r.get("change_id"))?,
+        replica_id: parse_uuid(r.get("replica_id"))?,
+        replica_seq: r.get("replica_seq"),
+        hlc: r.get("hlc"),
+        entity: r.get("entity"),
+        entity_id: parse_uuid(r.get("entity_id"))?,
+        op: r.get("op"),
+        fields: serde_json::from_str(&fields).unwrap_or(Value::Null),
+        base: serde_json::from_str(&base).unwrap_or_else(|_| json!({})),
+    })
+}
+
+const CHANGE_COLS: &str =
+    "seq, change_id, replica_id, replica_seq, hlc, entity, entity_id, op, fields, base";
+
+/// How a transport failed, as far as the sync loop must tell cases apart.
+#[derive(Debug)]
+pub enum TransportError {
+    /// The server expects this replica's changes to resume at `expected`.
+    Gap { expected: i64 },
+    /// Another copy of this replica (a restored backup) already used these numbers.
+    ReplicaReused,
+    /// Anything else, in words (offline, refused, server error).
+    Other(String),
+}
+
+/// Moves sync requests to the server and back.
+#[allow(async_fn_in_trait)]
+pub trait SyncTransport {
+    async fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportError>;
+    async fn pull(&self, after: i64, limit: i64) -> Result<PullPage, TransportError>;
+}
+
+/// What one sync round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pushed: i64,
+    pub pulled: i64,
+    pub conflicts: i64,
+}
+
+impl Core {
+    // ------------------------------------------------------------ the server's side
+
+    /// Takes a batch of one replica's changes: one transaction, idempotent (changes the
+    /// server already has are skipped), refusing gaps with the number it expects.
+    pub async fn accept_push(&self, actor: &Actor, req: PushRequest) -> CoreResult<PushResponse> {
+        actor.require_write()?;
+        if req.changes.len() > MAX_PUSH_BATCH {
+            return Err(invalid(format!(
+                "a push carries at most {MAX_PUSH_BATCH} changes; send the rest in another push"
+            )));
+        }
+        if req.replica_id == self.replica_id() {
+            return Err(invalid("a replica cannot push to itself"));
+        }
+        let rid = req.replica_id.to_string();
+        let mut w = self.write(actor).await?;
+        let mut last: i64 =
+            sqlx::query_scalar("SELECT last_seq FROM replicas WHERE replica_id = ?")
+                .bind(&rid)
+                .fetch_optional(&mut *w.tx)
+                .await?
+                .unwrap_or(0);
+        let mut conflicts = 0;
+        for c in &req.changes {
+            if c.replica_id != req.replica_id {
+                return Err(invalid(format!(
+                    "change {} belongs to replica {}, not to the pushing replica",
+                    c.change_id, c.replica_id
+                )));
+            }
+            Hlc::from_str(&c.hlc).map_err(invalid)?;
+            if c.replica_seq <= last {
+                let known: Option<String> = sqlx::query_scalar(
+                    "SELECT change_id FROM changes WHERE replica_id = ? AND replica_seq = ?",
+                )
+                .bind(&rid)
+                .bind(c.replica_seq)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+                match known {
+                    Some(k) if k == c.change_id.to_string() => continue,
+                    _ => return Err(CoreError::ReplicaReused),
+                }
+            }
+            if c.replica_seq != last + 1 {
+                return Err(CoreError::SyncGap { expected: last + 1 });
+            }
+            last = c.replica_seq;
+            // A change that arrives again under a new replica id (after a re-key) is the
+            // same change: keep the first copy.
+            let dup: Option<i64> =
+                sqlx::query_scalar("SELECT seq FROM changes WHERE change_id = ?")
+                    .bind(c.change_id.to_string())
+                    .fetch_optional(&mut *w.tx)
+                    .await?;
+            if dup.is_some() {
+                continue;
+            }
+            self.observe_hlc(&c.hlc, w.now);
+            // Into the log first, so changes the server makes in reaction (conflicts,
+            // renumbering) come after it in every console's pull.
+            sqlx::query(&format!(
+                "INSERT INTO changes ({}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                CHANGE_COLS
+            ))
+            .bind(c.change_id.to_string())
+            .bind(&rid)
+            .bind(c.replica_seq)
+            .bind(&c.hlc)
+            .bind(&c.entity)
+            .bind(c.entity_id.to_string())
+            .bind(&c.op)
+            .bind(c.fields.to_string())
+            .bind(c.base.to_string())
+            .execute(&mut *w.tx)
+            .await?;
+            conflicts += apply_change(&mut w, c, true).await?.conflicts;
+        }
+        sqlx::query(
+            "INSERT INTO replicas (replica_id, last_seq, last_seen) VALUES (?, ?, ?) \
+             ON CONFLICT(replica_id) DO UPDATE SET last_seq = excluded.last_seq, last_seen = excluded.last_seen",
+        )
+        .bind(&rid)
+        .bind(last)
+        .bind(w.now_ms())
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        Ok(PushResponse {
+            accepted_through: last,
+            conflicts,
+        })
+    }
+
+    /// One page of the server's change log after `after`, oldest first.
+    pub async fn pull_changes(
+        &self,
+        _actor: &Actor,
+        after: i64,
+        limit: Option<i64>,
+    ) -> CoreResult<PullPage> {
+        let limit = limit.unwrap_or(500);
+        if !(1..=MAX_PULL_PAGE).contains(&limit) {
+            return Err(invalid(format!(
+                "limit must be between 1 and {MAX_PULL_PAGE}"
+            )));
+        }
+        if after < 0 {
+            return Err(invalid("after must not be negative"));
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT {CHANGE_COLS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?"
+        ))
+        .bind(after)
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let has_more = rows.len() as i64 > limit;
+        let rows = &rows[..rows.len().min(limit as usize)];
+        let next_cursor = rows.last().map(|r| r.get::<i64, _>("seq")).unwrap_or(after);
+        Ok(PullPage {
+            changes: rows
+                .iter()
+                .map(change_from_row)
+                .collect::<CoreResult<_>>()?,
+            next_cursor,
+            has_more,
+        })
+    }
+
+    // ------------------------------------------------------------ a console's side
+
+    /// Local changes the server has not acknowledged, oldest first.
+    pub async fn pending_changes(&self, limit: i64) -> CoreResult<Vec<ChangeRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CHANGE_COLS} FROM changes WHERE replica_id = ? \
+             AND replica_seq > (SELECT pushed_seq FROM sync_state) ORDER BY replica_seq LIMIT ?"
+        ))
+        .bind(self.replica_id().to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(change_from_row).collect()
+    }
+
+    async fn set_pushed(&self, through: i64) -> CoreResult<()> {
+        sqlx::query("UPDATE sync_state SET pushed_seq = ?")
+            .bind(through)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Applies a pulled page and moves the cursor in one transaction, so a crash between
+    /// pages only replays a page, harmlessly.
+    pub async fn apply_pull(&self, page: &PullPage) -> CoreResult<i64> {
+        let system = Actor::system();
+        let mut w = self.write(&system).await?;
+        let me = self.replica_id();
+        let mut applied = 0;
+        for c in &page.changes {
+            self.observe_hlc(&c.hlc, w.now);
+            if c.replica_id == me {
+                continue; // our own change coming back
+            }
+            apply_change(&mut w, c, false).await?;
+            applied += 1;
+        }
+        sqlx::query(
+            "UPDATE sync_state SET cursor = max(cursor, ?), last_sync_at = ?, last_error = NULL",
+        )
+        .bind(page.next_cursor)
+        .bind(w.now_ms())
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        Ok(applied)
+    }
+
+    /// Gives this replica a new id (its copy was restored from a backup and the server has
+    /// seen its numbers used differently); unsent changes move to the new id.
+    pub async fn rekey_replica(&self) -> CoreResult<Uuid> {
+        let old = self.replica_id();
+        let new = Uuid::now_v7();
+        let system = Actor::system();
+        let mut w = self.write(&system).await?;
+        let pushed: i64 = sqlx::query_scalar("SELECT pushed_seq FROM sync_state")
+            .fetch_one(&mut *w.tx)
+            .await?;
+        // Keep the old replica's acknowledged history; renumber the rest from 1.
+        sqlx::query(
+            "UPDATE changes SET replica_id = ?, replica_seq = replica_seq - ? \
+             WHERE replica_id = ? AND replica_seq > ?",
+        )
+        .bind(new.to_string())
+        .bind(pushed)
+        .bind(old.to_string())
+        .bind(pushed)
+        .execute(&mut *w.tx)
+        .await?;
+        sqlx::query("UPDATE replica SET replica_id = ?")
+            .bind(new.to_string())
+            .execute(&mut *w.tx)
+            .await?;
+        sqlx::query("UPDATE sync_state SET pushed_seq = 0")
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await?;
+        self.set_replica_id(new);
+        tracing::warn!(%old, %new, "replica re-keyed: this copy was restored from a backup");
+        Ok(new)
+    }
+
+    /// One full round: push everything pending (in batches), then pull until caught up.
+    pub async fn sync_once(&self, t: &impl SyncTransport, page: i64) -> CoreResult<SyncReport> {
+        let result = self.sync_round(t, page).await;
+        let error = match &result {
+            Ok(_) => None,
+            Err(e) => Some(e.to_string()),
+        };
+        sqlx::query("UPDATE sync_state SET last_error = ?")
+            .bind(error)
+            .execute(&self.pool)
+            .await?;
+        result
+    }
+
+    async fn sync_round(&self, t: &impl SyncTransport, page: i64) -> CoreResult<SyncReport> {
+        let mut report = SyncReport::default();
+        let mut rekeyed = false;
+        loop {
+            let changes = self.pending_changes(page).await?;
+            if changes.is_empty() {
+                break;
+            }
+            let req = PushRequest {
+                replica_id: self.replica_id(),
+                changes,
+            };
+            match t.push(&req).await {
+                Ok(r) => {
+                    self.set_pushed(r.accepted_through).await?;
+                    report.pushed += req.changes.len() as i64;
+                    report.conflicts += r.conflicts;
+                }
+                Err(TransportError::Gap { expected }) => {
+                    // The server has less (or more) than we thought: resume where it says.
+                    self.set_pushed(expected - 1).await?;
+                }
+                Err(TransportError::ReplicaReused) if !rekeyed => {
+                    self.rekey_replica().await?;
+                    rekeyed = true;
+                }
+                Err(TransportError::ReplicaReused) => {
+                    return Err(CoreError::Conflict(
+                        "the server still refuses this console's changes after a re-key; \
+                         contact your administrator"
+                            .into(),
+                    ))
+                }
+                Err(TransportError::Other(m)) => return Err(CoreError::Unavailable(m)),
+            }
+        }
+        loop {
+            let cursor: i64 = sqlx::query_scalar("SELECT cursor FROM sync_state")
+                .fetch_one(&self.pool)
+                .await?;
+            let p = t.pull(cursor, page).await.map_err(|e| match e {
+                TransportError::Other(m) => CoreError::Unavailable(m),
+                other => CoreError::Unavailable(format!("{other:?}")),
+            })?;
+            report.pulled += self.apply_pull(&p).await?;
+            if !p.has_more {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    pub async fn sync_status(&self) -> CoreResult<SyncStatus> {
+        let r =
+            sqlx::query("SELECT server_url, pushed_seq, last_sync_at, last_error FROM sync_state")
+                .fetch_one(&self.pool)
+                .await?;
+        let pushed: i64 = r.get("pushed_seq");
+        let newest: i64 = sqlx::query_scalar(
+            "SELECT coalesce(max(replica_seq), 0) FROM changes WHERE replica_id = ?",
+        )
+        .bind(self.replica_id().to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        let open: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(SyncStatus {
+            server_url: r.get("server_url"),
+            pending: (newest - pushed).max(0),
+            last_sync_at: r.get::<Option<i64>, _>("last_sync_at").map(from_ms),
+            last_error: r.get("last_error"),
+            open_conflicts: open,
+        })
+    }
+
+    /// Conflicts recorded for one record, newest first.
+    pub async fn conflicts_for(&self, entity: &str, id: Uuid) -> CoreResult<Vec<Conflict>> {
+        let rows = sqlx::query(
+            "SELECT id, entity, entity_id, field, kept_value, lost_value, detected_at, resolved_at \
+             FROM conflicts WHERE entity = ? AND entity_id = ? ORDER BY detected_at DESC",
+        )
+        .bind(entity)
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kept: String = r.get("kept_value");
+                let lost: String = r.get("lost_value");
+                Ok(Conflict {
+                    id: parse_uuid(r.get("id"))?,
+                    entity: r.get("entity"),
+                    entity_id: parse_uuid(r.get("entity_id"))?,
+                    field: r.get("field"),
+                    kept_value: serde_json::from_str(&kept).unwrap_or(Value::Null),
+                    lost_value: serde_json::from_str(&lost).unwrap_or(Value::Null),
+                    detected_at: from_ms(r.get("detected_at")),
+                    resolved: r.get::<Option<i64>, _>("resolved_at").is_some(),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn observe_hlc(&self, remote: &str, now: chrono::DateTime<chrono::Utc>) {
+        if let Ok(h) = Hlc::from_str(remote) {
+            self.observe_remote(h, to_ms(now));
+        }
+    }
+}

@@ -1,0 +1,544 @@
+//! Sync between consoles and a server, all real cores on real SQLite files, over an
+//! in-memory transport that can lose requests and responses.
+
+use crate::{fixture, monday_10, Fixture};
+use chrono::Duration;
+use outpost_core::sync::{SyncTransport, TransportError};
+use outpost_core::{Actor, Core, CoreError, ManualClock};
+use outpost_proto::{
+    NewComment, NewTicket, NewTimeEntry, Priority, PullPage, PushRequest, PushResponse,
+    TicketQuery, TicketStatus, UpdateTicket,
+};
+use std::cell::Cell;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Calls the server core directly; can drop the next request or the next response.
+pub struct Link<'a> {
+    pub server: &'a Core,
+    pub actor: Actor,
+    pub drop_request: Cell<bool>,
+    pub drop_response: Cell<bool>,
+}
+
+impl<'a> Link<'a> {
+    pub fn new(server: &'a Core, actor: &Actor) -> Self {
+        Link {
+            server,
+            actor: actor.clone(),
+            drop_request: Cell::new(false),
+            drop_response: Cell::new(false),
+        }
+    }
+}
+
+fn transport_error(e: CoreError) -> TransportError {
+    match e {
+        CoreError::SyncGap { expected } => TransportError::Gap { expected },
+        CoreError::ReplicaReused => TransportError::ReplicaReused,
+        other => TransportError::Other(other.to_string()),
+    }
+}
+
+impl SyncTransport for Link<'_> {
+    async fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportError> {
+        if self.drop_request.replace(false) {
+            return Err(TransportError::Other("request lost".into()));
+        }
+        let r = self
+            .server
+            .accept_push(&self.actor, req.clone())
+            .await
+            .map_err(transport_error)?;
+        if self.drop_response.replace(false) {
+            return Err(TransportError::Other(
+                "response lost after the server committed".into(),
+            ));
+        }
+        Ok(r)
+    }
+    async fn pull(&self, after: i64, limit: i64) -> Result<PullPage, TransportError> {
+        self.server
+            .pull_changes(&self.actor, after, Some(limit))
+            .await
+            .map_err(transport_error)
+    }
+}
+
+/// A console: its own store and clock, bootstrapped from the server.
+pub struct Console {
+    pub core: Core,
+    pub clock: Arc<ManualClock>,
+    pub _dir: tempfile::TempDir,
+}
+
+pub async fn console(link: &Link<'_>) -> Console {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(monday_10()));
+    let core = Core::open_dir(dir.path(), clock.clone()).await.unwrap();
+    core.sync_once(link, 50).await.unwrap();
+    Console {
+        core,
+        clock,
+        _dir: dir,
+    }
+}
+
+async fn server_with_ticket() -> (Fixture, Actor, Uuid) {
+    let f = fixture().await;
+    let (_, admin) = f.admin().await;
+    let client = f.client(&admin, "Acme").await;
+    let t = f
+        .core
+        .create_ticket(
+            &admin,
+            NewTicket {
+                title: "Printer".into(),
+                client_id: client,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    (f, admin, t.id)
+}
+
+async fn ticket(core: &Core, actor: &Actor, id: Uuid) -> outpost_proto::TicketDetail {
+    core.get_ticket(actor, id).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_console_bootstraps_from_the_server() {
+    let (f, admin, id) = server_with_ticket().await;
+    let link = Link::new(&f.core, &admin);
+    let c = console(&link).await;
+    let t = ticket(&c.core, &admin, id).await.ticket;
+    assert_eq!(
+        (t.title.as_str(), t.number, t.client_name.as_str()),
+        ("Printer", 1001, "Acme")
+    );
+    assert_eq!(
+        t.sla,
+        ticket(&f.core, &admin, id).await.ticket.sla,
+        "same deadlines everywhere"
+    );
+    let status = c.core.sync_status().await.unwrap();
+    assert_eq!(status.pending, 0);
+    assert!(status.last_sync_at.is_some());
+}
+
+#[tokio::test]
+async fn offline_edits_to_different_fields_both_survive() {
+    let (f, admin, id) = server_with_ticket().await;
+    let link = Link::new(&f.core, &admin);
+    let a = console(&link).await;
+    let b = console(&link).await;
+    a.clock.advance(Duration::minutes(5));
+    b.clock.advance(Duration::minutes(6));
+    a.core
+        .update_ticket(
+            &admin,
+            id,
+            UpdateTicket {
+                priority: Some(Priority::High),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    b.core
+        .update_ticket(
+            &admin,
+            id,
+            UpdateTicket {
+                status: Some(TicketStatus::InProgress),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.core.sync_status().await.unwrap().pending, 1);
+    for _ in 0..2 {
+        a.core.sync_once(&link, 50).await.unwrap();
+        b.core.sync_once(&link, 50).await.unwrap();
+    }
+    for core in [&f.core, &a.core, &b.core] {
+        let t = ticket(core, &admin, id).await.ticket;
+        assert_eq!(
+            (t.priority, t.status),
+            (Priority::High, TicketStatus::InProgress)
+        );
+    }
+    assert_eq!(
+        f.core.sync_status().await.unwrap().open_conflicts,
+        0,
+        "no conflict: different fields"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_overwrite_keeps_the_later_value_and_records_the_loser() {
+    let (f, admin, id) = server_with_ticket().await;
+    let link = Link::new(&f.core, &admin);
+    let a = console(&link).await;
+    let b = console(&link).await;
+    a.clock.advance(Duration::minutes(5));
+    b.clock.advance(Duration::minutes(9)); // b writes later
+    a.core
+        .update_ticket(
+            &admin,
+            id,
+            UpdateTicket {
+                title: Some("Printer jams".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    b.core
+        .update_ticket(
+            &admin,
+            id,
+            UpdateTicket {
+                title: Some("Printer offline".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // b reaches the server first; a's older edit arrives after and loses.
+    b.core.sync_once(&link, 50).await.unwrap();
+    let report = a.core.sync_once(&link, 50).await.unwrap();
+    assert_eq!(report.conflicts, 1);
+    b.core.sync_once(&link, 50).await.unwrap();
+    for core in [&f.core, &a.core, &b.core] {
+        assert_eq!(
+            ticket(core, &admin, id).await.ticket.title,
+            "Printer offline"
+        );
+        let conflicts = core.conflicts_for("ticket", id).await.unwrap();
+        assert_eq!(conflicts.len(), 1, "the conflict reaches every console");
+        assert_eq!(conflicts[0].field, "title");
+        assert_eq!(conflicts[0].lost_value, "Printer jams");
+        assert_eq!(conflicts[0].kept_value, "Printer offline");
+    }
+}
+
+#[tokio::test]
+async fn a_plain_later_edit_is_not_a_conflict() {
+    let (f, admin, id) = server_with_ticket().await;
+    let link = Link::new(&f.core, &admin);
+    let a = console(&link).await;
+    let b = console(&link).await;
+    a.core
+        .update_ticket(
+            &admin,
+            id,
+            UpdateTicket {
+                title: Some("First".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    a.core.sync_once(&link, 50).await.unwrap();
+    b.core.sync_once(&link, 50).await.unwrap(); // b has seen "First"
+    b.clock.advance(Duration::minutes(1));
+    b.core
+        .update_ticket(
+            &admin,
+            id,
+            UpdateTicket {
+                title: Some("Second".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(b.core.sync_once(&link, 50).await.unwrap().conflicts, 0);
+    a.core.sync_once(&link, 50).await.unwrap();
+    assert_eq!(ticket(&a.core, &admin, id).await.ticket.title, "Second");
+}
+
+#[tokio::test]
+async fn comments_and_time_from_everywhere_reach_everyone_once() {
+    let (f, admin, id) = server_with_ticket().await;
+    let link = Link::new(&f.core, &admin);
+    let a = console(&link).await;
+    let b = console(&link).await;
+    for (core, text, minutes) in [
+        (&a.core, "from a", 30),
+        (&b.core, "from b", 45),
+        (&f.core, "from web", 15),
+    ] {
+        core.add_comment(
+            &admin,
+            id,
+            NewComment {
+                body: text.into(),
+                internal: None,
+            },
+        )
+        .await
+        .unwrap();
+        core.add_time_entry(
+            &admin,
+            id,
+            NewTimeEntry {
+                minutes,
+                billable: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    // A lost response after the server committed: the retry must not duplicate anything.
+    link.drop_response.set(true);
+    assert!(a.core.sync_once(&link, 50).await.is_err());
+    // comment, its first-response mark on the ticket, time entry: all still unacknowledged
+    assert_eq!(a.core.sync_status().await.unwrap().pending, 3);
+    for _ in 0..2 {
+        a.core.sync_once(&link, 50).await.unwrap();
+        b.core.sync_once(&link, 50).await.unwrap();
+    }
+    for core in [&f.core, &a.core, &b.core] {
+        let d = ticket(core, &admin, id).await;
+        let mut bodies: Vec<_> = d.comments.iter().map(|c| c.body.as_str()).collect();
+        bodies.sort();
+        assert_eq!(bodies, vec!["from a", "from b", "from web"]);
+        assert_eq!(d.ticket.total_minutes, 90);
+        assert_eq!(d.ticket.billable_minutes, 90);
+        assert!(d.ticket.sla.first_response_at.is_some());
+    }
+    let ids: i64 = sqlx::query_scalar("SELECT count(*) - count(DISTINCT change_id) FROM changes")
+        .fetch_one(f.core.pool())
+        .await
+        .unwrap();
+    assert_eq!(ids, 0, "every change id is on the server exactly once");
+}
+
+#[tokio::test]
+async fn push_is_idempotent_and_gaps_are_refused_with_the_expected_number() {
+    let (f, admin, id) = server_with_ticket().await;
+    let link = Link::new(&f.core, &admin);
+    let a = console(&link).await;
+    for n in 0..3 {
+        a.core
+            .update_ticket(
+                &admin,
+                id,
+                UpdateTicket {
+                    title: Some(format!("T{n}")),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let changes = a.core.pending_changes(10).await.unwrap();
+    assert_eq!(
+        changes.iter().map(|c| c.replica_seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    let req = PushRequest {
+        replica_id: a.core.replica_id(),
+        changes: changes.clone(),
+    };
+    let first = f.core.accept_push(&admin, req.clone()).await.unwrap();
+    let again = f.core.accept_push(&admin, req).await.unwrap();
+    assert_eq!(first, again, "a retried batch gets the same answer");
+    let mut skipping = changes[2].clone();
+    skipping.replica_seq = 5;
+    skipping.change_id = Uuid::now_v7();
+    let gap = f
+        .core
+        .accept_push(
+            &admin,
+            PushRequest {
+                replica_id: a.core.replica_id(),
+                changes: vec![skipping],
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(gap, CoreError::SyncGap { expected: 4 }), "{gap:?}");
+    assert_eq!(gap.to_api().expected_seq, Some(4));
+}
+
+#[tokio::test]
+async fn a_console_restored_from_a_backup_is_rekeyed_and_loses_nothing() {
+    let (f, admin, id) = server_with_ticket().await;
+    let link = Link::new(&f.core, &admin);
+    let a = console(&link).await;
+    a.core
+        .add_comment(
+            &admin,
+            id,
+            NewComment {
+                body: "before backup".into(),
+                internal: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    a.core.sync_once(&link, 50).await.unwrap();
+    // Back up the console's files, then keep working and syncing.
+    let backup = tempfile::tempdir().unwrap();
+    sqlx::query(&format!(
+        "VACUUM INTO '{}'",
+        backup.path().join("outpost.db").display()
+    ))
+    .execute(a.core.pool())
+    .await
+    .unwrap();
+    a.core
+        .add_comment(
+            &admin,
+            id,
+            NewComment {
+                body: "after backup".into(),
+                internal: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    a.core.sync_once(&link, 50).await.unwrap();
+    let old_replica = a.core.replica_id();
+    drop(a);
+    // The laptop is restored from the backup and gets new work done.
+    let clock = Arc::new(ManualClock::new(monday_10() + Duration::hours(1)));
+    let restored = Core::open_dir(backup.path(), clock).await.unwrap();
+    assert_eq!(restored.replica_id(), old_replica);
+    restored
+        .add_comment(
+            &admin,
+            id,
+            NewComment {
+                body: "after restore".into(),
+                internal: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    restored.sync_once(&link, 50).await.unwrap();
+    assert_ne!(restored.replica_id(), old_replica, "re-keyed");
+    for core in [&f.core, &restored] {
+        let mut bodies: Vec<_> = ticket(core, &admin, id)
+            .await
+            .comments
+            .into_iter()
+            .map(|c| c.body)
+            .collect();
+        bodies.sort();
+        assert_eq!(
+            bodies,
+            vec!["after backup", "after restore", "before backup"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn offline_tickets_with_the_same_number_are_renumbered_by_the_server() {
+    let (f, admin, _) = server_with_ticket().await;
+    let link = Link::new(&f.core, &admin);
+    let a = console(&link).await;
+    let b = console(&link).await;
+    let client = f.core.list_clients(&admin).await.unwrap()[0].id;
+    let new = |title: &str| NewTicket {
+        title: title.into(),
+        client_id: client,
+        ..Default::default()
+    };
+    let ta = a.core.create_ticket(&admin, new("From A")).await.unwrap();
+    let tb = b.core.create_ticket(&admin, new("From B")).await.unwrap();
+    assert_eq!(
+        (ta.number, tb.number),
+        (1002, 1002),
+        "both offline, both took the next number"
+    );
+    for _ in 0..2 {
+        a.core.sync_once(&link, 50).await.unwrap();
+        b.core.sync_once(&link, 50).await.unwrap();
+    }
+    for core in [&f.core, &a.core, &b.core] {
+        let all = core
+            .list_tickets(
+                &admin,
+                &TicketQuery {
+                    sort: Some(outpost_proto::TicketSort::Number),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let mut numbers: Vec<i64> = all.items.iter().map(|t| t.number).collect();
+        numbers.sort();
+        assert_eq!(
+            numbers,
+            vec![1001, 1002, 1003],
+            "numbers are unique again everywhere"
+        );
+    }
+    // New tickets continue after the highest number seen.
+    let next = a.core.create_ticket(&admin, new("Later")).await.unwrap();
+    assert_eq!(next.number, 1004);
+}
+
+#[tokio::test]
+async fn pull_pages_cover_the_log_at_every_boundary() {
+    let (f, admin, _) = server_with_ticket().await;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM changes")
+        .fetch_one(f.core.pool())
+        .await
+        .unwrap();
+    for limit in [1, total - 1, total, total + 1] {
+        let mut after = 0;
+        let mut seen = 0;
+        loop {
+            let p = f
+                .core
+                .pull_changes(&admin, after, Some(limit))
+                .await
+                .unwrap();
+            seen += p.changes.len() as i64;
+            assert!(p.changes.len() as i64 <= limit);
+            after = p.next_cursor;
+            if !p.has_more {
+                break;
+            }
+        }
+        assert_eq!(seen, total, "limit {limit}");
+        let empty = f
+            .core
+            .pull_changes(&admin, after, Some(limit))
+            .await
+            .unwrap();
+        assert!(empty.changes.is_empty() && !empty.has_more && empty.next_cursor == after);
+    }
+    assert!(f.core.pull_changes(&admin, 0, Some(0)).await.is_err());
+}
+
+#[tokio::test]
+async fn replaying_a_page_after_a_crash_changes_nothing() {
+    let (f, admin, id) = server_with_ticket().await;
+    f.core
+        .add_comment(
+            &admin,
+            id,
+            NewComment {
+                body: "once".into(),
+                internal: None,
+            },
+        )
+        .await
+        .unwrap();
+    let link = Link::new(&f.core, &admin);
+    let c = console(&link).await;
+    let page = f.core.pull_changes(&admin, 0, Some(1000)).await.unwrap();
+    c.core.apply_pull(&page).await.unwrap();
+    c.core.apply_pull(&page).await.unwrap();
+    let d = ticket(&c.core, &admin, id).await;
+    assert_eq!(d.comments.len(), 1);
+    assert_eq!(d.ticket.title, "Printer");
+}
