@@ -286,10 +286,10 @@ impl WriteTx<'_> {
         op: Op,
         fields: Value,
     ) -> CoreResult<()> {
-        let hlc = self.core.next_hlc(self.now).to_string();
         let id = entity_id.to_string();
         let mut base = serde_json::Map::new();
-        if !crate::sync::is_append_only(entity) {
+        let mutable = !crate::sync::is_append_only(entity);
+        if mutable {
             if let Value::Object(map) = &fields {
                 for field in map.keys() {
                     let before: Option<String> = sqlx::query_scalar(
@@ -300,12 +300,19 @@ impl WriteTx<'_> {
                     .bind(field)
                     .fetch_optional(&mut *self.tx)
                     .await?;
-                    base.insert(
-                        field.clone(),
-                        before.map(Value::String).unwrap_or(Value::Null),
-                    );
-                    crate::sync::set_field_clock(&mut self.tx, entity, &id, field, &hlc).await?;
+                    // A write must sort after every value it overwrites, whatever the wall
+                    // clock says (it may have moved back, or the clock state was restored).
+                    if let Some(h) = before.as_deref().and_then(|b| b.parse::<Hlc>().ok()) {
+                        self.core.observe_remote(h, to_ms(self.now));
+                    }
+                    base.insert(field.clone(), before.map(Value::String).unwrap_or(Value::Null));
                 }
+            }
+        }
+        let hlc = self.core.next_hlc(self.now).to_string();
+        if mutable {
+            for field in base.keys() {
+                crate::sync::set_field_clock(&mut self.tx, entity, &id, field, &hlc).await?;
             }
         }
         let me = self.core.replica_id().to_string();

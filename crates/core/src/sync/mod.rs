@@ -565,6 +565,40 @@ async fn record_conflict(
     w.record_change("conflict", id, Op::Insert, fields).await
 }
 
+/// Appends a change made elsewhere to this store's log, as it was made.
+async fn insert_log(w: &mut WriteTx<'_>, c: &ChangeRecord) -> CoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO changes ({CHANGE_COLS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(c.change_id.to_string())
+    .bind(c.replica_id.to_string())
+    .bind(c.replica_seq)
+    .bind(&c.hlc)
+    .bind(&c.entity)
+    .bind(c.entity_id.to_string())
+    .bind(&c.op)
+    .bind(c.fields.to_string())
+    .bind(c.base.to_string())
+    .execute(&mut *w.tx)
+    .await?;
+    Ok(())
+}
+
+/// Keeps the highest clock reading seen in the store, so a restart (or a restored backup)
+/// never issues readings below values it already holds.
+async fn persist_clock<'a>(
+    w: &mut WriteTx<'_>,
+    seen: impl Iterator<Item = &'a str>,
+) -> CoreResult<()> {
+    if let Some(max) = seen.filter(|h| Hlc::from_str(h).is_ok()).max() {
+        sqlx::query("UPDATE replica SET last_hlc = max(last_hlc, ?) WHERE singleton = 1")
+            .bind(max)
+            .execute(&mut *w.tx)
+            .await?;
+    }
+    Ok(())
+}
+
 fn change_from_row(r: &sqlx::sqlite::SqliteRow) -> CoreResult<ChangeRecord> {
     let fields: String = r.get("fields");
     let base: String = r.get("base");
@@ -672,23 +706,10 @@ impl Core {
             self.observe_hlc(&c.hlc, w.now);
             // Into the log first, so changes the server makes in reaction (conflicts,
             // renumbering) come after it in every console's pull.
-            sqlx::query(&format!(
-                "INSERT INTO changes ({}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                CHANGE_COLS
-            ))
-            .bind(c.change_id.to_string())
-            .bind(&rid)
-            .bind(c.replica_seq)
-            .bind(&c.hlc)
-            .bind(&c.entity)
-            .bind(c.entity_id.to_string())
-            .bind(&c.op)
-            .bind(c.fields.to_string())
-            .bind(c.base.to_string())
-            .execute(&mut *w.tx)
-            .await?;
+            insert_log(&mut w, c).await?;
             conflicts += apply_change(&mut w, c, true).await?.conflicts;
         }
+        persist_clock(&mut w, req.changes.iter().map(|c| c.hlc.as_str())).await?;
         sqlx::query(
             "INSERT INTO replicas (replica_id, last_seq, last_seen) VALUES (?, ?, ?) \
              ON CONFLICT(replica_id) DO UPDATE SET last_seq = excluded.last_seq, last_seen = excluded.last_seen",
@@ -774,7 +795,24 @@ impl Core {
         for c in &page.changes {
             self.observe_hlc(&c.hlc, w.now);
             if c.replica_id == me {
-                continue; // our own change coming back
+                let have: Option<i64> =
+                    sqlx::query_scalar("SELECT seq FROM changes WHERE change_id = ?")
+                        .bind(c.change_id.to_string())
+                        .fetch_optional(&mut *w.tx)
+                        .await?;
+                if have.is_some() {
+                    continue; // our own change coming back
+                }
+                // Our own change that this store no longer has: it was restored from a
+                // backup. Take the change back, so it is applied and its number not reused.
+                apply_change(&mut w, c, false).await?;
+                insert_log(&mut w, c).await?;
+                sqlx::query("UPDATE sync_state SET pushed_seq = max(pushed_seq, ?)")
+                    .bind(c.replica_seq)
+                    .execute(&mut *w.tx)
+                    .await?;
+                applied += 1;
+                continue;
             }
             apply_change(&mut w, c, false).await?;
             applied += 1;

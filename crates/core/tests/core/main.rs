@@ -6,6 +6,7 @@ mod clock;
 mod sla;
 mod store;
 mod sync;
+mod sync_model;
 mod tickets;
 
 use chrono::{DateTime, TimeZone, Utc};
