@@ -185,9 +185,9 @@ impl Core {
             techs.push(me);
         }
 
-        let engine = self.sla_engine().await?;
         let mut rng = StdRng::seed_from_u64(1042);
         let mut w = self.write(actor).await?;
+        let engine = crate::sla::engine_in(&mut w).await?;
         let now = w.now;
         let mut summary = DemoSummary {
             clients: 0,

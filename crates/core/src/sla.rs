@@ -13,6 +13,10 @@ use outpost_proto::{Priority, SlaPolicy, SlaState, SlaTarget, TicketStatus};
 /// `next_due` of a ticket with no running deadline: sorts after every real one.
 pub const NO_DEADLINE: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
 
+/// Longest target accepted: a year of round-the-clock minutes. Keeps date arithmetic far
+/// from chrono's limits whatever an admin types.
+pub const MAX_TARGET_MINUTES: i64 = 366 * 24 * 60;
+
 /// Share of a target's business time after which a ticket counts as at risk.
 const AT_RISK_NUMERATOR: i64 = 3;
 const AT_RISK_DENOMINATOR: i64 = 4;
@@ -122,7 +126,7 @@ impl BusinessCalendar {
 
     /// The instant `minutes` of business time after `start`.
     pub fn add_business_minutes(&self, start: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
-        let mut remaining = Duration::minutes(minutes.max(0));
+        let mut remaining = Duration::minutes(minutes.clamp(0, 100 * MAX_TARGET_MINUTES));
         let mut cursor = start;
         // Start a day early: in zones east of UTC a window can begin on the previous UTC date.
         let mut date = self.local_date(start);
@@ -143,7 +147,9 @@ impl BusinessCalendar {
                 None => break,
             }
         }
-        cursor + remaining
+        cursor
+            .checked_add_signed(remaining)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// Business minutes (rounded down) between two instants; zero when `end <= start`.
@@ -203,7 +209,24 @@ pub struct SlaEngine {
 impl SlaEngine {
     pub fn new(policy: SlaPolicy) -> CoreResult<SlaEngine> {
         let calendar = BusinessCalendar::new(&policy)?;
+        for p in Priority::ALL {
+            let n = policy.targets.iter().filter(|t| t.priority == p).count();
+            if n != 1 {
+                return Err(invalid(format!(
+                    "the SLA policy needs exactly one target for {} priority (it has {n})",
+                    p.as_str()
+                )));
+            }
+        }
         for t in &policy.targets {
+            if t.first_response_minutes > MAX_TARGET_MINUTES
+                || t.resolution_minutes > MAX_TARGET_MINUTES
+            {
+                return Err(invalid(format!(
+                    "SLA targets for {} priority must be at most {MAX_TARGET_MINUTES} minutes (a year)",
+                    t.priority.as_str()
+                )));
+            }
             if t.first_response_minutes <= 0 || t.resolution_minutes <= 0 {
                 return Err(invalid(format!(
                     "SLA targets for {} priority must be positive numbers of minutes",
@@ -307,11 +330,23 @@ impl Core {
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_else(default_policy))
     }
+}
 
-    pub(crate) async fn sla_engine(&self) -> CoreResult<SlaEngine> {
-        SlaEngine::new(self.sla_policy().await?)
-    }
+/// The SLA engine as the write transaction sees the policy, so a ticket written while the
+/// policy changes gets deadlines from the policy in force when it commits.
+pub(crate) async fn engine_in(w: &mut crate::store::WriteTx<'_>) -> CoreResult<SlaEngine> {
+    let json: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+        .bind(POLICY_KEY)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+    let policy = json
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_else(default_policy);
+    // A stored policy was valid when stored; fall back to the default rather than fail writes.
+    SlaEngine::new(policy).or_else(|_| SlaEngine::new(default_policy()))
+}
 
+impl Core {
     /// Replaces the SLA policy and recomputes the deadlines of every unfinished ticket.
     pub async fn set_sla_policy(&self, actor: &Actor, policy: SlaPolicy) -> CoreResult<SlaPolicy> {
         actor.require_admin()?;

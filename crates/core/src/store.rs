@@ -305,7 +305,10 @@ impl WriteTx<'_> {
                     if let Some(h) = before.as_deref().and_then(|b| b.parse::<Hlc>().ok()) {
                         self.core.observe_remote(h, to_ms(self.now));
                     }
-                    base.insert(field.clone(), before.map(Value::String).unwrap_or(Value::Null));
+                    base.insert(
+                        field.clone(),
+                        before.map(Value::String).unwrap_or(Value::Null),
+                    );
                 }
             }
         }

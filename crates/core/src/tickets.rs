@@ -32,6 +32,11 @@ fn title(t: &str) -> CoreResult<String> {
             "title must not be empty; say in a few words what is wrong",
         ));
     }
+    if t.chars().any(char::is_control) {
+        return Err(invalid(
+            "title must be one line of text (no line breaks or control characters)",
+        ));
+    }
     if t.chars().count() > MAX_TITLE {
         return Err(invalid(format!(
             "title is {} characters; keep it to {MAX_TITLE} and put details in the description",
@@ -634,8 +639,8 @@ impl Core {
     pub async fn create_ticket(&self, actor: &Actor, req: NewTicket) -> CoreResult<Ticket> {
         actor.require_write()?;
         let draft = TicketDraft::from_request(req)?;
-        let engine = self.sla_engine().await?;
         let mut w = self.write(actor).await?;
+        let engine = crate::sla::engine_in(&mut w).await?;
         let now = w.now;
         let (id, _) = insert_ticket(&mut w, &engine, &draft, now).await?;
         w.commit().await?;
@@ -657,9 +662,16 @@ impl Core {
             .map(|d| body("description", d, true))
             .transpose()?;
         let new_tags = req.tags.as_deref().map(tags).transpose()?;
-        let engine = self.sla_engine().await?;
         let mut w = self.write(actor).await?;
+        let engine = crate::sla::engine_in(&mut w).await?;
         let cur = load_state(&mut w, id).await?;
+        if cur.status == TicketStatus::Closed {
+            return Err(CoreError::Conflict(
+                "this ticket is closed and cannot be edited; notes and time can still be added, \
+                 or open a follow-up ticket"
+                    .into(),
+            ));
+        }
         let mut next = cur.clone();
         let mut before = Map::new();
         let mut after = Map::new();
@@ -773,8 +785,8 @@ impl Core {
             .ok_or_else(|| invalid("comments need a person as author; log in first"))?;
         let text = body("comment", &req.body, false)?;
         let internal = req.internal.unwrap_or(false);
-        let engine = self.sla_engine().await?;
         let mut w = self.write(actor).await?;
+        let engine = crate::sla::engine_in(&mut w).await?;
         let now = w.now;
         let id = insert_comment(&mut w, &engine, ticket_id, author, &text, internal, now).await?;
         w.commit().await?;
@@ -826,6 +838,11 @@ impl Core {
             .unwrap_or_else(|| now - Duration::minutes(req.minutes));
         if started_at > now + Duration::minutes(5) {
             return Err(invalid("time entries cannot start in the future"));
+        }
+        if started_at < now - Duration::days(366) {
+            return Err(invalid(
+                "time entries can be logged for the past year only; check the start date",
+            ));
         }
         let billable = req.billable.unwrap_or(true);
         let mut w = self.write(actor).await?;

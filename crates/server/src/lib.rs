@@ -63,6 +63,12 @@ impl IntoResponse for ApiFailure {
 }
 
 type ApiResult<T> = Result<Json<T>, ApiFailure>;
+/// A create: 201 with the new object.
+type Created<T> = Result<(StatusCode, Json<T>), ApiFailure>;
+
+fn created<T>(v: T) -> Created<T> {
+    Ok((StatusCode::CREATED, Json(v)))
+}
 
 /// JSON body whose rejection (malformed JSON, wrong types) is a typed 400.
 pub struct Body<T>(pub T);
@@ -74,7 +80,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             .await
             .map(|Json(v)| Body(v))
             .map_err(|e| {
-                ApiFailure::bad_request(format!("the request body is not valid: {}", e.body_text()))
+                // Keep axum's status where it is more precise (413 too large, 415 not JSON).
+                let status = match e.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                        e.status()
+                    }
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                ApiFailure(
+                    status,
+                    ApiError {
+                        code: "validation".into(),
+                        message: format!("the request body is not valid: {}", e.body_text()),
+                        expected_seq: None,
+                    },
+                )
             })
     }
 }
@@ -194,13 +214,13 @@ async fn list_users(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Vec<U
 }
 
 #[utoipa::path(post, path = "/api/v1/users", request_body = NewUser,
-    responses((status = 200, body = User), (status = 403, body = ApiError)), security(("bearer" = [])))]
+    responses((status = 201, body = User), (status = 403, body = ApiError)), security(("bearer" = [])))]
 async fn create_user(
     State(s): State<AppState>,
     Auth(a): Auth,
     Body(req): Body<NewUser>,
-) -> ApiResult<User> {
-    Ok(Json(s.core.create_user(&a, req).await?))
+) -> Created<User> {
+    created(s.core.create_user(&a, req).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/clients", responses((status = 200, body = Vec<Client>)), security(("bearer" = [])))]
@@ -209,14 +229,14 @@ async fn list_clients(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Vec
 }
 
 #[utoipa::path(post, path = "/api/v1/clients", request_body = NewClient,
-    responses((status = 200, body = Client), (status = 400, body = ApiError), (status = 409, body = ApiError)),
+    responses((status = 201, body = Client), (status = 400, body = ApiError), (status = 409, body = ApiError)),
     security(("bearer" = [])))]
 async fn create_client(
     State(s): State<AppState>,
     Auth(a): Auth,
     Body(req): Body<NewClient>,
-) -> ApiResult<Client> {
-    Ok(Json(s.core.create_client(&a, req).await?))
+) -> Created<Client> {
+    created(s.core.create_client(&a, req).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/clients/{id}", params(("id" = Uuid, Path)),
@@ -241,25 +261,25 @@ async fn update_client(
 }
 
 #[utoipa::path(post, path = "/api/v1/clients/{id}/sites", params(("id" = Uuid, Path)), request_body = NewSite,
-    responses((status = 200, body = Site)), security(("bearer" = [])))]
+    responses((status = 201, body = Site)), security(("bearer" = [])))]
 async fn create_site(
     State(s): State<AppState>,
     Auth(a): Auth,
     Id(id): Id,
     Body(req): Body<NewSite>,
-) -> ApiResult<Site> {
-    Ok(Json(s.core.create_site(&a, id, req).await?))
+) -> Created<Site> {
+    created(s.core.create_site(&a, id, req).await?)
 }
 
 #[utoipa::path(post, path = "/api/v1/clients/{id}/contacts", params(("id" = Uuid, Path)), request_body = NewContact,
-    responses((status = 200, body = Contact)), security(("bearer" = [])))]
+    responses((status = 201, body = Contact)), security(("bearer" = [])))]
 async fn create_contact(
     State(s): State<AppState>,
     Auth(a): Auth,
     Id(id): Id,
     Body(req): Body<NewContact>,
-) -> ApiResult<Contact> {
-    Ok(Json(s.core.create_contact(&a, id, req).await?))
+) -> Created<Contact> {
+    created(s.core.create_contact(&a, id, req).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets", params(TicketQuery),
@@ -273,13 +293,13 @@ async fn list_tickets(
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets", request_body = NewTicket,
-    responses((status = 200, body = Ticket), (status = 400, body = ApiError)), security(("bearer" = [])))]
+    responses((status = 201, body = Ticket), (status = 400, body = ApiError)), security(("bearer" = [])))]
 async fn create_ticket(
     State(s): State<AppState>,
     Auth(a): Auth,
     Body(req): Body<NewTicket>,
-) -> ApiResult<Ticket> {
-    Ok(Json(s.core.create_ticket(&a, req).await?))
+) -> Created<Ticket> {
+    created(s.core.create_ticket(&a, req).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", params(("id" = Uuid, Path)),
@@ -305,25 +325,25 @@ async fn update_ticket(
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/comments", params(("id" = Uuid, Path)), request_body = NewComment,
-    responses((status = 200, body = Comment)), security(("bearer" = [])))]
+    responses((status = 201, body = Comment)), security(("bearer" = [])))]
 async fn add_comment(
     State(s): State<AppState>,
     Auth(a): Auth,
     Id(id): Id,
     Body(req): Body<NewComment>,
-) -> ApiResult<Comment> {
-    Ok(Json(s.core.add_comment(&a, id, req).await?))
+) -> Created<Comment> {
+    created(s.core.add_comment(&a, id, req).await?)
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/time-entries", params(("id" = Uuid, Path)), request_body = NewTimeEntry,
-    responses((status = 200, body = TimeEntry), (status = 400, body = ApiError)), security(("bearer" = [])))]
+    responses((status = 201, body = TimeEntry), (status = 400, body = ApiError)), security(("bearer" = [])))]
 async fn add_time_entry(
     State(s): State<AppState>,
     Auth(a): Auth,
     Id(id): Id,
     Body(req): Body<NewTimeEntry>,
-) -> ApiResult<TimeEntry> {
-    Ok(Json(s.core.add_time_entry(&a, id, req).await?))
+) -> Created<TimeEntry> {
+    created(s.core.add_time_entry(&a, id, req).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/tags", responses((status = 200, body = Vec<String>)), security(("bearer" = [])))]
@@ -337,13 +357,13 @@ async fn list_views(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Vec<S
 }
 
 #[utoipa::path(post, path = "/api/v1/views", request_body = NewSavedView,
-    responses((status = 200, body = SavedView)), security(("bearer" = [])))]
+    responses((status = 201, body = SavedView)), security(("bearer" = [])))]
 async fn create_view(
     State(s): State<AppState>,
     Auth(a): Auth,
     Body(req): Body<NewSavedView>,
-) -> ApiResult<SavedView> {
-    Ok(Json(s.core.create_view(&a, req).await?))
+) -> Created<SavedView> {
+    created(s.core.create_view(&a, req).await?)
 }
 
 #[utoipa::path(delete, path = "/api/v1/views/{id}", params(("id" = Uuid, Path)),

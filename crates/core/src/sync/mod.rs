@@ -442,7 +442,7 @@ async fn after_apply(w: &mut WriteTx<'_>, c: &ChangeRecord, written: Vec<&str>) 
                 .bind(c.entity_id.to_string())
                 .execute(&mut *w.tx)
                 .await?;
-            let engine = crate::sla::SlaEngine::new(read_policy(w).await?)?;
+            let engine = crate::sla::engine_in(w).await?;
             crate::tickets::refresh_sla(w, &engine, c.entity_id).await?;
         }
         "time_entry" => {
@@ -461,16 +461,6 @@ async fn after_apply(w: &mut WriteTx<'_>, c: &ChangeRecord, written: Vec<&str>) 
         _ => {}
     }
     Ok(())
-}
-
-async fn read_policy(w: &mut WriteTx<'_>) -> CoreResult<outpost_proto::SlaPolicy> {
-    let json: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-        .bind(crate::sla::POLICY_KEY)
-        .fetch_optional(&mut *w.tx)
-        .await?;
-    Ok(json
-        .and_then(|j| serde_json::from_str(&j).ok())
-        .unwrap_or_else(crate::sla::default_policy))
 }
 
 async fn apply_settings(w: &mut WriteTx<'_>, c: &ChangeRecord) -> CoreResult<Applied> {

@@ -325,3 +325,35 @@ async fn changing_the_policy_recomputes_open_tickets_and_needs_an_admin() {
         "forbidden"
     );
 }
+
+#[tokio::test]
+async fn absurd_or_incomplete_policies_are_refused_not_stored() {
+    let f = fixture().await;
+    let (_, admin) = f.admin().await;
+    let mut huge = default_policy();
+    huge.targets[0].resolution_minutes = i64::MAX;
+    let err = f.core.set_sla_policy(&admin, huge).await.unwrap_err();
+    assert!(err.to_string().contains("at most"), "{err}");
+    let mut none = default_policy();
+    none.targets.clear();
+    let err = f.core.set_sla_policy(&admin, none).await.unwrap_err();
+    assert!(err.to_string().contains("exactly one target"), "{err}");
+    let mut twice = default_policy();
+    twice.targets.push(twice.targets[0].clone());
+    assert_eq!(
+        f.core
+            .set_sla_policy(&admin, twice)
+            .await
+            .unwrap_err()
+            .code(),
+        "validation"
+    );
+    assert_eq!(
+        f.core.sla_policy().await.unwrap(),
+        default_policy(),
+        "nothing stored"
+    );
+    // The calendar itself never panics, whatever it is asked.
+    let cal = calendar("UTC");
+    assert!(cal.add_business_minutes(utc(2026, 11, 16, 10, 0), i64::MAX) > utc(2100, 1, 1, 0, 0));
+}

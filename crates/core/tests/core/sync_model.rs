@@ -9,7 +9,9 @@ use crate::sync::Link;
 use crate::{fixture, monday_10};
 use chrono::Duration;
 use outpost_core::{Actor, Core, ManualClock};
-use outpost_proto::{NewComment, NewTicket, NewTimeEntry, Priority, TicketQuery, TicketStatus, UpdateTicket};
+use outpost_proto::{
+    NewComment, NewTicket, NewTimeEntry, Priority, TicketQuery, TicketStatus, UpdateTicket,
+};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -28,16 +30,46 @@ enum Fault {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Retitle { console: usize, ticket: usize },
-    Reprioritise { console: usize, ticket: usize, priority: usize },
-    Move { console: usize, ticket: usize, status: usize },
-    Comment { console: usize, ticket: usize },
-    LogTime { console: usize, ticket: usize, minutes: i64 },
-    NewTicket { console: usize },
-    Sync { console: usize, fault: Fault },
-    Clock { console: usize, minutes: i64 },
-    Backup { console: usize },
-    Restore { console: usize },
+    Retitle {
+        console: usize,
+        ticket: usize,
+    },
+    Reprioritise {
+        console: usize,
+        ticket: usize,
+        priority: usize,
+    },
+    Move {
+        console: usize,
+        ticket: usize,
+        status: usize,
+    },
+    Comment {
+        console: usize,
+        ticket: usize,
+    },
+    LogTime {
+        console: usize,
+        ticket: usize,
+        minutes: i64,
+    },
+    NewTicket {
+        console: usize,
+    },
+    Sync {
+        console: usize,
+        fault: Fault,
+    },
+    Clock {
+        console: usize,
+        minutes: i64,
+    },
+    Backup {
+        console: usize,
+    },
+    Restore {
+        console: usize,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -71,7 +103,11 @@ struct Console {
 
 enum Work {
     Comment(String),
-    Time { id: Uuid, ticket: Uuid, minutes: i64 },
+    Time {
+        id: Uuid,
+        ticket: Uuid,
+        minutes: i64,
+    },
     Ticket(Uuid),
 }
 
@@ -99,7 +135,14 @@ async fn run(consoles_n: usize, steps: Vec<Step>) {
     for i in 0..2 {
         let t = f
             .core
-            .create_ticket(&admin, NewTicket { title: format!("Seed {i}"), client_id: client, ..Default::default() })
+            .create_ticket(
+                &admin,
+                NewTicket {
+                    title: format!("Seed {i}"),
+                    client_id: client,
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         model.tickets.push(t.id);
@@ -111,7 +154,13 @@ async fn run(consoles_n: usize, steps: Vec<Step>) {
         let clock = Arc::new(ManualClock::new(monday_10()));
         let core = Core::open_dir(dir.path(), clock.clone()).await.unwrap();
         core.sync_once(&link, 7).await.unwrap();
-        consoles.push(Console { core, clock, backup: None, since_backup: Vec::new(), _dirs: vec![dir] });
+        consoles.push(Console {
+            core,
+            clock,
+            backup: None,
+            since_backup: Vec::new(),
+            _dirs: vec![dir],
+        });
     }
     let mut serial = 0;
     for s in steps {
@@ -123,48 +172,113 @@ async fn run(consoles_n: usize, steps: Vec<Step>) {
                 let id = known_ticket(&c.core, &admin, &model, ticket).await;
                 let _ = c
                     .core
-                    .update_ticket(&admin, id, UpdateTicket { title: Some(format!("T{serial}")), ..Default::default() })
+                    .update_ticket(
+                        &admin,
+                        id,
+                        UpdateTicket {
+                            title: Some(format!("T{serial}")),
+                            ..Default::default()
+                        },
+                    )
                     .await;
             }
-            Step::Reprioritise { console, ticket, priority } => {
+            Step::Reprioritise {
+                console,
+                ticket,
+                priority,
+            } => {
                 let c = &consoles[idx(console)];
                 let id = known_ticket(&c.core, &admin, &model, ticket).await;
                 let p = Priority::ALL[priority % 4];
-                let _ = c.core.update_ticket(&admin, id, UpdateTicket { priority: Some(p), ..Default::default() }).await;
+                let _ = c
+                    .core
+                    .update_ticket(
+                        &admin,
+                        id,
+                        UpdateTicket {
+                            priority: Some(p),
+                            ..Default::default()
+                        },
+                    )
+                    .await;
             }
-            Step::Move { console, ticket, status } => {
+            Step::Move {
+                console,
+                ticket,
+                status,
+            } => {
                 let c = &consoles[idx(console)];
                 let id = known_ticket(&c.core, &admin, &model, ticket).await;
                 // Refused moves (closed is final) are fine: they change nothing.
                 let _ = c
                     .core
-                    .update_ticket(&admin, id, UpdateTicket { status: Some(STATUSES[status % 5]), ..Default::default() })
+                    .update_ticket(
+                        &admin,
+                        id,
+                        UpdateTicket {
+                            status: Some(STATUSES[status % 5]),
+                            ..Default::default()
+                        },
+                    )
                     .await;
             }
             Step::Comment { console, ticket } => {
                 let c = &mut consoles[idx(console)];
                 let id = known_ticket(&c.core, &admin, &model, ticket).await;
                 let body = format!("comment {serial}");
-                c.core.add_comment(&admin, id, NewComment { body: body.clone(), internal: Some(serial % 2 == 0) }).await.unwrap();
+                c.core
+                    .add_comment(
+                        &admin,
+                        id,
+                        NewComment {
+                            body: body.clone(),
+                            internal: Some(serial % 2 == 0),
+                        },
+                    )
+                    .await
+                    .unwrap();
                 model.comments.insert(body.clone());
                 c.since_backup.push(Work::Comment(body));
             }
-            Step::LogTime { console, ticket, minutes } => {
+            Step::LogTime {
+                console,
+                ticket,
+                minutes,
+            } => {
                 let c = &mut consoles[idx(console)];
                 let id = known_ticket(&c.core, &admin, &model, ticket).await;
                 let e = c
                     .core
-                    .add_time_entry(&admin, id, NewTimeEntry { minutes, billable: Some(true), ..Default::default() })
+                    .add_time_entry(
+                        &admin,
+                        id,
+                        NewTimeEntry {
+                            minutes,
+                            billable: Some(true),
+                            ..Default::default()
+                        },
+                    )
                     .await
                     .unwrap();
                 *model.minutes.entry(id).or_default() += minutes;
-                c.since_backup.push(Work::Time { id: e.id, ticket: id, minutes });
+                c.since_backup.push(Work::Time {
+                    id: e.id,
+                    ticket: id,
+                    minutes,
+                });
             }
             Step::NewTicket { console } => {
                 let c = &mut consoles[idx(console)];
                 let t = c
                     .core
-                    .create_ticket(&admin, NewTicket { title: format!("New {serial}"), client_id: client, ..Default::default() })
+                    .create_ticket(
+                        &admin,
+                        NewTicket {
+                            title: format!("New {serial}"),
+                            client_id: client,
+                            ..Default::default()
+                        },
+                    )
                     .await
                     .unwrap();
                 model.tickets.push(t.id);
@@ -177,10 +291,17 @@ async fn run(consoles_n: usize, steps: Vec<Step>) {
                     Fault::DropRequest => link.drop_request.set(true),
                     Fault::DropResponse => link.drop_response.set(true),
                     Fault::CrashAfterPage => {
-                        let before: i64 = sqlx::query_scalar("SELECT cursor FROM sync_state").fetch_one(c.core.pool()).await.unwrap();
+                        let before: i64 = sqlx::query_scalar("SELECT cursor FROM sync_state")
+                            .fetch_one(c.core.pool())
+                            .await
+                            .unwrap();
                         let page = f.core.pull_changes(&admin, before, Some(5)).await.unwrap();
                         c.core.apply_pull(&page).await.unwrap();
-                        sqlx::query("UPDATE sync_state SET cursor = ?").bind(before).execute(c.core.pool()).await.unwrap();
+                        sqlx::query("UPDATE sync_state SET cursor = ?")
+                            .bind(before)
+                            .execute(c.core.pool())
+                            .await
+                            .unwrap();
                     }
                     Fault::ReplayOldPage => {
                         let page = f.core.pull_changes(&admin, 0, Some(9)).await.unwrap();
@@ -193,15 +314,20 @@ async fn run(consoles_n: usize, steps: Vec<Step>) {
                 link.drop_response.set(false);
             }
             Step::Clock { console, minutes } => {
-                consoles[idx(console)].clock.advance(Duration::minutes(minutes));
+                consoles[idx(console)]
+                    .clock
+                    .advance(Duration::minutes(minutes));
             }
             Step::Backup { console } => {
                 let c = &mut consoles[idx(console)];
                 let dir = tempfile::tempdir().unwrap();
-                sqlx::query(&format!("VACUUM INTO '{}'", dir.path().join("outpost.db").display()))
-                    .execute(c.core.pool())
-                    .await
-                    .unwrap();
+                sqlx::query(&format!(
+                    "VACUUM INTO '{}'",
+                    dir.path().join("outpost.db").display()
+                ))
+                .execute(c.core.pool())
+                .await
+                .unwrap();
                 c.backup = Some(dir);
                 c.since_backup.clear();
             }
@@ -215,11 +341,21 @@ async fn run(consoles_n: usize, steps: Vec<Step>) {
                             sql
                         };
                         let (sql, bind) = match &work {
-                            Work::Comment(body) => (on_server("comments", "body = ?".into()), body.clone()),
-                            Work::Time { id, .. } => (on_server("time_entries", "id = ?".into()), id.to_string()),
-                            Work::Ticket(id) => (on_server("tickets", "id = ?".into()), id.to_string()),
+                            Work::Comment(body) => {
+                                (on_server("comments", "body = ?".into()), body.clone())
+                            }
+                            Work::Time { id, .. } => {
+                                (on_server("time_entries", "id = ?".into()), id.to_string())
+                            }
+                            Work::Ticket(id) => {
+                                (on_server("tickets", "id = ?".into()), id.to_string())
+                            }
                         };
-                        let n: i64 = sqlx::query_scalar(&sql).bind(bind).fetch_one(f.core.pool()).await.unwrap();
+                        let n: i64 = sqlx::query_scalar(&sql)
+                            .bind(bind)
+                            .fetch_one(f.core.pool())
+                            .await
+                            .unwrap();
                         if n > 0 {
                             continue;
                         }
@@ -227,7 +363,9 @@ async fn run(consoles_n: usize, steps: Vec<Step>) {
                             Work::Comment(body) => {
                                 model.comments.remove(&body);
                             }
-                            Work::Time { ticket, minutes, .. } => {
+                            Work::Time {
+                                ticket, minutes, ..
+                            } => {
                                 *model.minutes.entry(ticket).or_default() -= minutes;
                             }
                             Work::Ticket(id) => model.tickets.retain(|t| *t != id),
@@ -275,7 +413,13 @@ struct TicketView {
 
 async fn snapshot(core: &Core, actor: &Actor) -> BTreeMap<Uuid, TicketView> {
     let all = core
-        .list_tickets(actor, &TicketQuery { limit: Some(500), ..Default::default() })
+        .list_tickets(
+            actor,
+            &TicketQuery {
+                limit: Some(500),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let mut out = BTreeMap::new();
@@ -310,7 +454,11 @@ impl TicketSlaShape {
 async fn check(server: &Core, admin: &Actor, consoles: &[Console], model: &Model) {
     let truth = snapshot(server, admin).await;
     for (i, c) in consoles.iter().enumerate() {
-        assert_eq!(c.core.sync_status().await.unwrap().pending, 0, "console {i} has unsent changes");
+        assert_eq!(
+            c.core.sync_status().await.unwrap().pending,
+            0,
+            "console {i} has unsent changes"
+        );
         let mine = snapshot(&c.core, admin).await;
         assert_eq!(mine, truth, "console {i} differs from the server");
     }
@@ -325,11 +473,19 @@ async fn check(server: &Core, admin: &Actor, consoles: &[Console], model: &Model
         }
     }
     assert_eq!(seen, model.comments, "comments lost or invented");
-    for (id, minutes) in model.minutes.iter().filter(|(id, _)| model.tickets.contains(id)) {
+    for (id, minutes) in model
+        .minutes
+        .iter()
+        .filter(|(id, _)| model.tickets.contains(id))
+    {
         assert_eq!(truth[id].minutes, *minutes, "time on {id}");
     }
     let numbers: BTreeSet<i64> = truth.values().map(|t| t.number).collect();
-    assert_eq!(numbers.len(), truth.len(), "ticket numbers are unique after sync");
+    assert_eq!(
+        numbers.len(),
+        truth.len(),
+        "ticket numbers are unique after sync"
+    );
     let dup: i64 = sqlx::query_scalar("SELECT count(*) - count(DISTINCT change_id) FROM changes")
         .fetch_one(server.pool())
         .await

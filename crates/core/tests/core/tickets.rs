@@ -76,6 +76,12 @@ async fn bad_input_is_refused_and_changes_nothing() {
         .await
         .unwrap_err();
     assert!(long.to_string().contains("200"), "{long}");
+    let multiline = f
+        .core
+        .create_ticket(&admin, new_ticket("line one\nline two", client))
+        .await
+        .unwrap_err();
+    assert!(multiline.to_string().contains("one line"), "{multiline}");
     let unknown = f
         .core
         .create_ticket(&admin, new_ticket("Valid", Uuid::now_v7()))
@@ -155,8 +161,38 @@ async fn status_moves_follow_the_rules() {
         .await
         .unwrap_err();
     assert_eq!(closed.code(), "conflict");
+    let edit = f
+        .core
+        .update_ticket(
+            &admin,
+            t.id,
+            UpdateTicket {
+                priority: Some(Priority::Low),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        edit.code(),
+        "conflict",
+        "a closed ticket's fields are final"
+    );
+    // Notes and time can still be added after closing.
+    f.core
+        .add_comment(
+            &admin,
+            t.id,
+            NewComment {
+                body: "closing note".into(),
+                internal: Some(true),
+            },
+        )
+        .await
+        .unwrap();
     let d = f.core.get_ticket(&admin, t.id).await.unwrap();
     assert_eq!(d.ticket.status, TicketStatus::Closed);
+    assert_eq!(d.ticket.priority, Priority::Normal);
     // History shows each move with before and after.
     let moves: Vec<(String, String)> = d
         .history
