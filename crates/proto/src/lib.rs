@@ -726,7 +726,9 @@ macro_rules! ts_decls {
         /// TypeScript for every wire type, written to `ui/src/lib/types.ts` by `cargo xtask gen`.
         pub fn typescript_declarations() -> String {
             let mut out = String::from(
-                "// Generated from crates/proto by `cargo xtask gen`. Do not edit by hand.\n\n",
+                "// Generated from crates/proto by `cargo xtask gen`. Do not edit by hand.\n\n\
+                 export type JsonValue = number | string | boolean | null | Array<JsonValue> | \
+                 { [key in string]?: JsonValue };\n\n",
             );
             $(
                 out.push_str("export ");

@@ -1,5 +1,7 @@
 // Generated from crates/proto by `cargo xtask gen`. Do not edit by hand.
 
+export type JsonValue = number | string | boolean | null | Array<JsonValue> | { [key in string]?: JsonValue };
+
 export type ApiError = { 
 /**
  * Machine-readable: `validation`, `not_found`, `conflict`, `unauthorized`, `forbidden`,
