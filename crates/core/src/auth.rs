@@ -334,6 +334,32 @@ impl Core {
         user_from_row(&row)
     }
 
+    /// After the server confirmed this person's password, keep a local verifier so they can
+    /// log in to this console offline; returns a local session.
+    pub async fn cache_login(&self, user_id: Uuid, req: LoginRequest) -> CoreResult<Session> {
+        let hash = hash_password(&req.password)?;
+        let username: Option<String> =
+            sqlx::query_scalar("SELECT username FROM users WHERE id = ?")
+                .bind(user_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        let username = username.ok_or_else(|| {
+            CoreError::NotFound("your account has not reached this console yet; sync first".into())
+        })?;
+        sqlx::query(
+            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
+        )
+        .bind(hash)
+        .bind(user_id.to_string())
+        .execute(&self.pool)
+        .await?;
+        self.login(LoginRequest {
+            username,
+            password: req.password,
+        })
+        .await
+    }
+
     pub async fn logout(&self, token: &str) -> CoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
             .bind(token_hash(token))

@@ -302,7 +302,7 @@ impl WriteTx<'_> {
                     .await?;
                     // A write must sort after every value it overwrites, whatever the wall
                     // clock says (it may have moved back, or the clock state was restored).
-                    if let Some(h) = before.as_deref().and_then(|b| b.parse::<Hlc>().ok()) {
+                    if let Some(h) = before.as_deref().and_then(crate::sync::key_hlc) {
                         self.core.observe_remote(h, to_ms(self.now));
                     }
                     base.insert(
@@ -313,9 +313,11 @@ impl WriteTx<'_> {
             }
         }
         let hlc = self.core.next_hlc(self.now).to_string();
+        let change_id = Uuid::now_v7();
         if mutable {
+            let version = crate::sync::clock_key(&hlc, change_id);
             for field in base.keys() {
-                crate::sync::set_field_clock(&mut self.tx, entity, &id, field, &hlc).await?;
+                crate::sync::set_field_clock(&mut self.tx, entity, &id, field, &version).await?;
             }
         }
         let me = self.core.replica_id().to_string();
@@ -324,7 +326,7 @@ impl WriteTx<'_> {
              fields, base) VALUES (?, ?, (SELECT coalesce(max(replica_seq), 0) + 1 FROM changes \
              WHERE replica_id = ?), ?, ?, ?, ?, ?, ?)",
         )
-        .bind(Uuid::now_v7().to_string())
+        .bind(change_id.to_string())
         .bind(&me)
         .bind(&me)
         .bind(&hlc)

@@ -934,11 +934,18 @@ impl Core {
             changes: field_changes(r.get("before"), r.get("after")),
         })
         .collect();
+        let conflicts = self
+            .conflicts_for("ticket", id)
+            .await?
+            .into_iter()
+            .filter(|c| !c.resolved)
+            .collect();
         Ok(TicketDetail {
             ticket,
             comments,
             time_entries,
             history,
+            conflicts,
         })
     }
 

@@ -573,6 +573,8 @@ pub struct TicketDetail {
     pub comments: Vec<Comment>,
     pub time_entries: Vec<TimeEntry>,
     pub history: Vec<HistoryEntry>,
+    /// Unresolved concurrent edits of this ticket (sync): each keeps the value that lost.
+    pub conflicts: Vec<Conflict>,
 }
 
 // ---------------------------------------------------------------- SLA policy
@@ -708,6 +710,25 @@ pub struct Conflict {
     pub resolved: bool,
 }
 
+/// What switching from standalone to connected would upload, before it does.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct ConnectPreview {
+    pub clients: i64,
+    pub tickets: i64,
+    pub comments: i64,
+    pub time_entries: i64,
+    /// Every change record that will be sent (edits included).
+    pub changes: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+pub struct ConnectRequest {
+    /// e.g. `https://outpost.example.com` or `http://127.0.0.1:8787`.
+    pub server_url: String,
+    pub username: String,
+    pub password: String,
+}
+
 /// What the top bar shows about sync.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
 pub struct SyncStatus {
@@ -790,6 +811,8 @@ ts_decls!(
     PullPage,
     Conflict,
     SyncStatus,
+    ConnectPreview,
+    ConnectRequest,
 );
 
 #[cfg(test)]

@@ -94,6 +94,18 @@ fn spec(entity: &str) -> Option<Spec> {
     }
 }
 
+/// The version of a field value: the writing change's HLC, then its id. The id breaks ties
+/// between equal readings (a clock state restored from a backup can issue a reading twice),
+/// so every replica orders any two writes the same way.
+pub fn clock_key(hlc: &str, change_id: Uuid) -> String {
+    format!("{hlc}/{change_id}")
+}
+
+/// The HLC part of a clock key.
+pub(crate) fn key_hlc(key: &str) -> Option<Hlc> {
+    key.split('/').next().and_then(|h| Hlc::from_str(h).ok())
+}
+
 pub(crate) async fn set_field_clock(
     tx: &mut Transaction<'static, Sqlite>,
     entity: &str,
@@ -218,6 +230,7 @@ async fn apply_change(w: &mut WriteTx<'_>, c: &ChangeRecord, detect: bool) -> Co
             .fetch_optional(&mut *w.tx)
             .await?;
     let mut applied = Applied { conflicts: 0 };
+    let key = clock_key(&c.hlc, c.change_id);
 
     if op == Op::Delete {
         if exists.is_some() {
@@ -244,7 +257,7 @@ async fn apply_change(w: &mut WriteTx<'_>, c: &ChangeRecord, detect: bool) -> Co
         insert_row(w, &spec, c, fields).await?;
         if !is_append_only(&c.entity) {
             for f in fields.keys() {
-                set_field_clock(&mut w.tx, &c.entity, &id, f, &c.hlc).await?;
+                set_field_clock(&mut w.tx, &c.entity, &id, f, &key).await?;
             }
         }
         if detect && c.entity == "ticket" {
@@ -279,16 +292,16 @@ async fn apply_change(w: &mut WriteTx<'_>, c: &ChangeRecord, detect: bool) -> Co
         } else {
             None
         };
-        let incoming_wins = clock.as_deref().is_none_or(|k| c.hlc.as_str() > k);
+        let incoming_wins = clock.as_deref().is_none_or(|k| key.as_str() > k);
         if let Some(cur) = current.filter(|cur| !same_value(cur, value)) {
             let (kept, lost, lost_hlc, lost_replica) = if incoming_wins {
                 let loser = clock.clone().unwrap_or_default();
-                let replica = Hlc::from_str(&loser)
+                let replica = key_hlc(&loser)
                     .map(|h| h.replica.to_string())
                     .unwrap_or_default();
                 (value.clone(), cur, loser, replica)
             } else {
-                (cur, value.clone(), c.hlc.clone(), c.replica_id.to_string())
+                (cur, value.clone(), key.clone(), c.replica_id.to_string())
             };
             record_conflict(w, c, field, kept, lost, lost_hlc, lost_replica).await?;
             applied.conflicts += 1;
@@ -306,7 +319,7 @@ async fn apply_change(w: &mut WriteTx<'_>, c: &ChangeRecord, detect: bool) -> Co
                 .execute(&mut *w.tx)
                 .await?;
         }
-        set_field_clock(&mut w.tx, &c.entity, &id, field, &c.hlc).await?;
+        set_field_clock(&mut w.tx, &c.entity, &id, field, &key).await?;
         written.push(field.as_str());
     }
     if !written.is_empty() {
@@ -376,6 +389,20 @@ async fn insert_row(
         }
         "conflict" => {}
         _ => extra("created_at", json!(created)),
+    }
+    if c.entity == "user" {
+        // Two stores each made a user of the same name: keep both people, tell them apart.
+        if let Some(pos) = cols.iter().position(|c| c == "username") {
+            let name = vals[pos].as_str().unwrap_or_default().to_string();
+            let taken: Option<String> =
+                sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+                    .bind(&name)
+                    .fetch_optional(&mut *w.tx)
+                    .await?;
+            if taken.is_some() {
+                vals[pos] = json!(format!("{name}-{}", &c.entity_id.simple().to_string()[..6]));
+            }
+        }
     }
     let mut sql = format!("INSERT INTO {} ({}", spec.table, cols.join(", "));
     let mut placeholders = vec!["?"; cols.len()].join(", ");
@@ -470,7 +497,8 @@ async fn apply_settings(w: &mut WriteTx<'_>, c: &ChangeRecord) -> CoreResult<App
     };
     let id = Uuid::nil().to_string();
     let clock = field_clock(&mut w.tx, "settings", &id, key).await?;
-    if clock.as_deref().is_some_and(|k| c.hlc.as_str() <= k) {
+    let version = clock_key(&c.hlc, c.change_id);
+    if clock.as_deref().is_some_and(|k| version.as_str() <= k) {
         return Ok(Applied { conflicts: 0 });
     }
     let parsed: outpost_proto::SlaPolicy = serde_json::from_value(policy.clone()).map_err(|e| {
@@ -488,7 +516,7 @@ async fn apply_settings(w: &mut WriteTx<'_>, c: &ChangeRecord) -> CoreResult<App
     .bind(policy.to_string())
     .execute(&mut *w.tx)
     .await?;
-    set_field_clock(&mut w.tx, "settings", &id, key, &c.hlc).await?;
+    set_field_clock(&mut w.tx, "settings", &id, key, &version).await?;
     crate::tickets::recompute_open_deadlines(w, &engine).await?;
     Ok(Applied { conflicts: 0 })
 }
@@ -694,6 +722,14 @@ impl Core {
                 continue;
             }
             self.observe_hlc(&c.hlc, w.now);
+            if matches!(c.entity.as_str(), "user" | "settings")
+                && actor.role != outpost_proto::Role::Admin
+            {
+                // Accounts and policy are the admins' on the server; a console's local copy
+                // of them (say, from standalone days) is not taken over.
+                tracing::warn!(change = %c.change_id, entity = %c.entity, "privileged change from a non-admin console skipped");
+                continue;
+            }
             // Into the log first, so changes the server makes in reaction (conflicts,
             // renumbering) come after it in every console's pull.
             insert_log(&mut w, c).await?;
@@ -794,13 +830,9 @@ impl Core {
                     continue; // our own change coming back
                 }
                 // Our own change that this store no longer has: it was restored from a
-                // backup. Take the change back, so it is applied and its number not reused.
+                // backup. Apply it like anyone else's; its number may already be reused here,
+                // which the next push detects (replica_reused) and a re-key settles.
                 apply_change(&mut w, c, false).await?;
-                insert_log(&mut w, c).await?;
-                sqlx::query("UPDATE sync_state SET pushed_seq = max(pushed_seq, ?)")
-                    .bind(c.replica_seq)
-                    .execute(&mut *w.tx)
-                    .await?;
                 applied += 1;
                 continue;
             }
@@ -889,6 +921,8 @@ impl Core {
                     self.set_pushed(expected - 1).await?;
                 }
                 Err(TransportError::ReplicaReused) if !rekeyed => {
+                    // Learn what the lost future of this copy did first, then re-key.
+                    report.pulled += self.pull_all(t, page).await?;
                     self.rekey_replica().await?;
                     rekeyed = true;
                 }
@@ -902,6 +936,13 @@ impl Core {
                 Err(TransportError::Other(m)) => return Err(CoreError::Unavailable(m)),
             }
         }
+        report.pulled += self.pull_all(t, page).await?;
+        Ok(report)
+    }
+
+    /// Pulls and applies pages until the server has nothing newer.
+    async fn pull_all(&self, t: &impl SyncTransport, page: i64) -> CoreResult<i64> {
+        let mut pulled = 0;
         loop {
             let cursor: i64 = sqlx::query_scalar("SELECT cursor FROM sync_state")
                 .fetch_one(&self.pool)
@@ -910,12 +951,11 @@ impl Core {
                 TransportError::Other(m) => CoreError::Unavailable(m),
                 other => CoreError::Unavailable(format!("{other:?}")),
             })?;
-            report.pulled += self.apply_pull(&p).await?;
+            pulled += self.apply_pull(&p).await?;
             if !p.has_more {
-                break;
+                return Ok(pulled);
             }
         }
-        Ok(report)
     }
 
     pub async fn sync_status(&self) -> CoreResult<SyncStatus> {
@@ -969,6 +1009,62 @@ impl Core {
                 })
             })
             .collect()
+    }
+
+    /// Marks a conflict as dealt with (the technician kept the value, or chose the other one
+    /// with a normal edit). Syncs like any edit.
+    pub async fn resolve_conflict(&self, actor: &Actor, id: Uuid) -> CoreResult<()> {
+        actor.require_write()?;
+        let mut w = self.write(actor).await?;
+        let now = w.now_ms();
+        let done = sqlx::query(
+            "UPDATE conflicts SET resolved_at = ? WHERE id = ? AND resolved_at IS NULL",
+        )
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&mut *w.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(CoreError::NotFound(format!("no open conflict {id}")));
+        }
+        w.record_change("conflict", id, Op::Update, json!({ "resolved_at": now }))
+            .await?;
+        w.audit("conflict.resolve", "conflict", id, None, None)
+            .await?;
+        w.commit().await
+    }
+
+    /// Standalone (`None`) or connected to a server.
+    pub async fn set_server(&self, url: Option<&str>) -> CoreResult<()> {
+        sqlx::query("UPDATE sync_state SET server_url = ?, last_error = NULL")
+            .bind(url)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// What connecting would upload: everything this store has not sent yet.
+    pub async fn connect_preview(&self) -> CoreResult<outpost_proto::ConnectPreview> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT entity, count(*) FROM changes WHERE replica_id = ? AND op = 'insert' \
+             AND replica_seq > (SELECT pushed_seq FROM sync_state) GROUP BY entity",
+        )
+        .bind(self.replica_id().to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let n = |e: &str| {
+            rows.iter()
+                .find(|(k, _)| k == e)
+                .map(|(_, n)| *n)
+                .unwrap_or(0)
+        };
+        Ok(outpost_proto::ConnectPreview {
+            clients: n("client"),
+            tickets: n("ticket"),
+            comments: n("comment"),
+            time_entries: n("time_entry"),
+            changes: self.sync_status().await?.pending,
+        })
     }
 
     pub(crate) fn observe_hlc(&self, remote: &str, now: chrono::DateTime<chrono::Utc>) {

@@ -495,7 +495,7 @@ async fn check(server: &Core, admin: &Actor, consoles: &[Console], model: &Model
     // No silent loss: a title that is not the final one was either seen by the edit that
     // replaced it, or kept as the losing value of a conflict.
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT entity_id, hlc, json_extract(fields, '$.title'), coalesce(json_extract(base, '$.title'), '') \
+        "SELECT entity_id, hlc || '/' || change_id, json_extract(fields, '$.title'), coalesce(json_extract(base, '$.title'), '') \
          FROM changes WHERE entity = 'ticket' AND json_extract(fields, '$.title') IS NOT NULL",
     )
     .fetch_all(server.pool())

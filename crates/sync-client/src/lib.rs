@@ -1,0 +1,117 @@
+//! A console's side of sync over HTTP: [`HttpTransport`] carries `outpost-core`'s push and
+//! pull to a server's `/api/v1/sync/*`, and [`server_login`] gets a session from a server.
+//! The sync rules themselves live in `outpost-core::sync`; this crate only moves bytes.
+
+use outpost_core::sync::{SyncTransport, TransportError};
+use outpost_proto::{ApiError, LoginRequest, PullPage, PushRequest, PushResponse, Session};
+use std::time::Duration;
+
+pub struct HttpTransport {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+/// `http://host:port` (with or without a trailing slash or `/api/v1`) to the API root.
+pub fn api_root(server_url: &str) -> String {
+    let trimmed = server_url.trim().trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix("/api/v1").unwrap_or(trimmed);
+    format!("{trimmed}/api/v1")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Turns a failed response into words a technician can act on.
+async fn failure(r: reqwest::Response) -> TransportError {
+    let status = r.status();
+    match r.json::<ApiError>().await {
+        Ok(e) if e.code == "sync_gap" => TransportError::Gap {
+            expected: e.expected_seq.unwrap_or(1),
+        },
+        Ok(e) if e.code == "replica_reused" => TransportError::ReplicaReused,
+        Ok(e) => TransportError::Other(format!("the server refused ({status}): {}", e.message)),
+        Err(_) => TransportError::Other(format!("the server answered {status}")),
+    }
+}
+
+fn offline(e: reqwest::Error) -> TransportError {
+    if e.is_connect() || e.is_timeout() {
+        TransportError::Other("the server cannot be reached (offline?)".into())
+    } else {
+        TransportError::Other(format!("talking to the server failed: {e}"))
+    }
+}
+
+impl HttpTransport {
+    pub fn new(server_url: &str, token: &str) -> Self {
+        HttpTransport {
+            base: api_root(server_url),
+            token: token.to_string(),
+            http: client(),
+        }
+    }
+}
+
+impl SyncTransport for HttpTransport {
+    async fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportError> {
+        let r = self
+            .http
+            .post(format!("{}/sync/push", self.base))
+            .bearer_auth(&self.token)
+            .json(req)
+            .send()
+            .await
+            .map_err(offline)?;
+        if !r.status().is_success() {
+            return Err(failure(r).await);
+        }
+        r.json().await.map_err(offline)
+    }
+
+    async fn pull(&self, after: i64, limit: i64) -> Result<PullPage, TransportError> {
+        let r = self
+            .http
+            .get(format!("{}/sync/pull", self.base))
+            .query(&[("after", after), ("limit", limit)])
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(offline)?;
+        if !r.status().is_success() {
+            return Err(failure(r).await);
+        }
+        r.json().await.map_err(offline)
+    }
+}
+
+/// Logs in to a server; the error says what to fix (address, password, reachability).
+pub async fn server_login(server_url: &str, req: &LoginRequest) -> Result<Session, String> {
+    let r = client()
+        .post(format!("{}/auth/login", api_root(server_url)))
+        .json(req)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_connect() || e.is_timeout() {
+                format!("cannot reach {server_url}; check the address and that the server runs")
+            } else {
+                format!("talking to {server_url} failed: {e}")
+            }
+        })?;
+    if r.status().is_success() {
+        return r
+            .json()
+            .await
+            .map_err(|e| format!("{server_url} is not an Outpost server ({e})"));
+    }
+    match r.json::<ApiError>().await {
+        Ok(e) => Err(e.message),
+        Err(_) => Err(format!("{server_url} is not an Outpost server")),
+    }
+}
