@@ -4,15 +4,20 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod sync;
+
 use outpost_core::{Actor, Core, CoreError, SystemClock};
 use outpost_proto::*;
+use outpost_sync_client::{server_login, LoginFailure};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::{Manager, State};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 struct Console {
     core: Arc<Core>,
+    wake: Arc<Notify>,
 }
 
 type Reply<T> = Result<T, ApiError>;
@@ -57,9 +62,96 @@ async fn create_first_admin(state: State<'_, Console>, req: FirstAdminRequest) -
     state.core.create_first_admin(req).await.map_err(err)
 }
 
+fn failure(code: &str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        code: code.into(),
+        message: message.into(),
+        expected_seq: None,
+    }
+}
+
+/// Connected consoles check the password with the server when it can be reached (and keep a
+/// local verifier for offline days); otherwise, and when standalone, locally.
 #[tauri::command]
 async fn login(state: State<'_, Console>, req: LoginRequest) -> Reply<Session> {
-    state.core.login(req).await.map_err(err)
+    let core = &state.core;
+    let Some(url) = core.sync_status().await.map_err(err)?.server_url else {
+        return core.login(req).await.map_err(err);
+    };
+    match server_login(&url, &req).await {
+        Ok(remote) => {
+            sync::store_token(&url, &remote.token).map_err(|m| failure("internal", m))?;
+            // The account may be new to this console: fetch it before logging in locally.
+            let _ = sync::sync_now(core).await;
+            core.cache_login(remote.user.id, req).await.map_err(err)
+        }
+        Err(LoginFailure::Unreachable(_)) => core.login(req).await.map_err(err),
+        Err(LoginFailure::Refused(m)) => Err(failure("unauthorized", m)),
+    }
+}
+
+authed!(sync_status() -> SyncStatus => |core, _a| core.sync_status());
+authed!(connect_preview() -> ConnectPreview => |core, _a| core.connect_preview());
+authed!(resolve_conflict(id: Uuid) -> () => |core, a| core.resolve_conflict(&a, id));
+
+/// Standalone → connected: log in to the server, keep its session in the OS keyring, send
+/// the local data (previewed with `connect_preview`) and fetch the organisation's.
+#[tauri::command]
+async fn connect_server(
+    state: State<'_, Console>,
+    token: String,
+    req: ConnectRequest,
+) -> Reply<Session> {
+    let actor = state.actor(&token).await?;
+    actor.require_admin().map_err(err)?;
+    let url = req.server_url.trim().trim_end_matches('/').to_string();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(failure(
+            "validation",
+            "the server address must start with https:// (or http:// on a trusted network)",
+        ));
+    }
+    let login = LoginRequest {
+        username: req.username,
+        password: req.password,
+    };
+    let remote = server_login(&url, &login)
+        .await
+        .map_err(|e| failure("unavailable", e.to_string()))?;
+    sync::store_token(&url, &remote.token).map_err(|m| failure("internal", m))?;
+    state.core.set_server(Some(&url)).await.map_err(err)?;
+    sync::sync_now(&state.core).await.map_err(|m| {
+        failure(
+            "unavailable",
+            format!("connected, but the first sync failed: {m}; it will be retried"),
+        )
+    })?;
+    state.wake.notify_one();
+    state
+        .core
+        .cache_login(remote.user.id, login)
+        .await
+        .map_err(err)
+}
+
+/// Back to standalone: the data stays; the server session is forgotten.
+#[tauri::command]
+async fn disconnect_server(state: State<'_, Console>, token: String) -> Reply<SyncStatus> {
+    let actor = state.actor(&token).await?;
+    actor.require_admin().map_err(err)?;
+    if let Some(url) = state.core.sync_status().await.map_err(err)?.server_url {
+        sync::forget_token(&url);
+    }
+    state.core.set_server(None).await.map_err(err)?;
+    state.core.sync_status().await.map_err(err)
+}
+
+#[tauri::command]
+async fn sync_now(state: State<'_, Console>, token: String) -> Reply<SyncStatus> {
+    state.actor(&token).await?;
+    // A failed round is reported in the status (last_error), not as a failed command.
+    let _ = sync::sync_now(&state.core).await;
+    state.core.sync_status().await.map_err(err)
 }
 
 #[tauri::command]
@@ -112,9 +204,10 @@ fn main() {
             tracing::info!(data_dir = %dir.display(), "opening the local store");
             let core = tauri::async_runtime::block_on(Core::open_dir(&dir, Arc::new(SystemClock)))
                 .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))?;
-            app.manage(Console {
-                core: Arc::new(core),
-            });
+            let core = Arc::new(core);
+            let wake = Arc::new(Notify::new());
+            sync::spawn(core.clone(), wake.clone());
+            app.manage(Console { core, wake });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -146,6 +239,12 @@ fn main() {
             get_sla_policy,
             set_sla_policy,
             load_demo,
+            sync_status,
+            connect_preview,
+            connect_server,
+            disconnect_server,
+            sync_now,
+            resolve_conflict,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -425,6 +425,22 @@ async fn sync_pull(
     Ok(Json(s.core.pull_changes(&a, q.after, q.limit).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/sync/status", responses((status = 200, body = SyncStatus)), security(("bearer" = [])))]
+async fn sync_status(State(s): State<AppState>, Auth(_a): Auth) -> ApiResult<SyncStatus> {
+    Ok(Json(s.core.sync_status().await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/conflicts/{id}/resolve", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ApiError)), security(("bearer" = [])))]
+async fn resolve_conflict(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+) -> Result<StatusCode, ApiFailure> {
+    s.core.resolve_conflict(&a, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -445,7 +461,7 @@ impl Modify for BearerAuth {
         list_clients, create_client, get_client, update_client, create_site, create_contact,
         list_tickets, create_ticket, get_ticket, update_ticket, add_comment, add_time_entry,
         list_tags, list_views, create_view, delete_view, queue_counts, get_sla_policy,
-        set_sla_policy, load_demo, sync_push, sync_pull
+        set_sla_policy, load_demo, sync_push, sync_pull, sync_status, resolve_conflict
     ),
     modifiers(&BearerAuth)
 )]
@@ -492,6 +508,8 @@ pub fn api_router(state: AppState) -> Router {
         .route("/demo", post(load_demo))
         .route("/sync/push", post(sync_push))
         .route("/sync/pull", get(sync_pull))
+        .route("/sync/status", get(sync_status))
+        .route("/conflicts/{id}/resolve", post(resolve_conflict))
         .fallback(api_not_found)
         .with_state(state)
 }

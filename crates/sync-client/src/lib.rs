@@ -90,8 +90,25 @@ impl SyncTransport for HttpTransport {
     }
 }
 
+/// Why a server login failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// The server could not be reached: a console may fall back to its local login.
+    Unreachable(String),
+    /// The server answered and refused (wrong password, locked, not an Outpost server).
+    Refused(String),
+}
+
+impl std::fmt::Display for LoginFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginFailure::Unreachable(m) | LoginFailure::Refused(m) => f.write_str(m),
+        }
+    }
+}
+
 /// Logs in to a server; the error says what to fix (address, password, reachability).
-pub async fn server_login(server_url: &str, req: &LoginRequest) -> Result<Session, String> {
+pub async fn server_login(server_url: &str, req: &LoginRequest) -> Result<Session, LoginFailure> {
     let r = client()
         .post(format!("{}/auth/login", api_root(server_url)))
         .json(req)
@@ -99,19 +116,22 @@ pub async fn server_login(server_url: &str, req: &LoginRequest) -> Result<Sessio
         .await
         .map_err(|e| {
             if e.is_connect() || e.is_timeout() {
-                format!("cannot reach {server_url}; check the address and that the server runs")
+                LoginFailure::Unreachable(format!(
+                    "cannot reach {server_url}; check the address and that the server runs"
+                ))
             } else {
-                format!("talking to {server_url} failed: {e}")
+                LoginFailure::Unreachable(format!("talking to {server_url} failed: {e}"))
             }
         })?;
     if r.status().is_success() {
-        return r
-            .json()
-            .await
-            .map_err(|e| format!("{server_url} is not an Outpost server ({e})"));
+        return r.json().await.map_err(|e| {
+            LoginFailure::Refused(format!("{server_url} is not an Outpost server ({e})"))
+        });
     }
     match r.json::<ApiError>().await {
-        Ok(e) => Err(e.message),
-        Err(_) => Err(format!("{server_url} is not an Outpost server")),
+        Ok(e) => Err(LoginFailure::Refused(e.message)),
+        Err(_) => Err(LoginFailure::Refused(format!(
+            "{server_url} is not an Outpost server"
+        ))),
     }
 }

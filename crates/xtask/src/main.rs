@@ -25,6 +25,9 @@ const APT_PACKAGES: &[&str] = &[
     "chromium",
     "python3",
     "procps",
+    "libdbus-1-dev",
+    "dbus",
+    "gnome-keyring",
 ];
 
 fn main() -> Result<()> {
@@ -260,6 +263,7 @@ fn test() -> Result<()> {
     } else {
         sh(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
     }
+    os_keyring_test()?;
     sh(cargo().args(["build", "-p", "outpost-server", "-p", "outpost-desktop"]))?;
     let bin = target_dir().join("debug");
     sh(Command::new("npm")
@@ -269,6 +273,29 @@ fn test() -> Result<()> {
     desktop_e2e(&bin.join("outpost"))?;
     eprintln!("\nall checks passed");
     Ok(())
+}
+
+/// The desktop app keeps the server session in the OS keyring; on Linux that is the Secret
+/// Service, so run its test against a real one (gnome-keyring in a private D-Bus session).
+fn os_keyring_test() -> Result<()> {
+    if !cfg!(target_os = "linux") {
+        return Ok(());
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let nextest = if have("cargo-nextest") {
+        "nextest run --no-fail-fast -p outpost-desktop --run-ignored only"
+    } else {
+        "test -p outpost-desktop -- --ignored"
+    };
+    sh(Command::new("dbus-run-session").args([
+        "--",
+        "sh",
+        "-c",
+        &format!(
+            "echo -n outpost | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+             && '{cargo}' {nextest}"
+        ),
+    ]))
 }
 
 fn tauri_driver() -> PathBuf {
@@ -306,6 +333,7 @@ fn bench() -> Result<()> {
     setup()?;
     setup_test_tools()?;
     sh(cargo().args(["bench", "-p", "outpost-core", "--bench", "queue"]))?;
+    sh(cargo().args(["bench", "-p", "outpost-sync-client", "--bench", "sync"]))?;
     if cfg!(target_os = "linux") {
         build_ui()?;
         sh(cargo().args(["build", "-p", "outpost-desktop"]))?;

@@ -27,8 +27,8 @@ import type {
   SetupState,
   Site,
   SlaPolicy,
+  SyncStatus,
   Ticket,
-  TicketDetail,
   TicketPage,
   TicketQuery,
   TimeEntry,
@@ -36,6 +36,7 @@ import type {
   UpdateTicket,
   User,
 } from './types';
+import type { ConnectPreview, ConnectRequest, TicketDetailWithConflicts } from './types-pending';
 
 /** The single error type every API call throws. */
 export class ApiRequestError extends Error {
@@ -54,6 +55,11 @@ const TOKEN_KEY = 'outpost.token';
 
 let token: string | null = readToken();
 let onUnauthorized: (() => void) | null = null;
+let onWrite: (() => void) | null = null;
+
+/** What a browser says when asked for something only the desktop app does. */
+export const DESKTOP_ONLY =
+  "Only the desktop app connects to a server; this is the server's own web console.";
 
 function readToken(): string | null {
   try {
@@ -75,6 +81,11 @@ export function setToken(t: string | null): void {
   } catch {
     // Storage can be unavailable (private mode); the session then lasts for this page only.
   }
+}
+
+/** Called after every successful write the UI makes (the top bar then re-reads the sync state). */
+export function setWriteHandler(fn: () => void): void {
+  onWrite = fn;
 }
 
 /** Called when an authenticated call is refused with `unauthorized` (expired session). */
@@ -129,9 +140,14 @@ interface Call {
   cmd: string;
   /** Tauri arguments, without the token. */
   args?: Record<string, unknown>;
-  http: Route;
+  /** The HTTP route; absent for desktop-only commands (a browser refuses them as `unsupported`). */
+  http?: Route;
   /** Sends the session token (Bearer / `token` argument). */
   auth: boolean;
+  /**
+   * Changes data, so the sync state moves. Default: authenticated calls with a non-GET route.
+   */
+  write?: boolean;
 }
 
 let tauriInvoke: ((cmd: string, args?: Record<string, unknown>) => Promise<unknown>) | null = null;
@@ -184,12 +200,18 @@ async function viaHttp(route: Route, auth: boolean): Promise<unknown> {
 
 async function call<T>(c: Call): Promise<T> {
   try {
+    let result: unknown;
     if (inTauri) {
       const args: Record<string, unknown> = { ...(c.args ?? {}) };
       if (c.auth) args.token = token ?? '';
-      return (await invokeTauri(c.cmd, args)) as T;
+      result = await invokeTauri(c.cmd, args);
+    } else if (c.http) {
+      result = await viaHttp(c.http, c.auth);
+    } else {
+      throw new ApiRequestError('unsupported', DESKTOP_ONLY);
     }
-    return (await viaHttp(c.http, c.auth)) as T;
+    if ((c.write ?? (c.auth && !!c.http && c.http.method !== 'GET')) && onWrite) onWrite();
+    return result as T;
   } catch (e) {
     const err = toError(e);
     if (c.auth && err.code === 'unauthorized' && onUnauthorized) onUnauthorized();
@@ -222,7 +244,12 @@ export const api = {
     }),
 
   logout: () =>
-    call<null>({ cmd: 'logout', http: { method: 'POST', path: '/auth/logout' }, auth: true }),
+    call<null>({
+      cmd: 'logout',
+      http: { method: 'POST', path: '/auth/logout' },
+      auth: true,
+      write: false,
+    }),
 
   me: () => call<User>({ cmd: 'me', http: { method: 'GET', path: '/me' }, auth: true }),
 
@@ -299,7 +326,7 @@ export const api = {
     }),
 
   getTicket: (id: string) =>
-    call<TicketDetail>({
+    call<TicketDetailWithConflicts>({
       cmd: 'get_ticket',
       args: { id },
       http: { method: 'GET', path: `/tickets/${enc(id)}` },
@@ -376,6 +403,40 @@ export const api = {
 
   loadDemo: () =>
     call<DemoSummary>({ cmd: 'load_demo', http: { method: 'POST', path: '/demo' }, auth: true }),
+
+  // ---- sync (desktop app <-> server)
+
+  syncStatus: () =>
+    call<SyncStatus>({
+      cmd: 'sync_status',
+      http: { method: 'GET', path: '/sync/status' },
+      auth: true,
+    }),
+
+  /** Desktop only: what connecting would upload. */
+  connectPreview: () => call<ConnectPreview>({ cmd: 'connect_preview', auth: true }),
+
+  /**
+   * Desktop only: connects to a server and uploads this store. Returns a NEW local session for
+   * the server user; the caller replaces the stored token and current user with it.
+   */
+  connectServer: (req: ConnectRequest) =>
+    call<Session>({ cmd: 'connect_server', args: { req }, auth: true, write: false }),
+
+  /** Desktop only: back to standalone; the data stays on this machine. */
+  disconnectServer: () =>
+    call<SyncStatus>({ cmd: 'disconnect_server', auth: true, write: false }),
+
+  /** Desktop only: one sync round now; a failed round shows in `last_error`, not as an error. */
+  syncNow: () => call<SyncStatus>({ cmd: 'sync_now', auth: true, write: false }),
+
+  resolveConflict: (id: string) =>
+    call<null>({
+      cmd: 'resolve_conflict',
+      args: { id },
+      http: { method: 'POST', path: `/conflicts/${enc(id)}/resolve` },
+      auth: true,
+    }),
 };
 
 /** The message to show a person for any thrown value. */

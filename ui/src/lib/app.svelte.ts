@@ -1,7 +1,15 @@
 // Application-wide state: who is logged in, shared look-up lists, theme, clock and dialogs.
 
-import { api, errorMessage, getToken, inTauri, setToken, setUnauthorizedHandler } from './api';
-import type { Client, Session, User } from './types';
+import {
+  api,
+  errorMessage,
+  getToken,
+  inTauri,
+  setToken,
+  setUnauthorizedHandler,
+  setWriteHandler,
+} from './api';
+import type { Client, Session, SyncStatus, User } from './types';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
 
@@ -51,6 +59,16 @@ class AppState {
   toasts: Toast[] = $state([]);
   /** Bumped whenever tickets change elsewhere, so lists refresh. */
   ticketsVersion = $state(0);
+
+  /** Desktop app: the last sync state read (null until the first read). */
+  sync: SyncStatus | null = $state(null);
+  /** Desktop app: why the sync state could not be read, if it could not. */
+  syncReadError = $state('');
+  /** Wall clock in whole seconds for "Synced · 12 s ago" (desktop app only; `now` ticks every 30 s). */
+  nowSeconds = $state(Date.now());
+  /** A "Sync now" round is running. */
+  syncing = $state(false);
+  private syncSoonTimer: ReturnType<typeof setTimeout> | undefined;
 
   readonly inTauri = inTauri;
 
@@ -149,6 +167,7 @@ class AppState {
   dropSession() {
     setToken(null);
     this.user = null;
+    this.sync = null;
     this.users = [];
     this.clients = [];
     this.tags = [];
@@ -200,9 +219,56 @@ class AppState {
   ticketsChanged() {
     this.ticketsVersion++;
   }
+
+  /** Desktop app: reads the sync state (the top bar polls this every 3 s). */
+  async refreshSync() {
+    if (!this.inTauri || this.phase !== 'ready' || !getToken()) return;
+    try {
+      this.sync = await api.syncStatus();
+      this.syncReadError = '';
+    } catch (e) {
+      this.syncReadError = errorMessage(e);
+    }
+  }
+
+  /** Re-reads the sync state shortly after a write (several writes in a row read it once). */
+  syncSoon() {
+    if (!this.inTauri) return;
+    clearTimeout(this.syncSoonTimer);
+    this.syncSoonTimer = setTimeout(() => void this.refreshSync(), 150);
+  }
+
+  /** Desktop app: one sync round now. A failed round shows in the status, not as a throw. */
+  async syncNow() {
+    if (this.syncing) return;
+    this.syncing = true;
+    try {
+      this.sync = await api.syncNow();
+      this.syncReadError = '';
+      // The round may have brought other people's changes.
+      this.ticketsChanged();
+      void this.loadLookups();
+    } catch (e) {
+      this.toast(errorMessage(e), 'error');
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  /**
+   * Desktop app, after connecting to a server: the answer is a new local session for the
+   * server account, which replaces the current one.
+   */
+  connected(s: Session) {
+    this.signedIn(s);
+    this.ticketsChanged();
+    void this.refreshSync();
+  }
 }
 
 export const app = new AppState();
+
+setWriteHandler(() => app.syncSoon());
 
 setUnauthorizedHandler(() => {
   if (app.phase === 'ready') {
@@ -218,4 +284,5 @@ if (typeof window !== 'undefined') {
   window.addEventListener('online', () => (app.online = true));
   window.addEventListener('offline', () => (app.online = false));
   setInterval(() => (app.now = Date.now()), 30_000);
+  if (inTauri) setInterval(() => (app.nowSeconds = Date.now()), 1000);
 }

@@ -746,8 +746,11 @@ impl Core {
         .execute(&mut *w.tx)
         .await?;
         w.commit().await?;
+        // Acknowledge what this request carried, not more: a console restored from a backup
+        // may not hold the later numbers the server has seen (it will reuse them; see re-key).
+        let carried = req.changes.iter().map(|c| c.replica_seq).max().unwrap_or(0);
         Ok(PushResponse {
-            accepted_through: last,
+            accepted_through: last.min(carried),
             conflicts,
         })
     }
@@ -882,6 +885,15 @@ impl Core {
         self.set_replica_id(new);
         tracing::warn!(%old, %new, "replica re-keyed: this copy was restored from a backup");
         Ok(new)
+    }
+
+    /// Shows a sync problem found outside a round (no saved session, say) in the status.
+    pub async fn record_sync_error(&self, message: &str) -> CoreResult<()> {
+        sqlx::query("UPDATE sync_state SET last_error = ?")
+            .bind(message)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// One full round: push everything pending (in batches), then pull until caught up.

@@ -1,0 +1,116 @@
+//! Sync over loopback HTTP against the real server router: a new console's initial sync of
+//! 100,000 tickets, then 1,000 offline edits pushed and pulled back. Prints figures; does
+//! not fail on them. (Assets do not exist in the product yet, so none are synced.)
+
+use outpost_core::{Actor, Core, SystemClock};
+use outpost_proto::{FirstAdminRequest, LoginRequest, TicketQuery, UpdateTicket};
+use outpost_sync_client::{server_login, HttpTransport};
+use std::sync::Arc;
+use std::time::Instant;
+
+const TICKETS: i64 = 100_000;
+
+/// Bulk rows plus the change records real writes would have logged for them.
+async fn generate(core: &Core) {
+    let replica = core.replica_id().simple().to_string();
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut tx = core.pool().begin().await.unwrap();
+    for sql in [
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) \
+             INSERT INTO clients (id, name, notes, created_at, updated_at) \
+             SELECT printf('00000000-0000-7000-8000-%012d', i), 'Client ' || i, '', {now}, {now} FROM n"
+        ),
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {TICKETS}) \
+             INSERT INTO tickets (id, number, title, description, status, priority, priority_rank, \
+               client_id, created_at, updated_at, next_due) \
+             SELECT printf('00000000-0000-7000-a000-%012d', i), 1000 + i, 'Ticket ' || i, \
+               'Generated for the sync benchmark', CASE i % 3 WHEN 0 THEN 'closed' ELSE 'open' END, \
+               'normal', 2, printf('00000000-0000-7000-8000-%012d', 1 + i % 50), \
+               {now} - i * 60000, {now} - i * 60000, {}
+             FROM n",
+            outpost_core::sla::NO_DEADLINE
+        ),
+        format!(
+            "INSERT INTO changes (change_id, replica_id, replica_seq, hlc, entity, entity_id, op, fields, base) \
+             SELECT printf('00000000-0000-7000-c000-%012d', rid), (SELECT replica_id FROM replica), \
+               (SELECT coalesce(max(replica_seq), 0) FROM changes) + rid, \
+               printf('%015d-%010d-%s', created_at, 0, '{replica}'), 'client', id, 'insert', \
+               json_object('name', name, 'notes', notes), '{{}}' \
+             FROM (SELECT rowid AS rid, * FROM clients)"
+        ),
+        format!(
+            "INSERT INTO changes (change_id, replica_id, replica_seq, hlc, entity, entity_id, op, fields, base) \
+             SELECT printf('00000000-0000-7000-d000-%012d', rid), (SELECT replica_id FROM replica), \
+               (SELECT coalesce(max(replica_seq), 0) FROM changes) + rid, \
+               printf('%015d-%010d-%s', created_at, 0, '{replica}'), 'ticket', id, 'insert', \
+               json_object('number', number, 'title', title, 'description', description, \
+                 'status', status, 'priority', priority, 'client_id', client_id, \
+                 'created_at', created_at, 'tags', json('[]')), '{{}}' \
+             FROM (SELECT rid, * FROM tickets) ORDER BY rid"
+        ),
+    ] {
+        sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let server_dir = tempfile::tempdir().unwrap();
+        let console_dir = tempfile::tempdir().unwrap();
+        let server = Core::open_dir(server_dir.path(), Arc::new(SystemClock)).await.unwrap();
+        server
+            .create_first_admin(FirstAdminRequest {
+                username: "bench".into(),
+                display_name: "Bench".into(),
+                password: "bench-pass".into(),
+                load_demo: false,
+            })
+            .await
+            .unwrap();
+        let t = Instant::now();
+        generate(&server).await;
+        println!("server store: {TICKETS} tickets with their change records in {:.1} s", t.elapsed().as_secs_f64());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = outpost_server::AppState { core: Arc::new(server) };
+        tokio::spawn(async move { axum::serve(listener, outpost_server::app(state, None)).await });
+
+        let session = server_login(&url, &LoginRequest { username: "bench".into(), password: "bench-pass".into() })
+            .await
+            .unwrap();
+        let console = Core::open_dir(console_dir.path(), Arc::new(SystemClock)).await.unwrap();
+        let link = HttpTransport::new(&url, &session.token);
+        let t = Instant::now();
+        let r = console.sync_once(&link, 1000).await.unwrap();
+        let initial = t.elapsed().as_secs_f64();
+        let system = Actor::system();
+        let have = console.list_tickets(&system, &TicketQuery { limit: Some(1), ..Default::default() }).await.unwrap().total;
+        assert_eq!(have, TICKETS);
+        println!(
+            "initial sync of {TICKETS} tickets ({} changes) over loopback: {initial:.1} s  target <= 15 s  {}",
+            r.pulled,
+            if initial <= 15.0 { "OK" } else { "OVER" }
+        );
+
+        let me = Actor { user_id: Some(session.user.id), name: "Bench".into(), role: outpost_proto::Role::Admin };
+        for i in 0..1000 {
+            let id = uuid::Uuid::parse_str(&format!("00000000-0000-7000-a000-{:012}", 1 + i * 3)).unwrap();
+            console
+                .update_ticket(&me, id, UpdateTicket { title: Some(format!("Edited offline {i}")), ..Default::default() })
+                .await
+                .unwrap();
+        }
+        let t = Instant::now();
+        let r = console.sync_once(&link, 1000).await.unwrap();
+        let round = t.elapsed().as_secs_f64() * 1000.0;
+        println!(
+            "push + pull of {} offline changes: {round:.0} ms  target <= 300 ms  {}",
+            r.pushed,
+            if round <= 300.0 { "OK" } else { "OVER" }
+        );
+    });
+}
