@@ -8,13 +8,14 @@ ALTER TABLE changes ADD COLUMN base TEXT NOT NULL DEFAULT '{}';
 UPDATE changes SET replica_seq = seq;
 CREATE UNIQUE INDEX changes_origin ON changes(replica_id, replica_seq);
 
--- The clock of the value each mutable field holds now: last writer wins by this.
-CREATE TABLE field_clocks (
+-- The version (`hlc/change_id`) of the value each mutable field of a record holds now, as a
+-- JSON object field -> version: last writer wins by these. One row per record keeps a write
+-- and an apply at two statements whatever the number of fields.
+CREATE TABLE record_clocks (
     entity TEXT NOT NULL,
     entity_id TEXT NOT NULL,
-    field TEXT NOT NULL,
-    hlc TEXT NOT NULL,
-    PRIMARY KEY (entity, entity_id, field)
+    clocks TEXT NOT NULL,
+    PRIMARY KEY (entity, entity_id)
 ) WITHOUT ROWID;
 
 -- Concurrent overwrites of one field: the losing value is kept here, never dropped.

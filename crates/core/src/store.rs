@@ -289,36 +289,32 @@ impl WriteTx<'_> {
         let id = entity_id.to_string();
         let mut base = serde_json::Map::new();
         let mutable = !crate::sync::is_append_only(entity);
+        let mut clocks = if mutable {
+            crate::sync::load_clocks(&mut self.tx, entity, &id).await?
+        } else {
+            Default::default()
+        };
         if mutable {
             if let Value::Object(map) = &fields {
                 for field in map.keys() {
-                    let before: Option<String> = sqlx::query_scalar(
-                        "SELECT hlc FROM field_clocks WHERE entity = ? AND entity_id = ? AND field = ?",
-                    )
-                    .bind(entity)
-                    .bind(&id)
-                    .bind(field)
-                    .fetch_optional(&mut *self.tx)
-                    .await?;
+                    let before = clocks.get(field).cloned().unwrap_or(Value::Null);
                     // A write must sort after every value it overwrites, whatever the wall
                     // clock says (it may have moved back, or the clock state was restored).
-                    if let Some(h) = before.as_deref().and_then(crate::sync::key_hlc) {
+                    if let Some(h) = before.as_str().and_then(crate::sync::key_hlc) {
                         self.core.observe_remote(h, to_ms(self.now));
                     }
-                    base.insert(
-                        field.clone(),
-                        before.map(Value::String).unwrap_or(Value::Null),
-                    );
+                    base.insert(field.clone(), before);
                 }
             }
         }
         let hlc = self.core.next_hlc(self.now).to_string();
         let change_id = Uuid::now_v7();
         if mutable {
-            let version = crate::sync::clock_key(&hlc, change_id);
+            let version = Value::String(crate::sync::clock_key(&hlc, change_id));
             for field in base.keys() {
-                crate::sync::set_field_clock(&mut self.tx, entity, &id, field, &version).await?;
+                clocks.insert(field.clone(), version.clone());
             }
+            crate::sync::store_clocks(&mut self.tx, entity, &id, &clocks).await?;
         }
         let me = self.core.replica_id().to_string();
         sqlx::query(

@@ -57,7 +57,10 @@ async fn generate(core: &Core) {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let server_dir = tempfile::tempdir().unwrap();
         let console_dir = tempfile::tempdir().unwrap();
@@ -73,6 +76,9 @@ fn main() {
             .unwrap();
         let t = Instant::now();
         generate(&server).await;
+        // Settle the generator's write-ahead log first: measure sync, not the checkpoint of
+        // 100 MB of setup writes.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(server.pool()).await.unwrap();
         println!("server store: {TICKETS} tickets with their change records in {:.1} s", t.elapsed().as_secs_f64());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -84,6 +90,29 @@ fn main() {
             .unwrap();
         let console = Core::open_dir(console_dir.path(), Arc::new(SystemClock)).await.unwrap();
         let link = HttpTransport::new(&url, &session.token);
+        if std::env::var_os("OUTPOST_BENCH_DIAG").is_some() {
+            use outpost_core::sync::SyncTransport;
+            let t = Instant::now();
+            let mut after = 0;
+            let mut pages = Vec::new();
+            loop {
+                let p = link.pull(after, 1000).await.unwrap();
+                after = p.next_cursor;
+                let more = p.has_more;
+                pages.push(p);
+                if !more {
+                    break;
+                }
+            }
+            println!("  diag: pulling every page over HTTP: {:.1} s", t.elapsed().as_secs_f64());
+            let scratch = tempfile::tempdir().unwrap();
+            let other = Core::open_dir(scratch.path(), Arc::new(SystemClock)).await.unwrap();
+            let t = Instant::now();
+            for p in &pages {
+                other.apply_pull(p).await.unwrap();
+            }
+            println!("  diag: applying them: {:.1} s", t.elapsed().as_secs_f64());
+        }
         let t = Instant::now();
         let r = console.sync_once(&link, 1000).await.unwrap();
         let initial = t.elapsed().as_secs_f64();
@@ -96,6 +125,8 @@ fn main() {
             if initial <= 15.0 { "OK" } else { "OVER" }
         );
 
+        // A console that has been running a while has checkpointed its first sync long ago.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(console.pool()).await.unwrap();
         let me = Actor { user_id: Some(session.user.id), name: "Bench".into(), role: outpost_proto::Role::Admin };
         for i in 0..1000 {
             let id = uuid::Uuid::parse_str(&format!("00000000-0000-7000-a000-{:012}", 1 + i * 3)).unwrap();
@@ -103,6 +134,25 @@ fn main() {
                 .update_ticket(&me, id, UpdateTicket { title: Some(format!("Edited offline {i}")), ..Default::default() })
                 .await
                 .unwrap();
+        }
+        if std::env::var_os("OUTPOST_BENCH_DIAG").is_some() {
+            use outpost_core::sync::SyncTransport;
+            let pending = console.pending_changes(1000).await.unwrap();
+            let req = outpost_proto::PushRequest { replica_id: console.replica_id(), changes: pending };
+            let t = Instant::now();
+            link.push(&req).await.unwrap();
+            println!("  diag: push of 1000 over HTTP incl. server apply: {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+            let t = Instant::now();
+            let p = link.pull(0, 1000).await.unwrap();
+            println!("  diag: pull of one 1000-change page: {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+            let t = Instant::now();
+            let scratch = tempfile::tempdir().unwrap();
+            let other = Core::open_dir(scratch.path(), Arc::new(SystemClock)).await.unwrap();
+            println!("  diag: open a store: {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+            let t = Instant::now();
+            other.apply_pull(&p).await.unwrap();
+            println!("  diag: apply a 1000-create page: {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+            return;
         }
         let t = Instant::now();
         let r = console.sync_once(&link, 1000).await.unwrap();
