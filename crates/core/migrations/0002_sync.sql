@@ -40,7 +40,8 @@ CREATE TABLE sync_state (
     cursor INTEGER NOT NULL DEFAULT 0,   -- server log position applied locally
     pushed_seq INTEGER NOT NULL DEFAULT 0, -- highest local replica_seq the server acknowledged
     last_sync_at INTEGER,
-    last_error TEXT
+    last_error TEXT,
+    offline INTEGER NOT NULL DEFAULT 0     -- the last round could not reach the server
 );
 INSERT INTO sync_state (singleton) VALUES (1);
 

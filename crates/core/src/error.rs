@@ -27,6 +27,9 @@ pub enum CoreError {
     /// The server could not be reached or refused; the local store is unaffected.
     #[error("sync failed: {0}")]
     Unavailable(String),
+    /// Sync: the server cannot be reached; local work goes on and is sent later.
+    #[error("working offline: the server cannot be reached ({0}); changes are kept and sent when it can")]
+    Offline(String),
     #[error("storage error: {0}")]
     Storage(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -49,6 +52,7 @@ impl CoreError {
             CoreError::SyncGap { .. } => "sync_gap",
             CoreError::ReplicaReused => "replica_reused",
             CoreError::Unavailable(_) => "unavailable",
+            CoreError::Offline(_) => "offline",
             CoreError::Storage(_) | CoreError::Migration(_) | CoreError::Internal(_) => "internal",
         }
     }

@@ -739,6 +739,8 @@ pub struct SyncStatus {
     pub last_sync_at: Option<DateTime<Utc>>,
     /// The last sync error, in words; None after a good sync.
     pub last_error: Option<String>,
+    /// The last round failed because the server could not be reached (working offline).
+    pub offline: bool,
     pub open_conflicts: i64,
 }
 

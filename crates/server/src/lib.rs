@@ -36,7 +36,7 @@ impl From<CoreError> for ApiFailure {
             CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
             CoreError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             CoreError::SyncGap { .. } | CoreError::ReplicaReused => StatusCode::CONFLICT,
-            CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            CoreError::Unavailable(_) | CoreError::Offline(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiFailure(status, e.to_api())

@@ -42,7 +42,7 @@ async fn failure(r: reqwest::Response) -> TransportError {
 
 fn offline(e: reqwest::Error) -> TransportError {
     if e.is_connect() || e.is_timeout() {
-        TransportError::Other("the server cannot be reached (offline?)".into())
+        TransportError::Offline("no connection to the server".into())
     } else {
         TransportError::Other(format!("talking to the server failed: {e}"))
     }

@@ -36,7 +36,7 @@ import type {
   UpdateTicket,
   User,
 } from './types';
-import type { ConnectPreview, ConnectRequest, TicketDetailWithConflicts } from './types-pending';
+import type { ConnectPreview, ConnectRequest, TicketDetail as TicketDetailWithConflicts } from './types';
 
 /** The single error type every API call throws. */
 export class ApiRequestError extends Error {

@@ -2,7 +2,7 @@
 // Connection settings and the popover share.
 
 import type { SyncStatus } from './types';
-import type { ConnectPreview } from './types-pending';
+import type { ConnectPreview } from './types';
 
 export type SyncState = 'standalone' | 'synced' | 'pending' | 'offline' | 'error';
 
@@ -24,12 +24,6 @@ export function changesWaiting(n: number): string {
 /** "1 client", "2,950 changes"; `plural` defaults to word + "s". */
 export function counted(n: number, word: string, plural = `${word}s`): string {
   return `${count.format(n)} ${n === 1 ? word : plural}`;
-}
-
-/** True when the last error says the server could not be reached (as opposed to refused). */
-export function isUnreachable(error: string | null | undefined): boolean {
-  if (!error) return false;
-  return /cannot be reached|cannot reach|could not be reached|offline|timed out|connection refused/i.test(error);
 }
 
 /** The sync error as a sentence: "Sync failed: the server cannot be reached (offline?)." */
@@ -65,7 +59,7 @@ export function syncView(s: SyncStatus, now: number): SyncView {
     };
   }
   if (s.last_error) {
-    if (isUnreachable(s.last_error)) {
+    if (s.offline) {
       return {
         state: 'offline',
         label: s.pending > 0 ? `Offline · ${changesWaiting(s.pending)}` : 'Offline',

@@ -153,7 +153,11 @@ changes: Array<FieldChange>, };
 
 export type FieldChange = { field: string, before: string, after: string, };
 
-export type TicketDetail = { ticket: Ticket, comments: Array<Comment>, time_entries: Array<TimeEntry>, history: Array<HistoryEntry>, };
+export type TicketDetail = { ticket: Ticket, comments: Array<Comment>, time_entries: Array<TimeEntry>, history: Array<HistoryEntry>, 
+/**
+ * Unresolved concurrent edits of this ticket (sync): each keeps the value that lost.
+ */
+conflicts: Array<Conflict>, };
 
 export type SlaTarget = { priority: Priority, 
 /**
@@ -275,5 +279,21 @@ pending: number, last_sync_at: string | null,
 /**
  * The last sync error, in words; None after a good sync.
  */
-last_error: string | null, open_conflicts: number, };
+last_error: string | null, 
+/**
+ * The last round failed because the server could not be reached (working offline).
+ */
+offline: boolean, open_conflicts: number, };
+
+export type ConnectPreview = { clients: number, tickets: number, comments: number, time_entries: number, 
+/**
+ * Every change record that will be sent (edits included).
+ */
+changes: number, };
+
+export type ConnectRequest = { 
+/**
+ * e.g. `https://outpost.example.com` or `http://127.0.0.1:8787`.
+ */
+server_url: string, username: string, password: string, };
 

@@ -1002,7 +1002,9 @@ pub enum TransportError {
     Gap { expected: i64 },
     /// Another copy of this replica (a restored backup) already used these numbers.
     ReplicaReused,
-    /// Anything else, in words (offline, refused, server error).
+    /// The server could not be reached (no network, server down): keep working offline.
+    Offline(String),
+    /// Anything else, in words (refused, server error).
     Other(String),
 }
 
@@ -1301,12 +1303,14 @@ impl Core {
     /// One full round: push everything pending (in batches), then pull until caught up.
     pub async fn sync_once(&self, t: &impl SyncTransport, page: i64) -> CoreResult<SyncReport> {
         let result = self.sync_round(t, page).await;
-        let error = match &result {
-            Ok(_) => None,
-            Err(e) => Some(e.to_string()),
+        let (error, offline) = match &result {
+            Ok(_) => (None, false),
+            Err(e @ CoreError::Offline(_)) => (Some(e.to_string()), true),
+            Err(e) => (Some(e.to_string()), false),
         };
-        sqlx::query("UPDATE sync_state SET last_error = ?")
+        sqlx::query("UPDATE sync_state SET last_error = ?, offline = ?")
             .bind(error)
+            .bind(offline)
             .execute(&self.pool)
             .await?;
         result
@@ -1347,6 +1351,7 @@ impl Core {
                             .into(),
                     ))
                 }
+                Err(TransportError::Offline(m)) => return Err(CoreError::Offline(m)),
                 Err(TransportError::Other(m)) => return Err(CoreError::Unavailable(m)),
             }
         }
@@ -1362,6 +1367,7 @@ impl Core {
                 .fetch_one(&self.pool)
                 .await?;
             let p = t.pull(cursor, page).await.map_err(|e| match e {
+                TransportError::Offline(m) => CoreError::Offline(m),
                 TransportError::Other(m) => CoreError::Unavailable(m),
                 other => CoreError::Unavailable(format!("{other:?}")),
             })?;
@@ -1372,11 +1378,22 @@ impl Core {
         }
     }
 
+    async fn unsent_changes(&self) -> CoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM changes WHERE replica_id = ? \
+             AND replica_seq > (SELECT pushed_seq FROM sync_state)",
+        )
+        .bind(self.replica_id().to_string())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     pub async fn sync_status(&self) -> CoreResult<SyncStatus> {
-        let r =
-            sqlx::query("SELECT server_url, pushed_seq, last_sync_at, last_error FROM sync_state")
-                .fetch_one(&self.pool)
-                .await?;
+        let r = sqlx::query(
+            "SELECT server_url, pushed_seq, last_sync_at, last_error, offline FROM sync_state",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         let pushed: i64 = r.get("pushed_seq");
         let newest: i64 = sqlx::query_scalar(
             "SELECT coalesce(max(replica_seq), 0) FROM changes WHERE replica_id = ?",
@@ -1388,9 +1405,16 @@ impl Core {
             sqlx::query_scalar("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL")
                 .fetch_one(&self.pool)
                 .await?;
+        let server_url: Option<String> = r.get("server_url");
         Ok(SyncStatus {
-            server_url: r.get("server_url"),
-            pending: (newest - pushed).max(0),
+            // Standalone (and the server itself) has nobody to send changes to.
+            pending: if server_url.is_some() {
+                (newest - pushed).max(0)
+            } else {
+                0
+            },
+            server_url,
+            offline: r.get("offline"),
             last_sync_at: r.get::<Option<i64>, _>("last_sync_at").map(from_ms),
             last_error: r.get("last_error"),
             open_conflicts: open,
@@ -1450,7 +1474,7 @@ impl Core {
 
     /// Standalone (`None`) or connected to a server.
     pub async fn set_server(&self, url: Option<&str>) -> CoreResult<()> {
-        sqlx::query("UPDATE sync_state SET server_url = ?, last_error = NULL")
+        sqlx::query("UPDATE sync_state SET server_url = ?, last_error = NULL, offline = 0")
             .bind(url)
             .execute(&self.pool)
             .await?;
@@ -1477,7 +1501,7 @@ impl Core {
             tickets: n("ticket"),
             comments: n("comment"),
             time_entries: n("time_entry"),
-            changes: self.sync_status().await?.pending,
+            changes: self.unsent_changes().await?,
         })
     }
 

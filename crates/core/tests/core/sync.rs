@@ -43,7 +43,7 @@ fn transport_error(e: CoreError) -> TransportError {
 impl SyncTransport for Link<'_> {
     async fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportError> {
         if self.drop_request.replace(false) {
-            return Err(TransportError::Other("request lost".into()));
+            return Err(TransportError::Offline("request lost".into()));
         }
         let r = self
             .server
