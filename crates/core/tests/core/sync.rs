@@ -76,6 +76,7 @@ pub async fn console(link: &Link<'_>) -> Console {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(monday_10()));
     let core = Core::open_dir(dir.path(), clock.clone()).await.unwrap();
+    core.set_server(Some("memory://server")).await.unwrap();
     core.sync_once(link, 50).await.unwrap();
     Console {
         core,
