@@ -270,7 +270,7 @@ fn test() -> Result<()> {
         .args(["run", "test:e2e"])
         .current_dir("ui")
         .env("OUTPOST_SERVER_BIN", bin.join("outpost-server")))?;
-    desktop_e2e(&bin.join("outpost"))?;
+    desktop_e2e(&bin.join("outpost"), &bin.join("outpost-server"))?;
     eprintln!("\nall checks passed");
     Ok(())
 }
@@ -308,24 +308,27 @@ fn tauri_driver() -> PathBuf {
     }
 }
 
-/// The real desktop window under Xvfb, driven through tauri-driver and WebKitWebDriver.
-fn desktop_e2e(app: &Path) -> Result<()> {
+/// The real desktop window under Xvfb, driven through tauri-driver and WebKitWebDriver, in a
+/// private D-Bus session with an unlocked gnome-keyring (the OS keyring the app keeps its
+/// server session in).
+fn desktop_e2e(app: &Path, server: &Path) -> Result<()> {
     if !cfg!(target_os = "linux") {
         eprintln!(
-            "desktop end-to-end test runs on Linux only (tauri-driver + WebKitWebDriver); skipped"
+            "desktop end-to-end tests run on Linux only (tauri-driver + WebKitWebDriver); skipped"
         );
         return Ok(());
     }
-    sh(Command::new("xvfb-run")
+    sh(Command::new("dbus-run-session")
         .args([
-            "-a",
-            "-s",
-            "-screen 0 1280x800x24",
-            "node",
-            "--test",
-            "tests/desktop/",
+            "--",
+            "sh",
+            "-c",
+            "echo -n outpost | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+             && xvfb-run -a -s '-screen 0 1280x800x24' node --test --test-concurrency=1 \
+                tests/desktop/desktop.test.mjs tests/desktop/sync.test.mjs",
         ])
         .env("OUTPOST_DESKTOP_BIN", app)
+        .env("OUTPOST_SERVER_BIN", server)
         .env("TAURI_DRIVER", tauri_driver()))
 }
 

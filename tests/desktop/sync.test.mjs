@@ -1,0 +1,143 @@
+// Offline-first, end to end: the real desktop window connects to a real outpost-server,
+// works while the server is down ("1 change waiting"), and once the server is back the
+// change is synced and visible in a second console (the server's web console in Chromium).
+// Needs a Secret Service for the keyring: `cargo xtask test` runs it under dbus-run-session.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { Session, freePort, sleep, startDriver } from './webdriver.mjs';
+
+const require = createRequire(path.resolve('ui/package.json'));
+const { chromium } = require('playwright-core');
+
+function serverBin() {
+  const bin = process.env.OUTPOST_SERVER_BIN;
+  if (!bin) throw new Error('set OUTPOST_SERVER_BIN (cargo xtask test does)');
+  return bin;
+}
+
+async function startServer(dataDir, port) {
+  const proc = spawn(serverBin(), ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/api/v1/health`)).ok) return proc;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error(`server did not start: ${log}`);
+    await sleep(100);
+  }
+}
+
+async function stopServer(proc) {
+  proc.kill('SIGTERM');
+  await new Promise((r) => proc.once('exit', r));
+}
+
+async function api(port, method, route, token, body) {
+  const r = await fetch(`http://127.0.0.1:${port}/api/v1${route}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await r.json().catch(() => null);
+  if (!r.ok) throw new Error(`${method} ${route}: ${r.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function waitForState(session, wanted, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await session.exec(
+      'const e = document.querySelector(\'[data-testid="sync-state"]\'); return e ? [e.dataset.state, e.innerText] : null;');
+    if (state && wanted.includes(state[0])) return state;
+    if (Date.now() > deadline) throw new Error(`sync state stayed ${JSON.stringify(state)}, wanted ${wanted}`);
+    await sleep(250);
+  }
+}
+
+test('offline edit reaches the server and a second console', { timeout: 240000 }, async () => {
+  const serverDir = mkdtempSync(path.join(os.tmpdir(), 'outpost-sync-server-'));
+  const created = spawnSync(serverBin(), ['admin', 'create-user', '--data-dir', serverDir, '--username', 'tech',
+    '--role', 'admin', '--password-stdin'], { input: 'server-pass-1\n' });
+  assert.equal(created.status, 0, String(created.stderr));
+  const port = await freePort();
+  let server = await startServer(serverDir, port);
+  const { token } = await api(port, 'POST', '/auth/login', null, { username: 'tech', password: 'server-pass-1' });
+  await api(port, 'POST', '/clients', token, { name: 'Harbour Dental' });
+
+  const driver = await startDriver();
+  let session;
+  let browser;
+  try {
+    session = await Session.open(driver.url, driver.app);
+    // A fresh standalone console: its admin, no demo data.
+    await session.type('[data-testid="setup-username"]', 'field');
+    await session.type('[data-testid="setup-display-name"]', 'Field Tech');
+    await session.type('[data-testid="setup-password"]', 'local-pass-1');
+    if (await session.exec('return document.querySelector(\'[data-testid="setup-demo"]\')?.checked === true;')) {
+      await session.click('[data-testid="setup-demo"]');
+    }
+    await session.click('[data-testid="setup-submit"]');
+    await session.waitFor('[data-testid="queue-empty"], [data-testid="queue"]', 30000);
+    assert.deepEqual((await waitForState(session, ['standalone']))[0], 'standalone');
+
+    // Settings: preview, then connect and upload.
+    await session.click('[data-testid="nav-settings"]');
+    await session.type('[data-testid="connect-url"]', `http://127.0.0.1:${port}`);
+    await session.type('[data-testid="connect-username"]', 'tech');
+    await session.type('[data-testid="connect-password"]', 'server-pass-1');
+    await session.click('[data-testid="connect-preview"]');
+    const preview = await session.text('[data-testid="connect-preview-text"]');
+    assert.match(preview, /Will upload/);
+    await session.click('[data-testid="connect-submit"]');
+    await waitForState(session, ['synced'], 60000);
+
+    // The server goes away; a ticket is created offline.
+    await stopServer(server);
+    server = null;
+    const title = `Offline fix ${Date.now()}: replace UPS battery`;
+    await session.click('[data-testid="nav-tickets"]');
+    await session.click('[data-testid="new-ticket-button"]');
+    await session.type('[data-testid="ticket-title-input"]', title);
+    await session.waitFor('[data-testid="ticket-client-select"] option:nth-child(2)');
+    await session.exec(`
+      const s = document.querySelector('[data-testid="ticket-client-select"]');
+      s.value = [...s.options].find((o) => o.textContent.includes('Harbour Dental')).value;
+      s.dispatchEvent(new Event('change', { bubbles: true }));`);
+    await session.click('[data-testid="ticket-create-submit"]');
+    const [, waiting] = await waitForState(session, ['pending', 'offline'], 30000);
+    assert.match(waiting, /1 change waiting/);
+
+    // The server is back: the change goes out by itself.
+    server = await startServer(serverDir, port);
+    await waitForState(session, ['synced'], 60000);
+
+    // A second console: the server's web console in a browser finds the ticket.
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.getByTestId('login-username').fill('tech');
+    await page.getByTestId('login-password').fill('server-pass-1');
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('search-input').fill('UPS battery');
+    await page.getByTestId('search-input').press('Enter');
+    await page.locator('[data-testid="queue-row"]', { hasText: 'Offline fix' }).first().waitFor({ timeout: 15000 });
+  } finally {
+    if (browser) await browser.close();
+    if (session) await session.close();
+    driver.stop();
+    if (server) await stopServer(server);
+  }
+});
