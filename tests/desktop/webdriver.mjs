@@ -1,7 +1,7 @@
 // A minimal W3C WebDriver client over fetch, for driving the real Outpost desktop window
 // through tauri-driver (which forwards to WebKitWebDriver). No dependencies.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,16 +30,21 @@ export async function startDriver({ dataDir, home } = {}) {
   dataDir ??= path.join(tmp, 'data');
   const port = await freePort();
   const nativePort = await freePort();
+  // Its own process group, and its output in a file: the app it starts must neither outlive
+  // the test nor keep this process waiting on an inherited pipe.
+  const logPath = path.join(tmp, 'tauri-driver.log');
+  const logFd = openSync(logPath, 'a');
   const driver = spawn(
     driverBin,
     ['--port', String(port), '--native-port', String(nativePort), '--native-driver', '/usr/bin/WebKitWebDriver'],
     {
       env: { ...process.env, HOME: tmp, XDG_DATA_HOME: path.join(tmp, 'xdg'), OUTPOST_DATA_DIR: dataDir },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', logFd, logFd],
+      detached: true,
     },
   );
-  let log = '';
-  driver.stderr.on('data', (d) => { log += d; });
+  closeSync(logFd);
+  const log = () => { try { return readFileSync(logPath, 'utf8'); } catch { return ''; } };
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20000;
   for (;;) {
@@ -47,11 +52,15 @@ export async function startDriver({ dataDir, home } = {}) {
       const r = await fetch(`${url}/status`);
       if (r.ok) break;
     } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`tauri-driver did not start: ${log}`);
+    if (Date.now() > deadline) throw new Error(`tauri-driver did not start: ${log()}`);
     await sleep(100);
   }
-  const stop = () => { driver.kill('SIGTERM'); };
-  return { url, app, dataDir, home: tmp, stop, log: () => log };
+  // The whole group: tauri-driver, WebKitWebDriver and the app.
+  const stop = () => {
+    try { process.kill(-driver.pid, 'SIGTERM'); } catch { /* already gone */ }
+    setTimeout(() => { try { process.kill(-driver.pid, 'SIGKILL'); } catch { /* gone */ } }, 2000).unref();
+  };
+  return { url, app, dataDir, home: tmp, stop, log };
 }
 
 export class Session {

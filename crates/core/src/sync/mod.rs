@@ -752,15 +752,7 @@ async fn apply_creates(
         tickets.sort_unstable();
         tickets.dedup();
         for t in tickets {
-            sqlx::query(
-                "UPDATE tickets SET \
-                 total_minutes = (SELECT coalesce(sum(minutes), 0) FROM time_entries WHERE ticket_id = tickets.id), \
-                 billable_minutes = (SELECT coalesce(sum(minutes), 0) FROM time_entries WHERE ticket_id = tickets.id AND billable) \
-                 WHERE id = ?",
-            )
-            .bind(t)
-            .execute(&mut *w.tx)
-            .await?;
+            refresh_time_totals(w, t).await?;
         }
     }
     for c in again {
@@ -803,19 +795,26 @@ async fn after_apply(w: &mut WriteTx<'_>, c: &ChangeRecord, written: &[&str]) ->
         }
         "time_entry" => {
             if let Some(t) = c.fields.get("ticket_id").and_then(Value::as_str) {
-                sqlx::query(
-                    "UPDATE tickets SET \
-                     total_minutes = (SELECT coalesce(sum(minutes), 0) FROM time_entries WHERE ticket_id = tickets.id), \
-                     billable_minutes = (SELECT coalesce(sum(minutes), 0) FROM time_entries WHERE ticket_id = tickets.id AND billable) \
-                     WHERE id = ?",
-                )
-                .bind(t)
-                .execute(&mut *w.tx)
-                .await?;
+                refresh_time_totals(w, t).await?;
             }
         }
         _ => {}
     }
+    Ok(())
+}
+
+/// A ticket's time totals, recounted from its entries (never trusted from the wire).
+async fn refresh_time_totals(w: &mut WriteTx<'_>, ticket_id: &str) -> CoreResult<()> {
+    sqlx::query(
+        "UPDATE tickets SET \
+         total_minutes = (SELECT coalesce(sum(minutes), 0) FROM time_entries WHERE ticket_id = tickets.id), \
+         billable_minutes = (SELECT coalesce(sum(minutes), 0) FROM time_entries \
+                             WHERE ticket_id = tickets.id AND billable) \
+         WHERE id = ?",
+    )
+    .bind(ticket_id)
+    .execute(&mut *w.tx)
+    .await?;
     Ok(())
 }
 
