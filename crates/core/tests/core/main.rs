@@ -58,6 +58,26 @@ impl Fixture {
         (s, actor)
     }
 
+    /// A normal-priority ticket for `client`.
+    pub async fn ticket(
+        &self,
+        actor: &Actor,
+        client: uuid::Uuid,
+        title: &str,
+    ) -> outpost_proto::Ticket {
+        self.core
+            .create_ticket(
+                actor,
+                outpost_proto::NewTicket {
+                    title: title.into(),
+                    client_id: client,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+    }
+
     pub async fn client(&self, actor: &Actor, name: &str) -> uuid::Uuid {
         self.core
             .create_client(

@@ -214,18 +214,7 @@ async fn waiting_on_client_pauses_the_resolution_clock() {
     let f = fixture().await;
     let (_, admin) = f.admin().await;
     let client = f.client(&admin, "Acme").await;
-    let t = f
-        .core
-        .create_ticket(
-            &admin,
-            NewTicket {
-                title: "Slow PC".into(),
-                client_id: client,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let t = f.ticket(&admin, client, "Slow PC").await;
     // Normal: 24 business hours. Mon 10-18 (8 h) + Tue (10 h) + Wed 08-14 (6 h).
     assert_eq!(t.sla.resolution_due, Some(utc(2026, 11, 18, 14, 0)));
     f.clock.advance(Duration::hours(2)); // Mon 12:00
@@ -289,18 +278,7 @@ async fn changing_the_policy_recomputes_open_tickets_and_needs_an_admin() {
     let f = fixture().await;
     let (_, admin) = f.admin().await;
     let client = f.client(&admin, "Acme").await;
-    let t = f
-        .core
-        .create_ticket(
-            &admin,
-            NewTicket {
-                title: "VPN".into(),
-                client_id: client,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let t = f.ticket(&admin, client, "VPN").await;
     let mut policy = default_policy();
     for target in &mut policy.targets {
         target.first_response_minutes = 15;

@@ -1,23 +1,12 @@
 use crate::fixture;
-use outpost_proto::{NewTicket, UpdateTicket};
+use outpost_proto::UpdateTicket;
 
 #[tokio::test]
 async fn every_write_appends_a_change_record_and_a_chained_audit_event() {
     let f = fixture().await;
     let (_, admin) = f.admin().await;
     let client = f.client(&admin, "Acme").await;
-    let t = f
-        .core
-        .create_ticket(
-            &admin,
-            NewTicket {
-                title: "A".into(),
-                client_id: client,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let t = f.ticket(&admin, client, "A").await;
     f.core
         .update_ticket(
             &admin,

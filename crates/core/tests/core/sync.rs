@@ -89,18 +89,7 @@ async fn server_with_ticket() -> (Fixture, Actor, Uuid) {
     let f = fixture().await;
     let (_, admin) = f.admin().await;
     let client = f.client(&admin, "Acme").await;
-    let t = f
-        .core
-        .create_ticket(
-            &admin,
-            NewTicket {
-                title: "Printer".into(),
-                client_id: client,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let t = f.ticket(&admin, client, "Printer").await;
     (f, admin, t.id)
 }
 
