@@ -41,7 +41,8 @@ CREATE TABLE sync_state (
     pushed_seq INTEGER NOT NULL DEFAULT 0, -- highest local replica_seq the server acknowledged
     last_sync_at INTEGER,
     last_error TEXT,
-    offline INTEGER NOT NULL DEFAULT 0     -- the last round could not reach the server
+    offline INTEGER NOT NULL DEFAULT 0,    -- the last round could not reach the server
+    server_latest INTEGER NOT NULL DEFAULT 0 -- the server log's end when last seen (progress)
 );
 INSERT INTO sync_state (singleton) VALUES (1);
 

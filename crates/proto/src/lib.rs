@@ -692,6 +692,8 @@ pub struct PullPage {
     /// Pass as `after` for the next page.
     pub next_cursor: i64,
     pub has_more: bool,
+    /// The server's newest log position: with the cursor, how much is left to fetch.
+    pub latest: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
@@ -741,6 +743,8 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     /// The last round failed because the server could not be reached (working offline).
     pub offline: bool,
+    /// Changes known to be waiting on the server for this console (a first sync in progress).
+    pub to_fetch: i64,
     pub open_conflicts: i64,
 }
 

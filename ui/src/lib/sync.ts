@@ -75,6 +75,13 @@ export function syncView(s: SyncStatus, now: number): SyncView {
       title: `Saved on this machine; being sent to ${s.server_url}`,
     };
   }
+  if (s.to_fetch > 0) {
+    return {
+      state: 'pending',
+      label: `Fetching ${counted(s.to_fetch, 'change')}`,
+      title: `Catching up with ${s.server_url}: ${counted(s.to_fetch, 'change')} left to fetch`,
+    };
+  }
   if (!s.last_sync_at) {
     return { state: 'pending', label: 'Not synced yet', title: `Waiting for the first sync with ${s.server_url}` };
   }

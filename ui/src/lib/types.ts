@@ -255,7 +255,11 @@ export type PullPage = { changes: Array<ChangeRecord>,
 /**
  * Pass as `after` for the next page.
  */
-next_cursor: number, has_more: boolean, };
+next_cursor: number, has_more: boolean, 
+/**
+ * The server's newest log position: with the cursor, how much is left to fetch.
+ */
+latest: number, };
 
 export type Conflict = { id: string, entity: string, entity_id: string, field: string, 
 /**
@@ -283,7 +287,11 @@ last_error: string | null,
 /**
  * The last round failed because the server could not be reached (working offline).
  */
-offline: boolean, open_conflicts: number, };
+offline: boolean, 
+/**
+ * Changes known to be waiting on the server for this console (a first sync in progress).
+ */
+to_fetch: number, open_conflicts: number, };
 
 export type ConnectPreview = { clients: number, tickets: number, comments: number, time_entries: number, 
 /**

@@ -1143,6 +1143,9 @@ impl Core {
         .bind(limit + 1)
         .fetch_all(&self.pool)
         .await?;
+        let latest: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM changes")
+            .fetch_one(&self.pool)
+            .await?;
         let has_more = rows.len() as i64 > limit;
         let rows = &rows[..rows.len().min(limit as usize)];
         let next_cursor = rows.last().map(|r| r.get::<i64, _>("seq")).unwrap_or(after);
@@ -1153,6 +1156,7 @@ impl Core {
                 .collect::<CoreResult<_>>()?,
             next_cursor,
             has_more,
+            latest,
         })
     }
 
@@ -1246,10 +1250,12 @@ impl Core {
         cache.flush(&mut w).await?;
         persist_clock(&mut w, page.changes.iter().map(|c| c.hlc.as_str())).await?;
         sqlx::query(
-            "UPDATE sync_state SET cursor = max(cursor, ?), last_sync_at = ?, last_error = NULL",
+            "UPDATE sync_state SET cursor = max(cursor, ?), last_sync_at = ?, last_error = NULL, \
+             server_latest = ?",
         )
         .bind(page.next_cursor)
         .bind(w.now_ms())
+        .bind(page.latest)
         .execute(&mut *w.tx)
         .await?;
         w.commit().await?;
@@ -1389,7 +1395,8 @@ impl Core {
 
     pub async fn sync_status(&self) -> CoreResult<SyncStatus> {
         let r = sqlx::query(
-            "SELECT server_url, pushed_seq, last_sync_at, last_error, offline FROM sync_state",
+            "SELECT server_url, pushed_seq, last_sync_at, last_error, offline, \
+             max(server_latest - cursor, 0) AS to_fetch FROM sync_state",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -1414,6 +1421,7 @@ impl Core {
             },
             server_url,
             offline: r.get("offline"),
+            to_fetch: r.get("to_fetch"),
             last_sync_at: r.get::<Option<i64>, _>("last_sync_at").map(from_ms),
             last_error: r.get("last_error"),
             open_conflicts: open,

@@ -510,6 +510,26 @@ async fn pull_pages_cover_the_log_at_every_boundary() {
 }
 
 #[tokio::test]
+async fn a_first_sync_shows_how_much_is_left_to_fetch() {
+    let (f, admin, _) = server_with_ticket().await;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM changes")
+        .fetch_one(f.core.pool())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = Core::open_dir(dir.path(), Arc::new(ManualClock::new(monday_10())))
+        .await
+        .unwrap();
+    c.set_server(Some("memory://server")).await.unwrap();
+    let first = f.core.pull_changes(&admin, 0, Some(2)).await.unwrap();
+    assert_eq!(first.latest, total);
+    c.apply_pull(&first).await.unwrap();
+    assert_eq!(c.sync_status().await.unwrap().to_fetch, total - 2);
+    c.sync_once(&Link::new(&f.core, &admin), 50).await.unwrap();
+    assert_eq!(c.sync_status().await.unwrap().to_fetch, 0);
+}
+
+#[tokio::test]
 async fn replaying_a_page_after_a_crash_changes_nothing() {
     let (f, admin, id) = server_with_ticket().await;
     f.core
