@@ -42,7 +42,8 @@ CREATE TABLE sync_state (
     last_sync_at INTEGER,
     last_error TEXT,
     offline INTEGER NOT NULL DEFAULT 0,    -- the last round could not reach the server
-    server_latest INTEGER NOT NULL DEFAULT 0 -- the server log's end when last seen (progress)
+    server_latest INTEGER NOT NULL DEFAULT 0, -- the server log's end when last seen (progress)
+    verified_at INTEGER                    -- last time checksums matched the server's
 );
 INSERT INTO sync_state (singleton) VALUES (1);
 

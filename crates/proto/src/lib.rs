@@ -684,6 +684,20 @@ pub struct PullQuery {
     #[serde(default)]
     #[ts(optional)]
     pub limit: Option<i64>,
+    /// Only changes of this entity type (a console re-syncing one type after a checksum
+    /// mismatch).
+    #[serde(default)]
+    #[ts(optional)]
+    pub entity: Option<String>,
+}
+
+/// A digest of every record of one type as a store holds it, to compare with the server.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+pub struct EntityChecksum {
+    pub entity: String,
+    pub count: i64,
+    /// sha256 over the synced columns of every record, in id order.
+    pub hash: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
@@ -819,6 +833,7 @@ ts_decls!(
     SyncStatus,
     ConnectPreview,
     ConnectRequest,
+    EntityChecksum,
 );
 
 #[cfg(test)]

@@ -422,7 +422,23 @@ async fn sync_pull(
     Auth(a): Auth,
     Params(q): Params<PullQuery>,
 ) -> ApiResult<PullPage> {
-    Ok(Json(s.core.pull_changes(&a, q.after, q.limit).await?))
+    Ok(Json(match q.entity.as_deref() {
+        Some(entity) => {
+            s.core
+                .pull_entity_changes(&a, entity, q.after, q.limit)
+                .await?
+        }
+        None => s.core.pull_changes(&a, q.after, q.limit).await?,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/sync/checksums",
+    responses((status = 200, body = Vec<EntityChecksum>)), security(("bearer" = [])))]
+async fn sync_checksums(
+    State(s): State<AppState>,
+    Auth(_a): Auth,
+) -> ApiResult<Vec<EntityChecksum>> {
+    Ok(Json(s.core.checksums().await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/sync/status", responses((status = 200, body = SyncStatus)), security(("bearer" = [])))]
@@ -461,7 +477,7 @@ impl Modify for BearerAuth {
         list_clients, create_client, get_client, update_client, create_site, create_contact,
         list_tickets, create_ticket, get_ticket, update_ticket, add_comment, add_time_entry,
         list_tags, list_views, create_view, delete_view, queue_counts, get_sla_policy,
-        set_sla_policy, load_demo, sync_push, sync_pull, sync_status, resolve_conflict
+        set_sla_policy, load_demo, sync_push, sync_pull, sync_status, sync_checksums, resolve_conflict
     ),
     modifiers(&BearerAuth)
 )]
@@ -509,6 +525,7 @@ pub fn api_router(state: AppState) -> Router {
         .route("/sync/push", post(sync_push))
         .route("/sync/pull", get(sync_pull))
         .route("/sync/status", get(sync_status))
+        .route("/sync/checksums", get(sync_checksums))
         .route("/conflicts/{id}/resolve", post(resolve_conflict))
         .fallback(api_not_found)
         .with_state(state)

@@ -3,7 +3,9 @@
 //! The sync rules themselves live in `outpost-core::sync`; this crate only moves bytes.
 
 use outpost_core::sync::{SyncTransport, TransportError};
-use outpost_proto::{ApiError, LoginRequest, PullPage, PushRequest, PushResponse, Session};
+use outpost_proto::{
+    ApiError, EntityChecksum, LoginRequest, PullPage, PushRequest, PushResponse, Session,
+};
 use std::time::Duration;
 
 pub struct HttpTransport {
@@ -58,6 +60,27 @@ impl HttpTransport {
     }
 }
 
+impl HttpTransport {
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        route: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, TransportError> {
+        let r = self
+            .http
+            .get(format!("{}{route}", self.base))
+            .query(query)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(offline)?;
+        if !r.status().is_success() {
+            return Err(failure(r).await);
+        }
+        r.json().await.map_err(offline)
+    }
+}
+
 impl SyncTransport for HttpTransport {
     async fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportError> {
         let r = self
@@ -75,18 +98,29 @@ impl SyncTransport for HttpTransport {
     }
 
     async fn pull(&self, after: i64, limit: i64) -> Result<PullPage, TransportError> {
-        let r = self
-            .http
-            .get(format!("{}/sync/pull", self.base))
-            .query(&[("after", after), ("limit", limit)])
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(offline)?;
-        if !r.status().is_success() {
-            return Err(failure(r).await);
-        }
-        r.json().await.map_err(offline)
+        self.get(
+            "/sync/pull",
+            &[("after", after.to_string()), ("limit", limit.to_string())],
+        )
+        .await
+    }
+
+    async fn pull_entity(
+        &self,
+        entity: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<PullPage, TransportError> {
+        let query = [
+            ("after", after.to_string()),
+            ("limit", limit.to_string()),
+            ("entity", entity.to_string()),
+        ];
+        self.get("/sync/pull", &query).await
+    }
+
+    async fn checksums(&self) -> Result<Vec<EntityChecksum>, TransportError> {
+        self.get("/sync/checksums", &[]).await
     }
 }
 

@@ -249,7 +249,12 @@ after: number,
 /**
  * Page size, 1..=1000 (default 500).
  */
-limit?: number, };
+limit?: number, 
+/**
+ * Only changes of this entity type (a console re-syncing one type after a checksum
+ * mismatch).
+ */
+entity?: string, };
 
 export type PullPage = { changes: Array<ChangeRecord>, 
 /**
@@ -304,4 +309,10 @@ export type ConnectRequest = {
  * e.g. `https://outpost.example.com` or `http://127.0.0.1:8787`.
  */
 server_url: string, username: string, password: string, };
+
+export type EntityChecksum = { entity: string, count: number, 
+/**
+ * sha256 over the synced columns of every record, in id order.
+ */
+hash: string, };
 

@@ -10,9 +10,11 @@ use crate::error::{invalid, CoreError, CoreResult};
 use crate::sla::SlaEngine;
 use crate::store::{parse_uuid, Actor, Core, Op, WriteTx};
 use outpost_proto::{
-    ChangeRecord, Conflict, Priority, PullPage, PushRequest, PushResponse, SyncStatus,
+    ChangeRecord, Conflict, EntityChecksum, Priority, PullPage, PushRequest, PushResponse,
+    SyncStatus,
 };
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 use sqlx::{Row, Sqlite, Transaction};
 use std::str::FromStr;
 use uuid::Uuid;
@@ -23,6 +25,22 @@ pub fn is_append_only(entity: &str) -> bool {
 }
 
 pub const MAX_PULL_PAGE: i64 = 1000;
+
+/// Entity types whose checksums consoles compare with the server. Users are left out: a
+/// console may hold a local account renamed to avoid a name clash.
+const CHECKED: &[&str] = &[
+    "client",
+    "site",
+    "contact",
+    "ticket",
+    "comment",
+    "time_entry",
+    "saved_view",
+    "conflict",
+];
+
+/// How often a caught-up console compares checksums with the server.
+const VERIFY_EVERY_MS: i64 = 60 * 60 * 1000;
 pub const MAX_PUSH_BATCH: usize = 1000;
 
 /// Where each entity lives and which of its fields sync. Field names are column names; a
@@ -1012,6 +1030,22 @@ pub enum TransportError {
 pub trait SyncTransport {
     async fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportError>;
     async fn pull(&self, after: i64, limit: i64) -> Result<PullPage, TransportError>;
+    /// Pages of the server log holding only changes of one entity type.
+    async fn pull_entity(
+        &self,
+        entity: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<PullPage, TransportError>;
+    async fn checksums(&self) -> Result<Vec<EntityChecksum>, TransportError>;
+}
+
+fn transport_failure(e: TransportError) -> CoreError {
+    match e {
+        TransportError::Offline(m) => CoreError::Offline(m),
+        TransportError::Other(m) => CoreError::Unavailable(m),
+        other => CoreError::Unavailable(format!("{other:?}")),
+    }
 }
 
 /// What one sync round did.
@@ -1020,6 +1054,8 @@ pub struct SyncReport {
     pub pushed: i64,
     pub pulled: i64,
     pub conflicts: i64,
+    /// Entity types re-synced after their checksums differed from the server's.
+    pub resynced: Vec<String>,
 }
 
 impl Core {
@@ -1160,6 +1196,73 @@ impl Core {
         })
     }
 
+    /// Like [`Core::pull_changes`], restricted to one entity type.
+    pub async fn pull_entity_changes(
+        &self,
+        _actor: &Actor,
+        entity: &str,
+        after: i64,
+        limit: Option<i64>,
+    ) -> CoreResult<PullPage> {
+        let limit = limit.unwrap_or(500);
+        if !(1..=MAX_PULL_PAGE).contains(&limit) {
+            return Err(invalid(format!(
+                "limit must be between 1 and {MAX_PULL_PAGE}"
+            )));
+        }
+        if entity != "settings" && spec(entity).is_none() {
+            return Err(invalid(format!(
+                "'{entity}' is not an entity type that syncs"
+            )));
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT {CHANGE_COLS} FROM changes WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?"
+        ))
+        .bind(entity)
+        .bind(after)
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let has_more = rows.len() as i64 > limit;
+        let rows = &rows[..rows.len().min(limit as usize)];
+        Ok(PullPage {
+            changes: rows
+                .iter()
+                .map(change_from_row)
+                .collect::<CoreResult<_>>()?,
+            next_cursor: rows.last().map(|r| r.get::<i64, _>("seq")).unwrap_or(after),
+            has_more,
+            latest: 0,
+        })
+    }
+
+    /// A digest per entity type of the records this store holds (synced columns only), to
+    /// tell whether a console and the server agree.
+    pub async fn checksums(&self) -> CoreResult<Vec<EntityChecksum>> {
+        let mut out = Vec::new();
+        for entity in CHECKED {
+            let spec = spec(entity).expect("checked entities have specs");
+            let cols = spec.columns.join(", ");
+            let rows: Vec<String> = sqlx::query_scalar(&format!(
+                "SELECT json_array(id, {cols}) FROM {} ORDER BY id",
+                spec.table
+            ))
+            .fetch_all(&self.pool)
+            .await?;
+            let mut h = Sha256::new();
+            for r in &rows {
+                h.update(r.as_bytes());
+                h.update(b"\n");
+            }
+            out.push(EntityChecksum {
+                entity: entity.to_string(),
+                count: rows.len() as i64,
+                hash: hex::encode(h.finalize()),
+            });
+        }
+        Ok(out)
+    }
+
     // ------------------------------------------------------------ a console's side
 
     /// Local changes the server has not acknowledged, oldest first.
@@ -1186,6 +1289,12 @@ impl Core {
     /// Applies a pulled page and moves the cursor in one transaction, so a crash between
     /// pages only replays a page, harmlessly.
     pub async fn apply_pull(&self, page: &PullPage) -> CoreResult<i64> {
+        self.apply_page(page, true).await
+    }
+
+    /// Applies a page; `move_cursor` is false for a re-sync of one entity type, which reads
+    /// the log again from the start without moving this console's place in it.
+    async fn apply_page(&self, page: &PullPage, move_cursor: bool) -> CoreResult<i64> {
         let system = Actor::system();
         let mut w = self.write(&system).await?;
         let me = self.replica_id();
@@ -1249,15 +1358,17 @@ impl Core {
         }
         cache.flush(&mut w).await?;
         persist_clock(&mut w, page.changes.iter().map(|c| c.hlc.as_str())).await?;
-        sqlx::query(
-            "UPDATE sync_state SET cursor = max(cursor, ?), last_sync_at = ?, last_error = NULL, \
-             server_latest = ?",
-        )
-        .bind(page.next_cursor)
-        .bind(w.now_ms())
-        .bind(page.latest)
-        .execute(&mut *w.tx)
-        .await?;
+        if move_cursor {
+            sqlx::query(
+                "UPDATE sync_state SET cursor = max(cursor, ?), last_sync_at = ?, \
+                 last_error = NULL, server_latest = ?",
+            )
+            .bind(page.next_cursor)
+            .bind(w.now_ms())
+            .bind(page.latest)
+            .execute(&mut *w.tx)
+            .await?;
+        }
         w.commit().await?;
         Ok(applied)
     }
@@ -1294,6 +1405,66 @@ impl Core {
         self.set_replica_id(new);
         tracing::warn!(%old, %new, "replica re-keyed: this copy was restored from a backup");
         Ok(new)
+    }
+
+    /// Compares checksums with the server once the console has nothing left to send, and
+    /// re-syncs every entity type that differs. Returns the types it re-synced.
+    pub async fn verify_sync(&self, t: &impl SyncTransport, page: i64) -> CoreResult<Vec<String>> {
+        if self.unsent_changes().await? > 0 {
+            return Ok(Vec::new()); // only a caught-up console can be compared
+        }
+        let remote = t.checksums().await.map_err(transport_failure)?;
+        let differs = |local: &[EntityChecksum]| -> Vec<String> {
+            remote
+                .iter()
+                .filter(|r| !local.iter().any(|l| l == *r))
+                .map(|r| r.entity.clone())
+                .collect()
+        };
+        let mismatched = differs(&self.checksums().await?);
+        for entity in &mismatched {
+            tracing::warn!(%entity, "checksum differs from the server; re-syncing this type");
+            self.resync_entity(t, entity, page).await?;
+        }
+        let still = differs(&self.checksums().await?);
+        if !still.is_empty() {
+            return Err(CoreError::Conflict(format!(
+                "this console still differs from the server for {} after a re-sync; \
+                 sync again, and report it if it persists",
+                still.join(", ")
+            )));
+        }
+        sqlx::query("UPDATE sync_state SET verified_at = ?")
+            .bind(to_ms(self.now()))
+            .execute(&self.pool)
+            .await?;
+        Ok(mismatched)
+    }
+
+    /// Reads every change of one type again and lets the server's versions win: the local
+    /// versions of that type are forgotten first, so a record that drifted is overwritten.
+    async fn resync_entity(
+        &self,
+        t: &impl SyncTransport,
+        entity: &str,
+        page: i64,
+    ) -> CoreResult<()> {
+        sqlx::query("DELETE FROM record_clocks WHERE entity = ?")
+            .bind(entity)
+            .execute(&self.pool)
+            .await?;
+        let mut after = 0;
+        loop {
+            let p = t
+                .pull_entity(entity, after, page)
+                .await
+                .map_err(transport_failure)?;
+            self.apply_page(&p, false).await?;
+            after = p.next_cursor;
+            if !p.has_more {
+                return Ok(());
+            }
+        }
     }
 
     /// Shows a sync problem found outside a round (no saved session, say) in the status.
@@ -1361,6 +1532,12 @@ impl Core {
             }
         }
         report.pulled += self.pull_all(t, page).await?;
+        let verified: Option<i64> = sqlx::query_scalar("SELECT verified_at FROM sync_state")
+            .fetch_one(&self.pool)
+            .await?;
+        if verified.is_none_or(|v| to_ms(self.now()) - v >= VERIFY_EVERY_MS) {
+            report.resynced = self.verify_sync(t, page).await?;
+        }
         Ok(report)
     }
 

@@ -63,6 +63,20 @@ impl SyncTransport for Link<'_> {
             .await
             .map_err(transport_error)
     }
+    async fn pull_entity(
+        &self,
+        entity: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<PullPage, TransportError> {
+        self.server
+            .pull_entity_changes(&self.actor, entity, after, Some(limit))
+            .await
+            .map_err(transport_error)
+    }
+    async fn checksums(&self) -> Result<Vec<outpost_proto::EntityChecksum>, TransportError> {
+        self.server.checksums().await.map_err(transport_error)
+    }
 }
 
 /// A console: its own store and clock, bootstrapped from the server.
@@ -527,6 +541,50 @@ async fn a_first_sync_shows_how_much_is_left_to_fetch() {
     assert_eq!(c.sync_status().await.unwrap().to_fetch, total - 2);
     c.sync_once(&Link::new(&f.core, &admin), 50).await.unwrap();
     assert_eq!(c.sync_status().await.unwrap().to_fetch, 0);
+}
+
+#[tokio::test]
+async fn a_drifted_console_is_found_by_checksum_and_repaired() {
+    let (f, admin, id) = server_with_ticket().await;
+    f.core
+        .add_comment(
+            &admin,
+            id,
+            NewComment {
+                body: "on the server".into(),
+                internal: None,
+            },
+        )
+        .await
+        .unwrap();
+    let link = Link::new(&f.core, &admin);
+    let c = console(&link).await;
+    assert_eq!(
+        c.core.checksums().await.unwrap(),
+        f.core.checksums().await.unwrap()
+    );
+    // Something outside sync changes the console's copy (a bug, a hand edit, a bad restore).
+    sqlx::query("UPDATE tickets SET title = 'drifted'")
+        .execute(c.core.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM comments")
+        .execute(c.core.pool())
+        .await
+        .unwrap();
+    let fixed = c.core.verify_sync(&link, 50).await.unwrap();
+    assert_eq!(fixed, vec!["ticket".to_string(), "comment".to_string()]);
+    let d = ticket(&c.core, &admin, id).await;
+    assert_eq!(d.ticket.title, "Printer");
+    assert_eq!(d.comments.len(), 1);
+    assert_eq!(
+        c.core.checksums().await.unwrap(),
+        f.core.checksums().await.unwrap()
+    );
+    assert!(
+        c.core.verify_sync(&link, 50).await.unwrap().is_empty(),
+        "nothing left to repair"
+    );
 }
 
 #[tokio::test]

@@ -389,6 +389,14 @@ async fn run(consoles_n: usize, steps: Vec<Step>) {
         }
     }
     check(&f.core, &admin, &consoles, &model).await;
+    // The checksums agree too: no console needs a repair.
+    for (i, c) in consoles.iter().enumerate() {
+        let repaired = c.core.verify_sync(&link, 7).await.unwrap();
+        assert!(
+            repaired.is_empty(),
+            "console {i} had to re-sync {repaired:?}"
+        );
+    }
 }
 
 /// A ticket this console has (created elsewhere and not synced yet: fall back to a seed).
