@@ -67,6 +67,6 @@ test('desktop window: wizard, queue, and a new ticket stored in SQLite', { timeo
     }
   } finally {
     if (session) await session.close();
-    driver.stop();
+    await driver.stop();
   }
 });

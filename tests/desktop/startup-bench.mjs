@@ -18,7 +18,7 @@ const dataDir = path.join(home, 'data');
   await s.click('[data-testid="setup-submit"]');
   await s.waitFor('[data-testid="queue-row"]', 60000);
   await s.close();
-  d.stop();
+  await d.stop();
   await sleep(1000);
 }
 
@@ -33,7 +33,7 @@ for (let run = 0; run < 3; run++) {
   await sleep(2000); // let the page settle before reading memory
   memory = desktopMemoryMb(d.app);
   await s.close();
-  d.stop();
+  await d.stop();
   await sleep(1000);
 }
 starts.sort((a, b) => a - b);

@@ -137,7 +137,7 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
   } finally {
     if (browser) await browser.close();
     if (session) await session.close();
-    driver.stop();
+    await driver.stop();
     if (server) await stopServer(server);
   }
 });

@@ -55,10 +55,16 @@ export async function startDriver({ dataDir, home } = {}) {
     if (Date.now() > deadline) throw new Error(`tauri-driver did not start: ${log()}`);
     await sleep(100);
   }
-  // The whole group: tauri-driver, WebKitWebDriver and the app.
-  const stop = () => {
-    try { process.kill(-driver.pid, 'SIGTERM'); } catch { /* already gone */ }
-    setTimeout(() => { try { process.kill(-driver.pid, 'SIGKILL'); } catch { /* gone */ } }, 2000).unref();
+  // tauri-driver first, so the app can close cleanly (and write its web storage); then
+  // whatever of the group is left: WebKitWebDriver, the app.
+  const stop = async () => {
+    try { driver.kill('SIGTERM'); } catch { /* already gone */ }
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      try { process.kill(-driver.pid, 0); } catch { return; }
+      await sleep(100);
+    }
+    try { process.kill(-driver.pid, 'SIGKILL'); } catch { /* gone */ }
   };
   return { url, app, dataDir, home: tmp, stop, log };
 }
