@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -50,6 +50,13 @@ async function api(port, method, route, token, body) {
   const json = await r.json().catch(() => null);
   if (!r.ok) throw new Error(`${method} ${route}: ${r.status} ${JSON.stringify(json)}`);
   return json;
+}
+
+async function shot(session, name) {
+  const dir = process.env.OUTPOST_SHOTS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `${name}.png`), await session.screenshot());
 }
 
 async function waitForState(session, wanted, timeoutMs = 30000) {
@@ -99,6 +106,7 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     assert.match(preview, /Will upload/);
     await session.click('[data-testid="connect-submit"]');
     await waitForState(session, ['synced'], 60000);
+    await shot(session, 'sync-connected');
 
     // The server goes away; a ticket is created offline.
     await stopServer(server);
@@ -115,6 +123,7 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     await session.click('[data-testid="ticket-create-submit"]');
     const [, waiting] = await waitForState(session, ['pending', 'offline'], 30000);
     assert.match(waiting, /1 change waiting/);
+    await shot(session, 'sync-offline');
 
     // The server is back: the change goes out by itself.
     server = await startServer(serverDir, port);
