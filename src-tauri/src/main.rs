@@ -168,6 +168,8 @@ authed!(get_client(id: Uuid) -> ClientDetail => |core, a| core.get_client(&a, id
 authed!(update_client(id: Uuid, req: UpdateClient) -> Client => |core, a| core.update_client(&a, id, req));
 authed!(create_site(id: Uuid, req: NewSite) -> Site => |core, a| core.create_site(&a, id, req));
 authed!(create_contact(id: Uuid, req: NewContact) -> Contact => |core, a| core.create_contact(&a, id, req));
+authed!(update_site(id: Uuid, req: UpdateSite) -> Site => |core, a| core.update_site(&a, id, req));
+authed!(update_contact(id: Uuid, req: UpdateContact) -> Contact => |core, a| core.update_contact(&a, id, req));
 authed!(list_tickets(query: TicketQuery) -> TicketPage => |core, a| core.list_tickets(&a, &query));
 authed!(create_ticket(req: NewTicket) -> Ticket => |core, a| core.create_ticket(&a, req));
 authed!(get_ticket(id: Uuid) -> TicketDetail => |core, a| core.get_ticket(&a, id));
@@ -225,6 +227,8 @@ fn main() {
             update_client,
             create_site,
             create_contact,
+            update_site,
+            update_contact,
             list_tickets,
             create_ticket,
             get_ticket,

@@ -6,6 +6,7 @@ use crate::store::{opt_uuid, parse_uuid, Actor, Core, WriteTx};
 use chrono_tz::Tz;
 use outpost_proto::{
     Client, ClientDetail, Contact, NewClient, NewContact, NewSite, Site, UpdateClient,
+    UpdateContact, UpdateSite,
 };
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
@@ -194,12 +195,7 @@ impl Core {
             return Err(invalid("site name must not be empty"));
         }
         let address = short("address", req.address, 500)?;
-        let timezone = req.timezone.unwrap_or_else(|| "UTC".into());
-        if timezone.parse::<Tz>().is_err() {
-            return Err(invalid(format!(
-                "'{timezone}' is not a known time zone; use an IANA name such as Europe/London"
-            )));
-        }
+        let timezone = timezone(req.timezone.as_deref().unwrap_or("UTC"))?;
         let mut w = self.write(actor).await?;
         ensure_client(&mut w, client_id).await?;
         let id = insert_site(&mut w, client_id, &name, &address, &timezone).await?;
@@ -213,6 +209,113 @@ impl Core {
         })
     }
 
+    pub async fn update_site(&self, actor: &Actor, id: Uuid, req: UpdateSite) -> CoreResult<Site> {
+        actor.require_write()?;
+        let name = req
+            .name
+            .map(|n| short("site name", Some(n), 200))
+            .transpose()?;
+        if name.as_deref() == Some("") {
+            return Err(invalid("site name must not be empty"));
+        }
+        let address = req
+            .address
+            .map(|a| short("address", Some(a), 500))
+            .transpose()?;
+        let tz = req.timezone.as_deref().map(timezone).transpose()?;
+        let mut w = self.write(actor).await?;
+        let r = sqlx::query("SELECT client_id, name, address, timezone FROM sites WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("site {id} does not exist")))?;
+        let mut site = Site {
+            id,
+            client_id: parse_uuid(r.get("client_id"))?,
+            name: r.get("name"),
+            address: r.get("address"),
+            timezone: r.get("timezone"),
+        };
+        let before = json!({"name": site.name, "address": site.address, "timezone": site.timezone});
+        if let Some(n) = name {
+            site.name = n;
+        }
+        if let Some(a) = address {
+            site.address = a;
+        }
+        if let Some(t) = tz {
+            site.timezone = t;
+        }
+        let after = json!({"name": site.name, "address": site.address, "timezone": site.timezone});
+        record_edit(&mut w, "sites", "site", id, as_map(before), as_map(after)).await?;
+        w.commit().await?;
+        Ok(site)
+    }
+
+    pub async fn update_contact(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: UpdateContact,
+    ) -> CoreResult<Contact> {
+        actor.require_write()?;
+        let name = req
+            .name
+            .map(|n| short("contact name", Some(n), 200))
+            .transpose()?;
+        if name.as_deref() == Some("") {
+            return Err(invalid("contact name must not be empty"));
+        }
+        let email = req.email.map(|e| email(Some(e))).transpose()?;
+        let phone = req.phone.map(|p| short("phone", Some(p), 50)).transpose()?;
+        let mut w = self.write(actor).await?;
+        let r =
+            sqlx::query("SELECT client_id, site_id, name, email, phone FROM contacts WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&mut *w.tx)
+                .await?
+                .ok_or_else(|| CoreError::NotFound(format!("contact {id} does not exist")))?;
+        let mut c = Contact {
+            id,
+            client_id: parse_uuid(r.get("client_id"))?,
+            site_id: opt_uuid(r.get("site_id"))?,
+            name: r.get("name"),
+            email: r.get("email"),
+            phone: r.get("phone"),
+        };
+        let fields = |c: &Contact| {
+            json!({"name": c.name, "site_id": c.site_id.map(|s| s.to_string()),
+                   "email": c.email, "phone": c.phone})
+        };
+        let before = fields(&c);
+        if let Some(site) = req.site_id {
+            if let Some(s) = site {
+                ensure_site_of(&mut w, s, c.client_id).await?;
+            }
+            c.site_id = site;
+        }
+        if let Some(n) = name {
+            c.name = n;
+        }
+        if let Some(e) = email {
+            c.email = e;
+        }
+        if let Some(p) = phone {
+            c.phone = p;
+        }
+        record_edit(
+            &mut w,
+            "contacts",
+            "contact",
+            id,
+            as_map(before),
+            as_map(fields(&c)),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(c)
+    }
+
     pub async fn create_contact(
         &self,
         actor: &Actor,
@@ -224,12 +327,7 @@ impl Core {
         if name.is_empty() {
             return Err(invalid("contact name must not be empty"));
         }
-        let email = short("email", req.email, 254)?;
-        if !email.is_empty() && !email.contains('@') {
-            return Err(invalid(format!(
-                "'{email}' is not an email address (it has no @)"
-            )));
-        }
+        let email = email(req.email)?;
         let phone = short("phone", req.phone, 50)?;
         let mut w = self.write(actor).await?;
         ensure_client(&mut w, client_id).await?;
@@ -249,6 +347,60 @@ impl Core {
     }
 }
 
+fn timezone(tz: &str) -> CoreResult<String> {
+    if tz.parse::<Tz>().is_err() {
+        return Err(invalid(format!(
+            "'{tz}' is not a known time zone; use an IANA name such as Europe/London"
+        )));
+    }
+    Ok(tz.to_string())
+}
+
+fn email(e: Option<String>) -> CoreResult<String> {
+    let e = short("email", e, 254)?;
+    if !e.is_empty() && !e.contains('@') {
+        return Err(invalid(format!(
+            "'{e}' is not an email address (it has no @)"
+        )));
+    }
+    Ok(e)
+}
+
+/// Records the fields of `after` that differ from `before` as one edit (row, change, audit).
+async fn record_edit(
+    w: &mut WriteTx<'_>,
+    table: &str,
+    entity: &str,
+    id: Uuid,
+    before: serde_json::Map<String, serde_json::Value>,
+    after: serde_json::Map<String, serde_json::Value>,
+) -> CoreResult<()> {
+    let mut b = serde_json::Map::new();
+    let mut a = serde_json::Map::new();
+    for (k, v) in after {
+        if before.get(&k) != Some(&v) {
+            b.insert(k.clone(), before.get(&k).cloned().unwrap_or_default());
+            a.insert(k, v);
+        }
+    }
+    if a.is_empty() {
+        return Ok(());
+    }
+    let sets: Vec<String> = a.keys().map(|k| format!("{k} = ?")).collect();
+    let sql = format!("UPDATE {table} SET {} WHERE id = ?", sets.join(", "));
+    let mut q = sqlx::query(&sql);
+    for v in a.values() {
+        q = match v {
+            serde_json::Value::Null => q.bind(None::<String>),
+            serde_json::Value::String(s) => q.bind(s.clone()),
+            other => q.bind(other.to_string()),
+        };
+    }
+    q.bind(id.to_string()).execute(&mut *w.tx).await?;
+    w.updated(&format!("{entity}.update"), entity, id, b.into(), a.into())
+        .await
+}
+
 async fn ensure_name_free(w: &mut WriteTx<'_>, name: &str, except: Option<Uuid>) -> CoreResult<()> {
     let existing: Option<String> =
         sqlx::query_scalar("SELECT id FROM clients WHERE name = ? COLLATE NOCASE")
@@ -260,6 +412,13 @@ async fn ensure_name_free(w: &mut WriteTx<'_>, name: &str, except: Option<Uuid>)
             "a client named '{name}' already exists; choose another name"
         ))),
         _ => Ok(()),
+    }
+}
+
+fn as_map(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => Default::default(),
     }
 }
 

@@ -159,6 +159,42 @@ pub struct NewSite {
     pub timezone: Option<String>,
 }
 
+/// A partial edit of a site: absent fields are left alone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+pub struct UpdateSite {
+    #[serde(default)]
+    #[ts(optional)]
+    pub name: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub address: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub timezone: Option<String>,
+}
+
+/// A partial edit of a contact: absent fields are left alone; `site_id: null` clears it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+pub struct UpdateContact {
+    #[serde(default)]
+    #[ts(optional)]
+    pub name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[ts(optional, type = "string | null")]
+    #[schema(value_type = Option<Uuid>)]
+    pub site_id: Option<Option<Uuid>>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub email: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub phone: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
 pub struct Contact {
     pub id: Uuid,
@@ -798,6 +834,8 @@ ts_decls!(
     UpdateClient,
     Site,
     NewSite,
+    UpdateSite,
+    UpdateContact,
     Contact,
     NewContact,
     ClientDetail,

@@ -282,6 +282,28 @@ async fn create_contact(
     created(s.core.create_contact(&a, id, req).await?)
 }
 
+#[utoipa::path(patch, path = "/api/v1/sites/{id}", params(("id" = Uuid, Path)), request_body = UpdateSite,
+    responses((status = 200, body = Site), (status = 404, body = ApiError)), security(("bearer" = [])))]
+async fn update_site(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+    Body(req): Body<UpdateSite>,
+) -> ApiResult<Site> {
+    Ok(Json(s.core.update_site(&a, id, req).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/contacts/{id}", params(("id" = Uuid, Path)), request_body = UpdateContact,
+    responses((status = 200, body = Contact), (status = 404, body = ApiError)), security(("bearer" = [])))]
+async fn update_contact(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+    Body(req): Body<UpdateContact>,
+) -> ApiResult<Contact> {
+    Ok(Json(s.core.update_contact(&a, id, req).await?))
+}
+
 #[utoipa::path(get, path = "/api/v1/tickets", params(TicketQuery),
     responses((status = 200, body = TicketPage), (status = 400, body = ApiError)), security(("bearer" = [])))]
 async fn list_tickets(
@@ -475,6 +497,7 @@ impl Modify for BearerAuth {
     paths(
         health, setup_state, create_first_admin, login, logout, me, list_users, create_user,
         list_clients, create_client, get_client, update_client, create_site, create_contact,
+        update_site, update_contact,
         list_tickets, create_ticket, get_ticket, update_ticket, add_comment, add_time_entry,
         list_tags, list_views, create_view, delete_view, queue_counts, get_sla_policy,
         set_sla_policy, load_demo, sync_push, sync_pull, sync_status, sync_checksums, resolve_conflict
@@ -512,6 +535,8 @@ pub fn api_router(state: AppState) -> Router {
         .route("/clients/{id}", get(get_client).patch(update_client))
         .route("/clients/{id}/sites", post(create_site))
         .route("/clients/{id}/contacts", post(create_contact))
+        .route("/sites/{id}", axum::routing::patch(update_site))
+        .route("/contacts/{id}", axum::routing::patch(update_contact))
         .route("/tickets", get(list_tickets).post(create_ticket))
         .route("/tickets/{id}", get(get_ticket).patch(update_ticket))
         .route("/tickets/{id}/comments", post(add_comment))

@@ -269,6 +269,63 @@ async fn bad_input_gets_a_typed_4xx_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn sites_and_contacts_are_edited_with_patch() {
+    let s = server().await;
+    let client = s
+        .ok(s.post("/clients", json!({"name": "Acme"})).await)
+        .await;
+    let cid = client["id"].as_str().unwrap();
+    let site = s
+        .ok(s
+            .post(&format!("/clients/{cid}/sites"), json!({"name": "HQ"}))
+            .await)
+        .await;
+    let sid = site["id"].as_str().unwrap();
+    let edited = s
+        .ok(s
+            .patch(&format!("/sites/{sid}"), json!({"address": "1 Main St"}))
+            .await)
+        .await;
+    assert_eq!(
+        (edited["name"].as_str(), edited["address"].as_str()),
+        (Some("HQ"), Some("1 Main St"))
+    );
+    refused(
+        s.patch(&format!("/sites/{sid}"), json!({"timezone": "Mars/Base"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    let contact = s
+        .ok(s
+            .post(
+                &format!("/clients/{cid}/contacts"),
+                json!({"name": "Jo", "site_id": sid}),
+            )
+            .await)
+        .await;
+    let kid = contact["id"].as_str().unwrap();
+    let moved = s
+        .ok(s
+            .patch(
+                &format!("/contacts/{kid}"),
+                json!({"site_id": null, "phone": "+44 1"}),
+            )
+            .await)
+        .await;
+    assert_eq!(moved["site_id"], Value::Null);
+    assert_eq!(moved["phone"], "+44 1");
+    refused(
+        s.patch(&format!("/contacts/{kid}"), json!({"email": "nope"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn openapi_describes_every_route() {
     let s = server().await;
     let doc = s
