@@ -265,6 +265,17 @@ test('technician works a ticket in the web console', { timeout: 180_000 }, async
     assert.match(page.url(), new RegExp(`[?&]q=${SEARCH_WORD}`), 'the search is part of the queue link');
     await shot('05-search');
 
+    // Clients: add a site, then correct its time zone in place.
+    await page.goto(`${base}/#/clients/${client.id}`);
+    await page.getByTestId('site-name').fill('Head office');
+    await page.getByTestId('site-add').click();
+    await page.getByTestId('site-edit').first().click();
+    await page.getByTestId('site-edit-timezone').fill('Europe/Paris');
+    await page.getByTestId('site-save').click();
+    await page.getByTestId('site-list').getByText('Europe/Paris').waitFor({ timeout: STEP_MS });
+    const detail = await apiCall('GET', `/clients/${client.id}`, { token: session.token });
+    assert.equal(detail.sites[0].timezone, 'Europe/Paris', 'the edit reached the server');
+
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   } catch (e) {
     await shot('failure').catch(() => {});

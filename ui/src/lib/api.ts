@@ -33,6 +33,8 @@ import type {
   TicketQuery,
   TimeEntry,
   UpdateClient,
+  UpdateContact,
+  UpdateSite,
   UpdateTicket,
   User,
 } from './types';
@@ -304,6 +306,22 @@ export const api = {
       cmd: 'create_contact',
       args: { id, req },
       http: { method: 'POST', path: `/clients/${enc(id)}/contacts`, body: req },
+      auth: true,
+    }),
+
+  updateSite: (id: string, req: UpdateSite) =>
+    call<Site>({
+      cmd: 'update_site',
+      args: { id, req },
+      http: { method: 'PATCH', path: `/sites/${enc(id)}`, body: req },
+      auth: true,
+    }),
+
+  updateContact: (id: string, req: UpdateContact) =>
+    call<Contact>({
+      cmd: 'update_contact',
+      args: { id, req },
+      http: { method: 'PATCH', path: `/contacts/${enc(id)}`, body: req },
       auth: true,
     }),
 

@@ -63,6 +63,10 @@ timezone: string, };
 
 export type NewSite = { name: string, address?: string, timezone?: string, };
 
+export type UpdateSite = { name?: string, address?: string, timezone?: string, };
+
+export type UpdateContact = { name?: string, site_id?: string | null, email?: string, phone?: string, };
+
 export type Contact = { id: string, client_id: string, site_id: string | null, name: string, email: string, phone: string, };
 
 export type NewContact = { name: string, site_id?: string, email?: string, phone?: string, };
