@@ -104,13 +104,7 @@ async fn connect_server(
 ) -> Reply<Session> {
     let actor = state.actor(&token).await?;
     actor.require_admin().map_err(err)?;
-    let url = req.server_url.trim().trim_end_matches('/').to_string();
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(failure(
-            "validation",
-            "the server address must start with https:// (or http:// on a trusted network)",
-        ));
-    }
+    let url = outpost_core::sync::server_address(&req.server_url).map_err(err)?;
     let login = LoginRequest {
         username: req.username,
         password: req.password,

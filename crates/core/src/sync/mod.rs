@@ -1040,6 +1040,18 @@ pub trait SyncTransport {
     async fn checksums(&self) -> Result<Vec<EntityChecksum>, TransportError>;
 }
 
+/// A server address as consoles store it: http(s), no trailing slash.
+pub fn server_address(url: &str) -> CoreResult<String> {
+    let url = url.trim().trim_end_matches('/');
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(url.to_string())
+    } else {
+        Err(invalid(
+            "the server address must start with https:// (or http:// on a trusted network)",
+        ))
+    }
+}
+
 fn transport_failure(e: TransportError) -> CoreError {
     match e {
         TransportError::Offline(m) => CoreError::Offline(m),
@@ -1163,37 +1175,7 @@ impl Core {
         after: i64,
         limit: Option<i64>,
     ) -> CoreResult<PullPage> {
-        let limit = limit.unwrap_or(500);
-        if !(1..=MAX_PULL_PAGE).contains(&limit) {
-            return Err(invalid(format!(
-                "limit must be between 1 and {MAX_PULL_PAGE}"
-            )));
-        }
-        if after < 0 {
-            return Err(invalid("after must not be negative"));
-        }
-        let rows = sqlx::query(&format!(
-            "SELECT {CHANGE_COLS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?"
-        ))
-        .bind(after)
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let latest: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM changes")
-            .fetch_one(&self.pool)
-            .await?;
-        let has_more = rows.len() as i64 > limit;
-        let rows = &rows[..rows.len().min(limit as usize)];
-        let next_cursor = rows.last().map(|r| r.get::<i64, _>("seq")).unwrap_or(after);
-        Ok(PullPage {
-            changes: rows
-                .iter()
-                .map(change_from_row)
-                .collect::<CoreResult<_>>()?,
-            next_cursor,
-            has_more,
-            latest,
-        })
+        self.pull_page(None, after, limit).await
     }
 
     /// Like [`Core::pull_changes`], restricted to one entity type.
@@ -1204,25 +1186,48 @@ impl Core {
         after: i64,
         limit: Option<i64>,
     ) -> CoreResult<PullPage> {
+        if entity != "settings" && spec(entity).is_none() {
+            return Err(invalid(format!(
+                "'{entity}' is not an entity type that syncs"
+            )));
+        }
+        self.pull_page(Some(entity), after, limit).await
+    }
+
+    async fn pull_page(
+        &self,
+        entity: Option<&str>,
+        after: i64,
+        limit: Option<i64>,
+    ) -> CoreResult<PullPage> {
         let limit = limit.unwrap_or(500);
         if !(1..=MAX_PULL_PAGE).contains(&limit) {
             return Err(invalid(format!(
                 "limit must be between 1 and {MAX_PULL_PAGE}"
             )));
         }
-        if entity != "settings" && spec(entity).is_none() {
-            return Err(invalid(format!(
-                "'{entity}' is not an entity type that syncs"
-            )));
+        if after < 0 {
+            return Err(invalid("after must not be negative"));
         }
-        let rows = sqlx::query(&format!(
-            "SELECT {CHANGE_COLS} FROM changes WHERE entity = ? AND seq > ? ORDER BY seq LIMIT ?"
-        ))
-        .bind(entity)
-        .bind(after)
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await?;
+        let filter = if entity.is_some() {
+            "entity = ? AND "
+        } else {
+            ""
+        };
+        let sql =
+            format!("SELECT {CHANGE_COLS} FROM changes WHERE {filter}seq > ? ORDER BY seq LIMIT ?");
+        let mut rows_q = sqlx::query(&sql);
+        if let Some(e) = entity {
+            rows_q = rows_q.bind(e);
+        }
+        let rows = rows_q
+            .bind(after)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let latest: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM changes")
+            .fetch_one(&self.pool)
+            .await?;
         let has_more = rows.len() as i64 > limit;
         let rows = &rows[..rows.len().min(limit as usize)];
         Ok(PullPage {
@@ -1232,7 +1237,7 @@ impl Core {
                 .collect::<CoreResult<_>>()?,
             next_cursor: rows.last().map(|r| r.get::<i64, _>("seq")).unwrap_or(after),
             has_more,
-            latest: 0,
+            latest,
         })
     }
 
@@ -1656,13 +1661,14 @@ impl Core {
         w.commit().await
     }
 
-    /// Standalone (`None`) or connected to a server.
-    pub async fn set_server(&self, url: Option<&str>) -> CoreResult<()> {
+    /// Standalone (`None`) or connected to a server; returns the address as stored.
+    pub async fn set_server(&self, url: Option<&str>) -> CoreResult<Option<String>> {
+        let url = url.map(server_address).transpose()?;
         sqlx::query("UPDATE sync_state SET server_url = ?, last_error = NULL, offline = 0")
-            .bind(url)
+            .bind(&url)
             .execute(&self.pool)
             .await?;
-        Ok(())
+        Ok(url)
     }
 
     /// What connecting would upload: everything this store has not sent yet.

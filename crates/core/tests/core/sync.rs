@@ -90,7 +90,7 @@ pub async fn console(link: &Link<'_>) -> Console {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(monday_10()));
     let core = Core::open_dir(dir.path(), clock.clone()).await.unwrap();
-    core.set_server(Some("memory://server")).await.unwrap();
+    core.set_server(Some("http://127.0.0.1:9")).await.unwrap();
     core.sync_once(link, 50).await.unwrap();
     Console {
         core,
@@ -534,7 +534,7 @@ async fn a_first_sync_shows_how_much_is_left_to_fetch() {
     let c = Core::open_dir(dir.path(), Arc::new(ManualClock::new(monday_10())))
         .await
         .unwrap();
-    c.set_server(Some("memory://server")).await.unwrap();
+    c.set_server(Some("http://127.0.0.1:9")).await.unwrap();
     let first = f.core.pull_changes(&admin, 0, Some(2)).await.unwrap();
     assert_eq!(first.latest, total);
     c.apply_pull(&first).await.unwrap();
@@ -609,4 +609,26 @@ async fn replaying_a_page_after_a_crash_changes_nothing() {
     let d = ticket(&c.core, &admin, id).await;
     assert_eq!(d.comments.len(), 1);
     assert_eq!(d.ticket.title, "Printer");
+}
+
+#[tokio::test]
+async fn a_server_address_must_be_http_or_https() {
+    let f = fixture().await;
+    let bad = f
+        .core
+        .set_server(Some("ftp://outpost.example"))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), "validation");
+    assert!(bad.to_string().contains("https://"), "{bad}");
+    let stored = f
+        .core
+        .set_server(Some(" https://outpost.example/ "))
+        .await
+        .unwrap();
+    assert_eq!(stored.as_deref(), Some("https://outpost.example"));
+    assert_eq!(
+        f.core.sync_status().await.unwrap().server_url.as_deref(),
+        Some("https://outpost.example")
+    );
 }

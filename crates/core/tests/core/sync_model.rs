@@ -153,7 +153,7 @@ async fn run(consoles_n: usize, steps: Vec<Step>) {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(monday_10()));
         let core = Core::open_dir(dir.path(), clock.clone()).await.unwrap();
-        core.set_server(Some("memory://server")).await.unwrap();
+        core.set_server(Some("http://127.0.0.1:9")).await.unwrap();
         core.sync_once(&link, 7).await.unwrap();
         consoles.push(Console {
             core,
