@@ -156,6 +156,7 @@ async fn logout(state: State<'_, Console>, token: String) -> Reply<()> {
 authed!(me() -> User => |core, a| core.current_user(&a));
 authed!(list_users() -> Vec<User> => |core, a| core.list_users(&a));
 authed!(create_user(req: NewUser) -> User => |core, a| core.create_user(&a, req));
+authed!(set_user_clients(id: Uuid, req: UserClients) -> User => |core, a| core.set_user_clients(&a, id, req.clients));
 authed!(list_clients() -> Vec<Client> => |core, a| core.list_clients(&a));
 authed!(create_client(req: NewClient) -> Client => |core, a| core.create_client(&a, req));
 authed!(get_client(id: Uuid) -> ClientDetail => |core, a| core.get_client(&a, id));
@@ -215,6 +216,7 @@ fn main() {
             me,
             list_users,
             create_user,
+            set_user_clients,
             list_clients,
             create_client,
             get_client,

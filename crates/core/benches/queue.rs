@@ -237,6 +237,7 @@ fn main() {
             user_id: Some(Uuid::parse_str("00000000-0000-7000-9000-000000000003").unwrap()),
             name: "Technician 3".into(),
             role: Role::Technician,
+            clients: None,
         };
         let core = &core;
         let actor = &actor;

@@ -90,7 +90,28 @@ pub(crate) fn user_from_row(r: &SqliteRow) -> CoreResult<User> {
         display_name: r.get("display_name"),
         role: Role::parse(&role).unwrap_or(Role::Viewer),
         can_log_in: hash.is_some(),
+        clients: None,
     })
+}
+
+/// The clients a user may see (None: every client).
+pub(crate) async fn scope_of(
+    db: impl sqlx::SqliteExecutor<'_>,
+    user_id: Uuid,
+) -> CoreResult<Option<Vec<Uuid>>> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT client_id FROM user_clients WHERE user_id = ? ORDER BY client_id",
+    )
+    .bind(user_id.to_string())
+    .fetch_all(db)
+    .await?;
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    ids.iter()
+        .map(|i| parse_uuid(i))
+        .collect::<CoreResult<_>>()
+        .map(Some)
 }
 
 const USER_COLS: &str = "id, username, display_name, role, password_hash";
@@ -151,6 +172,7 @@ impl Core {
             user_id: Some(user.id),
             name: user.display_name.clone(),
             role: user.role,
+            clients: user.clients.clone(),
         }
     }
 
@@ -215,6 +237,7 @@ impl Core {
             display_name: display_name.to_string(),
             role,
             can_log_in: password_hash.is_some(),
+            clients: None,
         })
     }
 
@@ -224,7 +247,82 @@ impl Core {
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(user_from_row).collect()
+        let mut users: Vec<User> = rows.iter().map(user_from_row).collect::<CoreResult<_>>()?;
+        let scoped: Vec<(String, String)> =
+            sqlx::query_as("SELECT user_id, client_id FROM user_clients ORDER BY client_id")
+                .fetch_all(&self.pool)
+                .await?;
+        for (user, client) in scoped {
+            if let Some(u) = users.iter_mut().find(|u| u.id.to_string() == user) {
+                u.clients
+                    .get_or_insert_with(Vec::new)
+                    .push(parse_uuid(&client)?);
+            }
+        }
+        Ok(users)
+    }
+
+    /// Limits a technician or viewer to some clients (`None`: every client). Admins always
+    /// see every client. Takes effect on the person's next request; their consoles drop
+    /// what they may no longer see at their next sync.
+    pub async fn set_user_clients(
+        &self,
+        actor: &Actor,
+        user_id: Uuid,
+        clients: Option<Vec<Uuid>>,
+    ) -> CoreResult<User> {
+        actor.require_admin()?;
+        let mut clients = clients;
+        if let Some(list) = &mut clients {
+            list.sort();
+            list.dedup();
+            if list.is_empty() {
+                return Err(invalid(
+                    "choose at least one client, or every client (send null)",
+                ));
+            }
+            if list.len() > 1000 {
+                return Err(invalid("a scope lists at most 1000 clients"));
+            }
+        }
+        let mut w = self.write(actor).await?;
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = ?"))
+            .bind(user_id.to_string())
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("user {user_id} does not exist")))?;
+        let mut user = user_from_row(&row)?;
+        if user.role == Role::Admin && clients.is_some() {
+            return Err(invalid(
+                "admins always see every client; make this person a technician first",
+            ));
+        }
+        for c in clients.iter().flatten() {
+            crate::clients::ensure_client(&mut w, *c).await?;
+        }
+        let before = scope_of(&mut *w.tx, user_id).await?;
+        sqlx::query("DELETE FROM user_clients WHERE user_id = ?")
+            .bind(user_id.to_string())
+            .execute(&mut *w.tx)
+            .await?;
+        for c in clients.iter().flatten() {
+            sqlx::query("INSERT INTO user_clients (user_id, client_id) VALUES (?, ?)")
+                .bind(user_id.to_string())
+                .bind(c.to_string())
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        w.audit(
+            "user.scope",
+            "user",
+            user_id,
+            Some(json!({ "clients": before })),
+            Some(json!({ "clients": clients })),
+        )
+        .await?;
+        w.commit().await?;
+        user.clients = clients;
+        Ok(user)
     }
 
     /// Checks a password and opens a session. After [`FREE_LOGIN_FAILURES`] failures in a row
@@ -251,7 +349,7 @@ impl Core {
                 "too many failed logins; try again in {secs} seconds"
             )));
         }
-        let user = user_from_row(&row)?;
+        let mut user = user_from_row(&row)?;
         let hash: Option<String> = row.get("password_hash");
         let ok = hash
             .as_deref()
@@ -272,6 +370,7 @@ impl Core {
                 .await?;
             return Err(wrong());
         }
+        user.clients = scope_of(&self.pool, user.id).await?;
         let mut raw = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut raw);
         let token = hex::encode(raw);
@@ -319,7 +418,9 @@ impl Core {
         if from_ms(expires) <= self.now() {
             return Err(expired());
         }
-        Ok(self.actor_for(&user_from_row(&row)?))
+        let mut user = user_from_row(&row)?;
+        user.clients = scope_of(&self.pool, user.id).await?;
+        Ok(self.actor_for(&user))
     }
 
     pub async fn current_user(&self, actor: &Actor) -> CoreResult<User> {
@@ -331,7 +432,9 @@ impl Core {
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| CoreError::NotFound("your user no longer exists".into()))?;
-        user_from_row(&row)
+        let mut user = user_from_row(&row)?;
+        user.clients = scope_of(&self.pool, id).await?;
+        Ok(user)
     }
 
     /// After the server confirmed this person's password, keep a local verifier so they can

@@ -68,10 +68,13 @@ pub(crate) async fn ensure_client(w: &mut WriteTx<'_>, id: Uuid) -> CoreResult<(
 }
 
 impl Core {
-    pub async fn list_clients(&self, _actor: &Actor) -> CoreResult<Vec<Client>> {
-        let rows = sqlx::query(&format!("{CLIENT_SELECT} ORDER BY c.name COLLATE NOCASE"))
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn list_clients(&self, actor: &Actor) -> CoreResult<Vec<Client>> {
+        let rows = sqlx::query(&format!(
+            "{CLIENT_SELECT} WHERE {} ORDER BY c.name COLLATE NOCASE",
+            actor.client_condition("c.id")
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(client_from_row).collect()
     }
 
@@ -84,7 +87,8 @@ impl Core {
         client_from_row(&row)
     }
 
-    pub async fn get_client(&self, _actor: &Actor, id: Uuid) -> CoreResult<ClientDetail> {
+    pub async fn get_client(&self, actor: &Actor, id: Uuid) -> CoreResult<ClientDetail> {
+        actor.require_client(id)?;
         let client = self.client(id).await?;
         let sites = sqlx::query(
             "SELECT id, client_id, name, address, timezone FROM sites WHERE client_id = ? \
@@ -132,6 +136,13 @@ impl Core {
 
     pub async fn create_client(&self, actor: &Actor, req: NewClient) -> CoreResult<Client> {
         actor.require_write()?;
+        if actor.clients.is_some() {
+            // The new client would be outside their own scope at once.
+            return Err(CoreError::Forbidden(
+                "you work for a set of clients only, so you cannot add clients; ask an admin"
+                    .into(),
+            ));
+        }
         let name = client_name(&req.name)?;
         let notes = notes(req.notes)?;
         let mut w = self.write(actor).await?;
@@ -147,6 +158,7 @@ impl Core {
         req: UpdateClient,
     ) -> CoreResult<Client> {
         actor.require_write()?;
+        actor.require_client(id)?;
         let current = self.client(id).await?;
         let name = req.name.as_deref().map(client_name).transpose()?;
         let notes = req.notes.map(|n| notes(Some(n))).transpose()?;
@@ -196,6 +208,7 @@ impl Core {
         }
         let address = short("address", req.address, 500)?;
         let timezone = timezone(req.timezone.as_deref().unwrap_or("UTC"))?;
+        actor.require_client(client_id)?;
         let mut w = self.write(actor).await?;
         ensure_client(&mut w, client_id).await?;
         let id = insert_site(&mut w, client_id, &name, &address, &timezone).await?;
@@ -236,6 +249,9 @@ impl Core {
             address: r.get("address"),
             timezone: r.get("timezone"),
         };
+        actor
+            .require_client(site.client_id)
+            .map_err(|_| CoreError::NotFound(format!("site {id} does not exist")))?;
         let before = json!({"name": site.name, "address": site.address, "timezone": site.timezone});
         if let Some(n) = name {
             site.name = n;
@@ -283,6 +299,9 @@ impl Core {
             email: r.get("email"),
             phone: r.get("phone"),
         };
+        actor
+            .require_client(c.client_id)
+            .map_err(|_| CoreError::NotFound(format!("contact {id} does not exist")))?;
         let fields = |c: &Contact| {
             json!({"name": c.name, "site_id": c.site_id.map(|s| s.to_string()),
                    "email": c.email, "phone": c.phone})
@@ -329,6 +348,7 @@ impl Core {
         }
         let email = email(req.email)?;
         let phone = short("phone", req.phone, 50)?;
+        actor.require_client(client_id)?;
         let mut w = self.write(actor).await?;
         ensure_client(&mut w, client_id).await?;
         if let Some(site) = req.site_id {

@@ -24,6 +24,8 @@ pub struct Actor {
     pub user_id: Option<Uuid>,
     pub name: String,
     pub role: Role,
+    /// The clients this person may see; None: every client.
+    pub clients: Option<Vec<Uuid>>,
 }
 
 impl Actor {
@@ -33,6 +35,38 @@ impl Actor {
             user_id: None,
             name: "system".into(),
             role: Role::Admin,
+            clients: None,
+        }
+    }
+
+    /// Whether this person may see the client's records.
+    pub fn may_see(&self, client: Uuid) -> bool {
+        self.clients.as_ref().is_none_or(|c| c.contains(&client))
+    }
+
+    /// A SQL condition limiting `column` (a client id) to this person's clients: `1` when
+    /// they see every client. Ids are parsed UUIDs, so inlining them cannot inject SQL.
+    pub fn client_condition(&self, column: &str) -> String {
+        match &self.clients {
+            None => "1".into(),
+            Some(ids) => format!(
+                "{column} IN ({})",
+                ids.iter()
+                    .map(|id| format!("'{id}'"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+
+    /// Refuses a client outside this person's scope as if it did not exist.
+    pub fn require_client(&self, client: Uuid) -> CoreResult<()> {
+        if self.may_see(client) {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound(format!(
+                "client {client} does not exist or is not one of your clients"
+            )))
         }
     }
 

@@ -168,13 +168,18 @@ async fn load_state(w: &mut WriteTx<'_>, id: Uuid) -> CoreResult<TicketState> {
     .fetch_optional(&mut *w.tx)
     .await?
     .ok_or_else(|| CoreError::NotFound(format!("ticket {id} does not exist")))?;
+    let client_id = parse_uuid(r.get("client_id"))?;
+    if !w.actor.may_see(client_id) {
+        // Out of scope reads exactly like absent: nothing about it leaks.
+        return Err(CoreError::NotFound(format!("ticket {id} does not exist")));
+    }
     Ok(TicketState {
         rid: r.get("rid"),
         title: r.get("title"),
         description: r.get("description"),
         status: TicketStatus::parse(r.get("status")).unwrap_or(TicketStatus::Open),
         priority: Priority::parse(r.get("priority")).unwrap_or(Priority::Normal),
-        client_id: parse_uuid(r.get("client_id"))?,
+        client_id,
         site_id: opt_uuid(r.get("site_id"))?,
         contact_id: opt_uuid(r.get("contact_id"))?,
         assignee_id: opt_uuid(r.get("assignee_id"))?,
@@ -486,11 +491,15 @@ pub(crate) async fn insert_time_entry(
     billable: bool,
     note: &str,
 ) -> CoreResult<Uuid> {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT rid FROM tickets WHERE id = ?")
+    let client: Option<String> = sqlx::query_scalar("SELECT client_id FROM tickets WHERE id = ?")
         .bind(ticket_id.to_string())
         .fetch_optional(&mut *w.tx)
         .await?;
-    if exists.is_none() {
+    let visible = match client {
+        Some(c) => w.actor.may_see(parse_uuid(&c)?),
+        None => false,
+    };
+    if !visible {
         return Err(CoreError::NotFound(format!(
             "ticket {ticket_id} does not exist"
         )));
@@ -639,6 +648,7 @@ impl Core {
     pub async fn create_ticket(&self, actor: &Actor, req: NewTicket) -> CoreResult<Ticket> {
         actor.require_write()?;
         let draft = TicketDraft::from_request(req)?;
+        actor.require_client(draft.client_id)?;
         let mut w = self.write(actor).await?;
         let engine = crate::sla::engine_in(&mut w).await?;
         let now = w.now;
@@ -874,8 +884,11 @@ impl Core {
         })
     }
 
-    pub async fn get_ticket(&self, _actor: &Actor, id: Uuid) -> CoreResult<TicketDetail> {
+    pub async fn get_ticket(&self, actor: &Actor, id: Uuid) -> CoreResult<TicketDetail> {
         let ticket = self.ticket(id).await?;
+        if !actor.may_see(ticket.client_id) {
+            return Err(CoreError::NotFound(format!("ticket {id} does not exist")));
+        }
         let comments = sqlx::query(
             "SELECT c.id, c.author_id, u.display_name, c.body, c.internal, c.created_at \
              FROM comments c JOIN users u ON u.id = c.author_id WHERE c.ticket_id = ? \
@@ -962,11 +975,18 @@ impl Core {
         let now_ms = self.read_now_ms();
         let mut wh: Vec<String> = Vec::new();
         let mut binds: Vec<Bind> = Vec::new();
+        if actor.clients.is_some() {
+            wh.push(actor.client_condition("t.client_id"));
+        }
 
         let raw_status = q.status.as_deref().unwrap_or("").trim();
         // The open queue without a client or assignee filter reads the covering SLA index;
         // left to itself SQLite picks a narrower index and visits every row.
-        let from = if raw_status == "active" && q.client_id.is_none() && q.assignee.is_none() {
+        let from = if raw_status == "active"
+            && q.client_id.is_none()
+            && q.assignee.is_none()
+            && actor.clients.is_none()
+        {
             "tickets t INDEXED BY tickets_active_sla"
         } else {
             "tickets t"
@@ -1146,12 +1166,16 @@ impl Core {
             .unwrap_or(i64::MAX))
     }
 
-    pub async fn list_tags(&self, _actor: &Actor) -> CoreResult<Vec<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT DISTINCT tag FROM ticket_tags ORDER BY tag")
-                .fetch_all(&self.pool)
-                .await?,
-        )
+    pub async fn list_tags(&self, actor: &Actor) -> CoreResult<Vec<String>> {
+        let sql = match actor.clients {
+            None => "SELECT DISTINCT tag FROM ticket_tags ORDER BY tag".to_string(),
+            Some(_) => format!(
+                "SELECT DISTINCT g.tag FROM ticket_tags g JOIN tickets t ON t.id = g.ticket_id \
+                 WHERE {} ORDER BY g.tag",
+                actor.client_condition("t.client_id")
+            ),
+        };
+        Ok(sqlx::query_scalar(&sql).fetch_all(&self.pool).await?)
     }
 
     pub async fn queue_counts(&self, actor: &Actor) -> CoreResult<QueueCounts> {
@@ -1164,7 +1188,8 @@ impl Core {
                coalesce(sum(t.assignee_id IS NULL), 0) AS unassigned, \
                coalesce(sum({state} = 'breached'), 0) AS breached, \
                coalesce(sum({state} = 'at_risk'), 0) AS at_risk \
-             FROM tickets t WHERE t.active = 1"
+             FROM tickets t WHERE t.active = 1 AND {}",
+            actor.client_condition("t.client_id")
         ))
         .bind(me)
         .fetch_one(&self.pool)

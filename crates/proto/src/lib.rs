@@ -66,6 +66,15 @@ pub struct User {
     pub role: Role,
     /// False for people who are only assignees (demo staff, invited users) and cannot log in.
     pub can_log_in: bool,
+    /// The clients this person may see; None: every client (always so for admins).
+    #[serde(default)]
+    pub clients: Option<Vec<Uuid>>,
+}
+
+/// Which clients a user may see: None for every client, or the list (at least one).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct UserClients {
+    pub clients: Option<Vec<Uuid>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
@@ -708,6 +717,10 @@ pub struct PushResponse {
     pub accepted_through: i64,
     /// Concurrent overwrites this push caused (their losing values are kept).
     pub conflicts: i64,
+    /// Changes not taken over: records of clients the pushing user may not see (their scope
+    /// was narrowed while the console was offline), or privileged changes from a non-admin.
+    #[serde(default)]
+    pub refused: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]
@@ -744,6 +757,67 @@ pub struct PullPage {
     pub has_more: bool,
     /// The server's newest log position: with the cursor, how much is left to fetch.
     pub latest: i64,
+    /// The clients this page was filtered to (None: every client). A console that sees it
+    /// change drops what it may no longer see, and re-bootstraps when it may see more.
+    #[serde(default)]
+    pub scope: Option<Vec<Uuid>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SnapshotQuery {
+    /// An entity type (`client`, `ticket`, ...), in the order `SNAPSHOT_ORDER` gives.
+    pub entity: String,
+    /// The last record id of the previous page; absent for the first page.
+    #[serde(default)]
+    #[ts(optional)]
+    pub after: Option<Uuid>,
+    /// Page size, 1..=1000 (default 500).
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<i64>,
+}
+
+/// Entity types in the order a new console receives their snapshots (foreign keys first).
+pub const SNAPSHOT_ORDER: &[&str] = &[
+    "user",
+    "settings",
+    "client",
+    "site",
+    "contact",
+    "ticket",
+    "comment",
+    "time_entry",
+    "saved_view",
+    "conflict",
+];
+
+/// One record as the server holds it now, with the version of each field.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct SnapshotRecord {
+    pub id: Uuid,
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+    /// Field -> version (`hlc/change_id`); empty for append-only records.
+    #[schema(value_type = Object)]
+    pub versions: serde_json::Value,
+    /// The version of the change that created the record, when the server has it (a new
+    /// console dates the record by it).
+    #[serde(default)]
+    pub created: Option<String>,
+}
+
+/// A page of the current state of one entity type, for a new console's first sync.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct SnapshotPage {
+    pub entity: String,
+    pub records: Vec<SnapshotRecord>,
+    pub has_more: bool,
+    /// The server log's end when this page was read: after the snapshot, a console follows
+    /// the log from the smallest such value it saw.
+    pub log_end: i64,
+    #[serde(default)]
+    pub scope: Option<Vec<Uuid>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
@@ -862,6 +936,7 @@ ts_decls!(
     NewSavedView,
     QueueCounts,
     DemoSummary,
+    UserClients,
     ChangeRecord,
     PushRequest,
     PushResponse,
@@ -872,6 +947,9 @@ ts_decls!(
     ConnectPreview,
     ConnectRequest,
     EntityChecksum,
+    SnapshotQuery,
+    SnapshotRecord,
+    SnapshotPage,
 );
 
 #[cfg(test)]

@@ -458,9 +458,35 @@ async fn sync_pull(
     responses((status = 200, body = Vec<EntityChecksum>)), security(("bearer" = [])))]
 async fn sync_checksums(
     State(s): State<AppState>,
-    Auth(_a): Auth,
+    Auth(a): Auth,
 ) -> ApiResult<Vec<EntityChecksum>> {
-    Ok(Json(s.core.checksums().await?))
+    Ok(Json(s.core.checksums(&a).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/sync/snapshot", params(SnapshotQuery),
+    responses((status = 200, body = SnapshotPage), (status = 400, body = ApiError)),
+    security(("bearer" = [])))]
+async fn sync_snapshot(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Params(q): Params<SnapshotQuery>,
+) -> ApiResult<SnapshotPage> {
+    Ok(Json(
+        s.core.snapshot(&a, &q.entity, q.after, q.limit).await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/users/{id}/clients", params(("id" = Uuid, Path)),
+    request_body = UserClients,
+    responses((status = 200, body = User), (status = 400, body = ApiError), (status = 403, body = ApiError)),
+    security(("bearer" = [])))]
+async fn set_user_clients(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+    Body(req): Body<UserClients>,
+) -> ApiResult<User> {
+    Ok(Json(s.core.set_user_clients(&a, id, req.clients).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/sync/status", responses((status = 200, body = SyncStatus)), security(("bearer" = [])))]
@@ -496,6 +522,7 @@ impl Modify for BearerAuth {
     info(title = "Outpost API", description = "Service desk of the Outpost MSP console."),
     paths(
         health, setup_state, create_first_admin, login, logout, me, list_users, create_user,
+        set_user_clients, sync_snapshot,
         list_clients, create_client, get_client, update_client, create_site, create_contact,
         update_site, update_contact,
         list_tickets, create_ticket, get_ticket, update_ticket, add_comment, add_time_entry,
@@ -531,6 +558,7 @@ pub fn api_router(state: AppState) -> Router {
         .route("/auth/logout", post(logout))
         .route("/me", get(me))
         .route("/users", get(list_users).post(create_user))
+        .route("/users/{id}/clients", axum::routing::put(set_user_clients))
         .route("/clients", get(list_clients).post(create_client))
         .route("/clients/{id}", get(get_client).patch(update_client))
         .route("/clients/{id}/sites", post(create_site))
@@ -551,6 +579,7 @@ pub fn api_router(state: AppState) -> Router {
         .route("/sync/pull", get(sync_pull))
         .route("/sync/status", get(sync_status))
         .route("/sync/checksums", get(sync_checksums))
+        .route("/sync/snapshot", get(sync_snapshot))
         .route("/conflicts/{id}/resolve", post(resolve_conflict))
         .fallback(api_not_found)
         .with_state(state)

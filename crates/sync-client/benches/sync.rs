@@ -127,7 +127,7 @@ fn main() {
 
         // A console that has been running a while has checkpointed its first sync long ago.
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(console.pool()).await.unwrap();
-        let me = Actor { user_id: Some(session.user.id), name: "Bench".into(), role: outpost_proto::Role::Admin };
+        let me = Actor { user_id: Some(session.user.id), name: "Bench".into(), role: outpost_proto::Role::Admin, clients: None };
         for i in 0..1000 {
             let id = uuid::Uuid::parse_str(&format!("00000000-0000-7000-a000-{:012}", 1 + i * 3)).unwrap();
             console

@@ -5,6 +5,7 @@
 use outpost_core::sync::{SyncTransport, TransportError};
 use outpost_proto::{
     ApiError, EntityChecksum, LoginRequest, PullPage, PushRequest, PushResponse, Session,
+    SnapshotPage,
 };
 use std::time::Duration;
 
@@ -121,6 +122,19 @@ impl SyncTransport for HttpTransport {
 
     async fn checksums(&self) -> Result<Vec<EntityChecksum>, TransportError> {
         self.get("/sync/checksums", &[]).await
+    }
+
+    async fn snapshot(
+        &self,
+        entity: &str,
+        after: Option<uuid::Uuid>,
+        limit: i64,
+    ) -> Result<SnapshotPage, TransportError> {
+        let mut query = vec![("entity", entity.to_string()), ("limit", limit.to_string())];
+        if let Some(a) = after {
+            query.push(("after", a.to_string()));
+        }
+        self.get("/sync/snapshot", &query).await
     }
 }
 

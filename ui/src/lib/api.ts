@@ -37,6 +37,7 @@ import type {
   UpdateSite,
   UpdateTicket,
   User,
+  UserClients,
 } from './types';
 import type { ConnectPreview, ConnectRequest, TicketDetail as TicketDetailWithConflicts } from './types';
 
@@ -263,6 +264,14 @@ export const api = {
       cmd: 'create_user',
       args: { req },
       http: { method: 'POST', path: '/users', body: req },
+      auth: true,
+    }),
+
+  setUserClients: (id: string, req: UserClients) =>
+    call<User>({
+      cmd: 'set_user_clients',
+      args: { id, req },
+      http: { method: 'PUT', path: `/users/${id}/clients`, body: req },
       auth: true,
     }),
 

@@ -25,7 +25,11 @@ export type User = { id: string, username: string, display_name: string, role: R
 /**
  * False for people who are only assignees (demo staff, invited users) and cannot log in.
  */
-can_log_in: boolean, };
+can_log_in: boolean, 
+/**
+ * The clients this person may see; None: every client (always so for admins).
+ */
+clients: Array<string> | null, };
 
 export type LoginRequest = { username: string, password: string, };
 
@@ -203,6 +207,8 @@ export type QueueCounts = { my_open: number, unassigned: number, breached: numbe
 
 export type DemoSummary = { clients: number, tickets: number, comments: number, time_entries: number, };
 
+export type UserClients = { clients: Array<string> | null, };
+
 export type ChangeRecord = { change_id: string, 
 /**
  * The replica where the change was made.
@@ -243,7 +249,12 @@ accepted_through: number,
 /**
  * Concurrent overwrites this push caused (their losing values are kept).
  */
-conflicts: number, };
+conflicts: number, 
+/**
+ * Changes not taken over: records of clients the pushing user may not see (their scope
+ * was narrowed while the console was offline), or privileged changes from a non-admin.
+ */
+refused: number, };
 
 export type PullQuery = { 
 /**
@@ -268,7 +279,12 @@ next_cursor: number, has_more: boolean,
 /**
  * The server's newest log position: with the cursor, how much is left to fetch.
  */
-latest: number, };
+latest: number, 
+/**
+ * The clients this page was filtered to (None: every client). A console that sees it
+ * change drops what it may no longer see, and re-bootstraps when it may see more.
+ */
+scope: Array<string> | null, };
 
 export type Conflict = { id: string, entity: string, entity_id: string, field: string, 
 /**
@@ -319,4 +335,36 @@ export type EntityChecksum = { entity: string, count: number,
  * sha256 over the synced columns of every record, in id order.
  */
 hash: string, };
+
+export type SnapshotQuery = { 
+/**
+ * An entity type (`client`, `ticket`, ...), in the order `SNAPSHOT_ORDER` gives.
+ */
+entity: string, 
+/**
+ * The last record id of the previous page; absent for the first page.
+ */
+after?: string, 
+/**
+ * Page size, 1..=1000 (default 500).
+ */
+limit?: number, };
+
+export type SnapshotRecord = { id: string, fields: JsonValue, 
+/**
+ * Field -> version (`hlc/change_id`); empty for append-only records.
+ */
+versions: JsonValue, 
+/**
+ * The version of the change that created the record, when the server has it (a new
+ * console dates the record by it).
+ */
+created: string | null, };
+
+export type SnapshotPage = { entity: string, records: Array<SnapshotRecord>, has_more: boolean, 
+/**
+ * The server log's end when this page was read: after the snapshot, a console follows
+ * the log from the smallest such value it saw.
+ */
+log_end: number, scope: Array<string> | null, };
 

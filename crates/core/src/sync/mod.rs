@@ -5,14 +5,18 @@
 //! a console calls [`Core::sync_once`] with any [`SyncTransport`] (HTTP in the desktop app,
 //! in memory in tests).
 
+mod scope;
+mod snapshot;
+
 use crate::clock::{from_ms, to_ms, Hlc};
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::sla::SlaEngine;
 use crate::store::{parse_uuid, Actor, Core, Op, WriteTx};
 use outpost_proto::{
     ChangeRecord, Conflict, EntityChecksum, Priority, PullPage, PushRequest, PushResponse,
-    SyncStatus,
+    SnapshotPage, SyncStatus,
 };
+use scope::ScopeMove;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use sqlx::{Row, Sqlite, Transaction};
@@ -1038,6 +1042,13 @@ pub trait SyncTransport {
         limit: i64,
     ) -> Result<PullPage, TransportError>;
     async fn checksums(&self) -> Result<Vec<EntityChecksum>, TransportError>;
+    /// A page of the server's current records of one type (a new console's first sync).
+    async fn snapshot(
+        &self,
+        entity: &str,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<SnapshotPage, TransportError>;
 }
 
 /// A server address as consoles store it: http(s), no trailing slash.
@@ -1094,8 +1105,10 @@ impl Core {
                 .await?
                 .unwrap_or(0);
         let mut conflicts = 0;
+        let mut refused = 0;
         let mut engine = crate::sla::engine_in(&mut w).await?;
         let mut fresh: Vec<&ChangeRecord> = Vec::new();
+        let mut batch = scope::PushScope::default();
         for c in &req.changes {
             if c.replica_id != req.replica_id {
                 return Err(invalid(format!(
@@ -1128,6 +1141,14 @@ impl Core {
                 // Accounts and policy are the admins' on the server; a console's local copy
                 // of them (say, from standalone days) is not taken over.
                 tracing::warn!(change = %c.change_id, entity = %c.entity, "privileged change from a non-admin console skipped");
+                refused += 1;
+                continue;
+            }
+            if !batch.allows(&mut w, actor, c).await? {
+                // The user may not (or no longer) see this client: not taken over. The
+                // console drops that client's records at its next pull.
+                tracing::warn!(change = %c.change_id, entity = %c.entity, "change outside the user's clients skipped");
+                refused += 1;
                 continue;
             }
             fresh.push(c);
@@ -1165,23 +1186,24 @@ impl Core {
         Ok(PushResponse {
             accepted_through: last.min(carried),
             conflicts,
+            refused,
         })
     }
 
     /// One page of the server's change log after `after`, oldest first.
     pub async fn pull_changes(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         after: i64,
         limit: Option<i64>,
     ) -> CoreResult<PullPage> {
-        self.pull_page(None, after, limit).await
+        self.pull_page(actor, None, after, limit).await
     }
 
     /// Like [`Core::pull_changes`], restricted to one entity type.
     pub async fn pull_entity_changes(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         entity: &str,
         after: i64,
         limit: Option<i64>,
@@ -1191,11 +1213,14 @@ impl Core {
                 "'{entity}' is not an entity type that syncs"
             )));
         }
-        self.pull_page(Some(entity), after, limit).await
+        self.pull_page(actor, Some(entity), after, limit).await
     }
 
+    /// A page of the log after `after`, holding only what `actor` may see. The page limit
+    /// counts the log rows read, so the cursor moves past records the user may not see.
     async fn pull_page(
         &self,
+        actor: &Actor,
         entity: Option<&str>,
         after: i64,
         limit: Option<i64>,
@@ -1230,27 +1255,67 @@ impl Core {
             .await?;
         let has_more = rows.len() as i64 > limit;
         let rows = &rows[..rows.len().min(limit as usize)];
+        let mut changes: Vec<ChangeRecord> = rows
+            .iter()
+            .map(change_from_row)
+            .collect::<CoreResult<_>>()?;
+        if actor.clients.is_some() {
+            changes = self.visible_changes(actor, changes).await?;
+        }
         Ok(PullPage {
-            changes: rows
-                .iter()
-                .map(change_from_row)
-                .collect::<CoreResult<_>>()?,
+            changes,
             next_cursor: rows.last().map(|r| r.get::<i64, _>("seq")).unwrap_or(after),
             has_more,
             latest,
+            scope: actor.clients.clone(),
         })
+    }
+
+    /// The changes of records `actor` may see (their client as the server holds it now).
+    async fn visible_changes(
+        &self,
+        actor: &Actor,
+        changes: Vec<ChangeRecord>,
+    ) -> CoreResult<Vec<ChangeRecord>> {
+        let mut by_entity: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for c in &changes {
+            if scope::client_expr(&c.entity).is_some() {
+                by_entity
+                    .entry(c.entity.as_str())
+                    .or_default()
+                    .push(c.entity_id.to_string());
+            }
+        }
+        let mut conn = self.pool.acquire().await?;
+        let mut visible = std::collections::HashSet::new();
+        for (entity, ids) in by_entity {
+            let Some(spec) = spec(entity) else { continue };
+            for id in scope::visible_ids(&mut conn, entity, spec.table, &ids, actor).await? {
+                visible.insert((entity.to_string(), id));
+            }
+        }
+        drop(conn);
+        Ok(changes
+            .into_iter()
+            .filter(|c| {
+                scope::client_expr(&c.entity).is_none()
+                    || visible.contains(&(c.entity.clone(), c.entity_id.to_string()))
+            })
+            .collect())
     }
 
     /// A digest per entity type of the records this store holds (synced columns only), to
     /// tell whether a console and the server agree.
-    pub async fn checksums(&self) -> CoreResult<Vec<EntityChecksum>> {
+    /// Only the records `actor` may see count, so a scoped console compares like with like.
+    pub async fn checksums(&self, actor: &Actor) -> CoreResult<Vec<EntityChecksum>> {
         let mut out = Vec::new();
         for entity in CHECKED {
             let spec = spec(entity).expect("checked entities have specs");
             let cols = spec.columns.join(", ");
             let rows: Vec<String> = sqlx::query_scalar(&format!(
-                "SELECT json_array(id, {cols}) FROM {} ORDER BY id",
-                spec.table
+                "SELECT json_array(id, {cols}) FROM {} WHERE {} ORDER BY id",
+                spec.table,
+                scope::row_condition(entity, actor)
             ))
             .fetch_all(&self.pool)
             .await?;
@@ -1294,14 +1359,20 @@ impl Core {
     /// Applies a pulled page and moves the cursor in one transaction, so a crash between
     /// pages only replays a page, harmlessly.
     pub async fn apply_pull(&self, page: &PullPage) -> CoreResult<i64> {
-        self.apply_page(page, true).await
+        Ok(self.apply_page(page, true).await?.unwrap_or(0))
     }
 
     /// Applies a page; `move_cursor` is false for a re-sync of one entity type, which reads
     /// the log again from the start without moving this console's place in it.
-    async fn apply_page(&self, page: &PullPage, move_cursor: bool) -> CoreResult<i64> {
+    /// None: the user's client scope widened, and the console starts a fresh snapshot
+    /// instead (nothing of this page was applied).
+    async fn apply_page(&self, page: &PullPage, move_cursor: bool) -> CoreResult<Option<i64>> {
         let system = Actor::system();
         let mut w = self.write(&system).await?;
+        if scope::adopt_scope(&mut w, &page.scope).await? == ScopeMove::Widened {
+            w.commit().await?;
+            return Ok(None);
+        }
         let me = self.replica_id();
         let mut engine = crate::sla::engine_in(&mut w).await?;
         // Which of our own changes in this page we still hold (one query, not one each).
@@ -1375,7 +1446,7 @@ impl Core {
             .await?;
         }
         w.commit().await?;
-        Ok(applied)
+        Ok(Some(applied))
     }
 
     /// Gives this replica a new id (its copy was restored from a backup and the server has
@@ -1426,12 +1497,13 @@ impl Core {
                 .map(|r| r.entity.clone())
                 .collect()
         };
-        let mismatched = differs(&self.checksums().await?);
+        let everything = Actor::system();
+        let mismatched = differs(&self.checksums(&everything).await?);
         for entity in &mismatched {
             tracing::warn!(%entity, "checksum differs from the server; re-syncing this type");
             self.resync_entity(t, entity, page).await?;
         }
-        let still = differs(&self.checksums().await?);
+        let still = differs(&self.checksums(&everything).await?);
         if !still.is_empty() {
             return Err(CoreError::Conflict(format!(
                 "this console still differs from the server for {} after a re-sync; \
@@ -1464,7 +1536,9 @@ impl Core {
                 .pull_entity(entity, after, page)
                 .await
                 .map_err(transport_failure)?;
-            self.apply_page(&p, false).await?;
+            if self.apply_page(&p, false).await?.is_none() {
+                return Ok(()); // a fresh snapshot follows in this round
+            }
             after = p.next_cursor;
             if !p.has_more {
                 return Ok(());
@@ -1546,19 +1620,40 @@ impl Core {
         Ok(report)
     }
 
-    /// Pulls and applies pages until the server has nothing newer.
+    /// Pulls and applies pages until the server has nothing newer; a console that has not
+    /// taken its snapshot yet (new, or its client scope widened) takes it first.
     async fn pull_all(&self, t: &impl SyncTransport, page: i64) -> CoreResult<i64> {
         let mut pulled = 0;
         loop {
-            let cursor: i64 = sqlx::query_scalar("SELECT cursor FROM sync_state")
+            let (cursor, booted, boot_entity, boot_after): (
+                i64,
+                bool,
+                Option<String>,
+                Option<String>,
+            ) = sqlx::query_as("SELECT cursor, booted, boot_entity, boot_after FROM sync_state")
                 .fetch_one(&self.pool)
                 .await?;
-            let p = t.pull(cursor, page).await.map_err(|e| match e {
-                TransportError::Offline(m) => CoreError::Offline(m),
-                TransportError::Other(m) => CoreError::Unavailable(m),
-                other => CoreError::Unavailable(format!("{other:?}")),
-            })?;
-            pulled += self.apply_pull(&p).await?;
+            if !booted {
+                let entity = boot_entity.unwrap_or_else(|| outpost_proto::SNAPSHOT_ORDER[0].into());
+                let after = boot_after.and_then(|a| Uuid::parse_str(&a).ok());
+                let p = t
+                    .snapshot(&entity, after, page)
+                    .await
+                    .map_err(transport_failure)?;
+                if p.entity != entity {
+                    return Err(CoreError::Unavailable(format!(
+                        "the server answered a snapshot of '{entity}' with '{}'",
+                        p.entity
+                    )));
+                }
+                pulled += self.apply_snapshot(&entity, &p).await?.unwrap_or(0);
+                continue;
+            }
+            let p = t.pull(cursor, page).await.map_err(transport_failure)?;
+            match self.apply_page(&p, true).await? {
+                Some(n) => pulled += n,
+                None => continue, // scope widened: snapshot first
+            }
             if !p.has_more {
                 return Ok(pulled);
             }

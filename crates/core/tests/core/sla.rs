@@ -293,6 +293,7 @@ async fn changing_the_policy_recomputes_open_tickets_and_needs_an_admin() {
         user_id: None,
         name: "v".into(),
         role: outpost_proto::Role::Viewer,
+        clients: None,
     };
     assert_eq!(
         f.core

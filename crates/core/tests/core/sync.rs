@@ -75,7 +75,24 @@ impl SyncTransport for Link<'_> {
             .map_err(transport_error)
     }
     async fn checksums(&self) -> Result<Vec<outpost_proto::EntityChecksum>, TransportError> {
-        self.server.checksums().await.map_err(transport_error)
+        self.server
+            .checksums(&self.actor)
+            .await
+            .map_err(transport_error)
+    }
+    async fn snapshot(
+        &self,
+        entity: &str,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<outpost_proto::SnapshotPage, TransportError> {
+        if self.drop_request.replace(false) {
+            return Err(TransportError::Offline("request lost".into()));
+        }
+        self.server
+            .snapshot(&self.actor, entity, after, Some(limit))
+            .await
+            .map_err(transport_error)
     }
 }
 
@@ -560,8 +577,8 @@ async fn a_drifted_console_is_found_by_checksum_and_repaired() {
     let link = Link::new(&f.core, &admin);
     let c = console(&link).await;
     assert_eq!(
-        c.core.checksums().await.unwrap(),
-        f.core.checksums().await.unwrap()
+        c.core.checksums(&admin).await.unwrap(),
+        f.core.checksums(&admin).await.unwrap()
     );
     // Something outside sync changes the console's copy (a bug, a hand edit, a bad restore).
     sqlx::query("UPDATE tickets SET title = 'drifted'")
@@ -578,8 +595,8 @@ async fn a_drifted_console_is_found_by_checksum_and_repaired() {
     assert_eq!(d.ticket.title, "Printer");
     assert_eq!(d.comments.len(), 1);
     assert_eq!(
-        c.core.checksums().await.unwrap(),
-        f.core.checksums().await.unwrap()
+        c.core.checksums(&admin).await.unwrap(),
+        f.core.checksums(&admin).await.unwrap()
     );
     assert!(
         c.core.verify_sync(&link, 50).await.unwrap().is_empty(),

@@ -1,0 +1,338 @@
+//! Snapshot bootstrap: a new console copies the server's current records entity by entity
+//! (foreign keys first), each with the version of every field, then follows the log from
+//! where the snapshot began. Records that changed while the snapshot was paged are replayed
+//! from the log and merge by their versions, so nothing is missed and nothing doubles.
+
+use super::scope::{adopt_scope, row_condition};
+use super::{
+    apply_change, apply_creates, is_append_only, persist_clock, spec, ClockCache, Clocks,
+    MAX_PULL_PAGE,
+};
+use crate::clock::Hlc;
+use crate::error::{invalid, CoreResult};
+use crate::sla::{SlaEngine, POLICY_KEY};
+use crate::store::{Actor, Core, WriteTx};
+use outpost_proto::{ChangeRecord, SnapshotPage, SnapshotRecord, SNAPSHOT_ORDER};
+use serde_json::{json, Map, Value};
+use sqlx::Row;
+use std::collections::{BTreeMap, HashSet};
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// A change standing for the write that gave a field its version.
+fn change_at(version: &str, entity: &str, id: Uuid, op: &str, fields: Value) -> ChangeRecord {
+    let (hlc, change_id) = version.split_once('/').unwrap_or(("", ""));
+    let parsed = Hlc::from_str(hlc).ok();
+    ChangeRecord {
+        change_id: Uuid::parse_str(change_id).unwrap_or_else(|_| Uuid::nil()),
+        replica_id: parsed.map(|h| h.replica).unwrap_or_else(Uuid::nil),
+        replica_seq: 0,
+        hlc: if parsed.is_some() {
+            hlc.into()
+        } else {
+            String::new()
+        },
+        entity: entity.into(),
+        entity_id: id,
+        op: op.into(),
+        fields,
+        base: json!({}),
+    }
+}
+
+/// Where a console's snapshot goes next after a page of `entity`.
+fn next_position(entity: &str, page: &SnapshotPage) -> Option<(String, Option<String>)> {
+    if page.has_more {
+        let last = page.records.last().map(|r| r.id.to_string());
+        return Some((entity.to_string(), last));
+    }
+    let i = SNAPSHOT_ORDER.iter().position(|e| *e == entity)?;
+    SNAPSHOT_ORDER
+        .get(i + 1)
+        .map(|next| (next.to_string(), None))
+}
+
+impl Core {
+    /// The server's side: a page of the current records of one type that `actor` may see.
+    pub async fn snapshot(
+        &self,
+        actor: &Actor,
+        entity: &str,
+        after: Option<Uuid>,
+        limit: Option<i64>,
+    ) -> CoreResult<SnapshotPage> {
+        if !SNAPSHOT_ORDER.contains(&entity) {
+            return Err(invalid(format!(
+                "'{entity}' is not an entity type that syncs; use one of {}",
+                SNAPSHOT_ORDER.join(", ")
+            )));
+        }
+        let limit = limit.unwrap_or(500);
+        if !(1..=MAX_PULL_PAGE).contains(&limit) {
+            return Err(invalid(format!(
+                "limit must be between 1 and {MAX_PULL_PAGE}"
+            )));
+        }
+        // Read before the records: whatever changes after this is replayed from the log.
+        let log_end: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM changes")
+            .fetch_one(&self.pool)
+            .await?;
+        let records = if entity == "settings" {
+            self.settings_snapshot(after).await?
+        } else {
+            self.table_snapshot(actor, entity, after, limit + 1).await?
+        };
+        let has_more = records.len() as i64 > limit;
+        let mut records = records;
+        records.truncate(limit as usize);
+        Ok(SnapshotPage {
+            entity: entity.to_string(),
+            records,
+            has_more,
+            log_end,
+            scope: actor.clients.clone(),
+        })
+    }
+
+    async fn settings_snapshot(&self, after: Option<Uuid>) -> CoreResult<Vec<SnapshotRecord>> {
+        if after.is_some() {
+            return Ok(Vec::new()); // one record only
+        }
+        let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(POLICY_KEY)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(value) = value else {
+            return Ok(Vec::new());
+        };
+        let versions: Option<String> = sqlx::query_scalar(
+            "SELECT clocks FROM record_clocks WHERE entity = 'settings' AND entity_id = ?",
+        )
+        .bind(Uuid::nil().to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(vec![SnapshotRecord {
+            id: Uuid::nil(),
+            fields: json!({ POLICY_KEY: serde_json::from_str::<Value>(&value).unwrap_or(Value::Null) }),
+            versions: versions
+                .and_then(|v| serde_json::from_str(&v).ok())
+                .unwrap_or_else(|| json!({})),
+            created: None,
+        }])
+    }
+
+    async fn table_snapshot(
+        &self,
+        actor: &Actor,
+        entity: &str,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> CoreResult<Vec<SnapshotRecord>> {
+        let spec = spec(entity).ok_or_else(|| invalid(format!("unknown entity '{entity}'")))?;
+        let table = spec.table;
+        let mut pairs: Vec<String> = spec
+            .columns
+            .iter()
+            .map(|c| format!("'{c}', {table}.{c}"))
+            .collect();
+        if entity == "ticket" {
+            pairs.push(
+                "'tags', json((SELECT json_group_array(tag) FROM \
+                 (SELECT tag FROM ticket_tags WHERE ticket_id = tickets.id ORDER BY tag)))"
+                    .into(),
+            );
+        }
+        let sql = format!(
+            "SELECT {table}.id AS id, json_object({}) AS fields, \
+               coalesce(rc.clocks, '{{}}') AS versions, \
+               (SELECT g.hlc || '/' || g.change_id FROM changes g WHERE g.entity = ? \
+                  AND g.entity_id = {table}.id AND g.op = 'insert' ORDER BY g.seq LIMIT 1) AS created \
+             FROM {table} LEFT JOIN record_clocks rc ON rc.entity = ? AND rc.entity_id = {table}.id \
+             WHERE {table}.id > ? AND {} ORDER BY {table}.id LIMIT ?",
+            pairs.join(", "),
+            row_condition(entity, actor)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(entity)
+            .bind(entity)
+            .bind(after.map(|a| a.to_string()).unwrap_or_default())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let fields: String = r.get("fields");
+                let versions: String = r.get("versions");
+                Ok(SnapshotRecord {
+                    id: crate::store::parse_uuid(r.get("id"))?,
+                    fields: serde_json::from_str(&fields).unwrap_or_else(|_| json!({})),
+                    versions: serde_json::from_str(&versions).unwrap_or_else(|_| json!({})),
+                    created: r.get("created"),
+                })
+            })
+            .collect()
+    }
+
+    /// A console's side: applies one snapshot page and records where the snapshot goes on,
+    /// in one transaction, so an interrupted first sync resumes at the next page. Returns
+    /// the records applied, or None when the scope widened and the snapshot starts over.
+    pub(crate) async fn apply_snapshot(
+        &self,
+        entity: &str,
+        page: &SnapshotPage,
+    ) -> CoreResult<Option<i64>> {
+        let system = Actor::system();
+        let mut w = self.write(&system).await?;
+        if adopt_scope(&mut w, &page.scope).await? == super::ScopeMove::Widened {
+            w.commit().await?;
+            return Ok(None);
+        }
+        let mut engine = crate::sla::engine_in(&mut w).await?;
+        let mut cache = ClockCache::default();
+        // Every version this page carries, as clock readings: later local writes must sort
+        // after them, also after a restart.
+        let seen: Vec<String> = page
+            .records
+            .iter()
+            .flat_map(|r| {
+                let versions = r.versions.as_object().into_iter().flat_map(|m| m.values());
+                versions
+                    .filter_map(Value::as_str)
+                    .chain(r.created.as_deref())
+                    .filter_map(|v| v.split_once('/').map(|(h, _)| h.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for h in &seen {
+            self.observe_hlc(h, w.now);
+        }
+        apply_records(&mut w, entity, &page.records, &mut engine, &mut cache).await?;
+        cache.flush(&mut w).await?;
+        persist_clock(&mut w, seen.iter().map(String::as_str)).await?;
+        match next_position(entity, page) {
+            Some((next, after)) => {
+                sqlx::query(
+                    "UPDATE sync_state SET boot_entity = ?, boot_after = ?, \
+                     boot_log_end = min(coalesce(boot_log_end, ?), ?), server_latest = ?",
+                )
+                .bind(next)
+                .bind(after)
+                .bind(page.log_end)
+                .bind(page.log_end)
+                .bind(page.log_end)
+                .execute(&mut *w.tx)
+                .await?;
+            }
+            None => {
+                // Done: follow the log from where the snapshot began.
+                sqlx::query(
+                    "UPDATE sync_state SET booted = 1, boot_entity = NULL, boot_after = NULL, \
+                     cursor = max(cursor, min(coalesce(boot_log_end, ?), ?)), \
+                     boot_log_end = NULL, server_latest = ?, last_sync_at = ?, last_error = NULL",
+                )
+                .bind(page.log_end)
+                .bind(page.log_end)
+                .bind(page.log_end)
+                .bind(w.now_ms())
+                .execute(&mut *w.tx)
+                .await?;
+            }
+        }
+        w.commit().await?;
+        Ok(Some(page.records.len() as i64))
+    }
+}
+
+/// Records new to this console are inserted (in bulk where possible) with their versions;
+/// records it holds already merge field by field, each field by its own version.
+async fn apply_records(
+    w: &mut WriteTx<'_>,
+    entity: &str,
+    records: &[SnapshotRecord],
+    engine: &mut SlaEngine,
+    cache: &mut ClockCache,
+) -> CoreResult<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let present: HashSet<String> = match spec(entity) {
+        Some(spec) => {
+            let ids: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
+            let mut found = HashSet::new();
+            for chunk in ids.chunks(super::INSERT_CHUNK) {
+                let sql = format!(
+                    "SELECT id FROM {} WHERE id IN ({})",
+                    spec.table,
+                    vec!["?"; chunk.len()].join(", ")
+                );
+                let mut q = sqlx::query_scalar::<_, String>(&sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                found.extend(q.fetch_all(&mut *w.tx).await?);
+            }
+            found
+        }
+        None => HashSet::new(), // settings: merged below by version
+    };
+    let mutable = !is_append_only(entity);
+    let mut inserts: Vec<ChangeRecord> = Vec::new();
+    let mut updates: Vec<ChangeRecord> = Vec::new();
+    for r in records {
+        let versions: Clocks = r.versions.as_object().cloned().unwrap_or_default();
+        let fields: Map<String, Value> = r.fields.as_object().cloned().unwrap_or_default();
+        if entity == "settings" || present.contains(&r.id.to_string()) {
+            if !mutable {
+                continue; // append-only and already here
+            }
+            let mut groups: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+            for (field, value) in fields {
+                if let Some(v) = versions.get(&field).and_then(Value::as_str) {
+                    groups
+                        .entry(v.to_string())
+                        .or_default()
+                        .insert(field, value);
+                }
+            }
+            for (version, group) in groups {
+                updates.push(change_at(&version, entity, r.id, "update", group.into()));
+            }
+        } else {
+            let born = r
+                .created
+                .clone()
+                .or_else(|| {
+                    versions
+                        .values()
+                        .filter_map(Value::as_str)
+                        .min()
+                        .map(str::to_string)
+                })
+                .unwrap_or_default();
+            inserts.push(change_at(&born, entity, r.id, "insert", fields.into()));
+        }
+    }
+    if !inserts.is_empty() {
+        if matches!(entity, "user" | "conflict") {
+            for c in &inserts {
+                apply_change(w, c, false, engine, cache).await?;
+            }
+        } else {
+            let run: Vec<&ChangeRecord> = inserts.iter().collect();
+            apply_creates(w, &run, engine, cache).await?;
+        }
+        if mutable {
+            for r in records {
+                if present.contains(&r.id.to_string()) {
+                    continue;
+                }
+                let versions: Clocks = r.versions.as_object().cloned().unwrap_or_default();
+                cache.put(entity, &r.id.to_string(), versions);
+            }
+        }
+    }
+    for c in &updates {
+        apply_change(w, c, false, engine, cache).await?;
+    }
+    Ok(())
+}
