@@ -1077,6 +1077,9 @@ pub struct SyncReport {
     pub pushed: i64,
     pub pulled: i64,
     pub conflicts: i64,
+    /// Changes the server did not take over (records of clients this user may no longer
+    /// see, or privileged changes from a non-admin).
+    pub refused: i64,
     /// Entity types re-synced after their checksums differed from the server's.
     pub resynced: Vec<String>,
 }
@@ -1588,6 +1591,10 @@ impl Core {
                     self.set_pushed(r.accepted_through).await?;
                     report.pushed += req.changes.len() as i64;
                     report.conflicts += r.conflicts;
+                    report.refused += r.refused;
+                    if r.refused > 0 {
+                        tracing::warn!(refused = r.refused, "the server did not take some changes: they belong to clients this user may not see");
+                    }
                 }
                 Err(TransportError::Gap { expected }) => {
                     // The server has less (or more) than we thought: resume where it says.

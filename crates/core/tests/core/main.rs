@@ -3,6 +3,7 @@
 mod auth;
 mod clients;
 mod clock;
+mod scope;
 mod sla;
 mod store;
 mod sync;

@@ -19,6 +19,9 @@ pub struct Link<'a> {
     pub actor: Actor,
     pub drop_request: Cell<bool>,
     pub drop_response: Cell<bool>,
+    /// Snapshot requests answered so far, and the one (1-based) to lose; 0: none.
+    pub snapshot_calls: Cell<usize>,
+    pub lose_snapshot: Cell<usize>,
 }
 
 impl<'a> Link<'a> {
@@ -28,6 +31,8 @@ impl<'a> Link<'a> {
             actor: actor.clone(),
             drop_request: Cell::new(false),
             drop_response: Cell::new(false),
+            snapshot_calls: Cell::new(0),
+            lose_snapshot: Cell::new(0),
         }
     }
 }
@@ -88,6 +93,11 @@ impl SyncTransport for Link<'_> {
     ) -> Result<outpost_proto::SnapshotPage, TransportError> {
         if self.drop_request.replace(false) {
             return Err(TransportError::Offline("request lost".into()));
+        }
+        let n = self.snapshot_calls.get() + 1;
+        self.snapshot_calls.set(n);
+        if self.lose_snapshot.get() == n {
+            return Err(TransportError::Offline("connection dropped".into()));
         }
         self.server
             .snapshot(&self.actor, entity, after, Some(limit))
@@ -648,4 +658,176 @@ async fn a_server_address_must_be_http_or_https() {
         f.core.sync_status().await.unwrap().server_url.as_deref(),
         Some("https://outpost.example")
     );
+}
+
+/// A console store that has not synced yet.
+async fn fresh_console() -> Console {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(monday_10()));
+    let core = Core::open_dir(dir.path(), clock.clone()).await.unwrap();
+    core.set_server(Some("http://127.0.0.1:9")).await.unwrap();
+    Console {
+        core,
+        clock,
+        _dir: dir,
+    }
+}
+
+async fn five_tickets() -> (Fixture, Actor, Vec<Uuid>) {
+    let (f, admin, first) = server_with_ticket().await;
+    let client = f.core.list_clients(&admin).await.unwrap()[0].id;
+    let mut ids = vec![first];
+    for i in 2..=5 {
+        ids.push(f.ticket(&admin, client, &format!("Ticket {i}")).await.id);
+    }
+    (f, admin, ids)
+}
+
+#[tokio::test]
+async fn snapshot_pages_cover_every_record_at_every_boundary() {
+    let (f, admin, ids) = five_tickets().await;
+    for limit in [1, 4, 5, 6] {
+        let mut after = None;
+        let mut seen = Vec::new();
+        loop {
+            let p = f
+                .core
+                .snapshot(&admin, "ticket", after, Some(limit))
+                .await
+                .unwrap();
+            assert!(p.records.len() as i64 <= limit);
+            seen.extend(p.records.iter().map(|r| r.id));
+            if !p.has_more {
+                break;
+            }
+            after = p.records.last().map(|r| r.id);
+        }
+        let mut want = ids.clone();
+        want.sort();
+        assert_eq!(seen, want, "limit {limit}: every ticket once, in id order");
+        let past_end = f
+            .core
+            .snapshot(&admin, "ticket", seen.last().copied(), Some(limit))
+            .await
+            .unwrap();
+        assert!(past_end.records.is_empty() && !past_end.has_more);
+    }
+    let none = f
+        .core
+        .snapshot(&admin, "conflict", None, Some(3))
+        .await
+        .unwrap();
+    assert!(none.records.is_empty() && !none.has_more);
+    // Each record carries its fields and the version of each mutable field.
+    let p = f
+        .core
+        .snapshot(&admin, "ticket", None, Some(1))
+        .await
+        .unwrap();
+    let r = &p.records[0];
+    assert_eq!(r.fields["title"], "Printer");
+    assert!(r.versions["title"].as_str().unwrap().contains('/'));
+    assert!(r.created.is_some());
+    assert!(matches!(
+        f.core.snapshot(&admin, "invoice", None, None).await,
+        Err(CoreError::Validation(_))
+    ));
+    assert!(matches!(
+        f.core.snapshot(&admin, "ticket", None, Some(0)).await,
+        Err(CoreError::Validation(_))
+    ));
+    // Consoles bootstrapped with pages just under, at and over the ticket count agree with
+    // the server.
+    let link = Link::new(&f.core, &admin);
+    for page in [4, 5, 6] {
+        let c = fresh_console().await;
+        c.core.sync_once(&link, page).await.unwrap();
+        assert_eq!(
+            c.core.checksums(&admin).await.unwrap(),
+            f.core.checksums(&admin).await.unwrap(),
+            "page {page}"
+        );
+        assert_eq!(
+            c.core
+                .list_tickets(&admin, &TicketQuery::default())
+                .await
+                .unwrap()
+                .total,
+            5
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_first_sync_resumes_where_it_stopped_and_misses_nothing() {
+    let (f, admin, ids) = five_tickets().await;
+    let link = Link::new(&f.core, &admin);
+    // Pages of 2: user, settings, client, site, contact, then tickets 1-2, 3-4, 5. The
+    // connection drops on the second page of tickets.
+    link.lose_snapshot.set(7);
+    let c = fresh_console().await;
+    assert!(matches!(
+        c.core.sync_once(&link, 2).await,
+        Err(CoreError::Offline(_))
+    ));
+    let (entity, booted): (String, bool) =
+        sqlx::query_as("SELECT boot_entity, booted FROM sync_state")
+            .fetch_one(c.core.pool())
+            .await
+            .unwrap();
+    assert_eq!((entity.as_str(), booted), ("ticket", false));
+    assert!(c.core.sync_status().await.unwrap().offline);
+    // Meanwhile the server moves on: an edit to a ticket the console already has, a new
+    // ticket and a comment.
+    let mut sorted = ids.clone();
+    sorted.sort();
+    f.core
+        .update_ticket(
+            &admin,
+            sorted[0],
+            UpdateTicket {
+                title: Some("Edited during the snapshot".into()),
+                priority: Some(Priority::High),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let client = f.core.list_clients(&admin).await.unwrap()[0].id;
+    f.ticket(&admin, client, "Born during the snapshot").await;
+    f.core
+        .add_comment(
+            &admin,
+            sorted[4],
+            NewComment {
+                body: "while you were away".into(),
+                internal: None,
+            },
+        )
+        .await
+        .unwrap();
+    let before = link.snapshot_calls.get();
+    c.core.sync_once(&link, 2).await.unwrap();
+    // Resumed at the lost page, not from the start: tickets 3-4, tickets 5-6, then
+    // comments, time entries, saved views, conflicts.
+    assert_eq!(link.snapshot_calls.get() - before, 6);
+    let t = ticket(&c.core, &admin, sorted[0]).await.ticket;
+    assert_eq!(
+        (t.title.as_str(), t.priority),
+        ("Edited during the snapshot", Priority::High)
+    );
+    assert_eq!(
+        t.sla,
+        ticket(&f.core, &admin, sorted[0]).await.ticket.sla,
+        "deadlines recomputed for the new priority"
+    );
+    assert_eq!(
+        c.core.checksums(&admin).await.unwrap(),
+        f.core.checksums(&admin).await.unwrap()
+    );
+    // Nothing doubled: another round brings nothing new.
+    let again = c.core.sync_once(&link, 2).await.unwrap();
+    assert_eq!(again.pulled, 0);
+    let status = c.core.sync_status().await.unwrap();
+    assert_eq!((status.pending, status.to_fetch), (0, 0));
 }
