@@ -13,7 +13,7 @@ pub struct Server {
     pub base: String,
     pub http: Client,
     pub token: String,
-    _dir: tempfile::TempDir,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 /// Starts the router on 127.0.0.1:0 over a fresh store with a first admin logged in.
@@ -47,11 +47,21 @@ pub async fn server() -> Server {
         base,
         http,
         token,
-        _dir: dir,
+        _dir: Arc::new(dir),
     }
 }
 
 impl Server {
+    /// The same server, for another session (set `token`).
+    pub fn clone_base(&self) -> Server {
+        Server {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            token: String::new(),
+            _dir: self._dir.clone(),
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.http
             .get(format!("{}{path}", self.base))

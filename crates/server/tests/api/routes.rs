@@ -1,4 +1,4 @@
-use crate::{refused, server};
+use crate::{refused, server, Server};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -374,4 +374,120 @@ async fn setup_is_refused_once_an_admin_exists() {
             .unwrap())
         .await;
     assert_eq!(state["needs_admin"], false);
+}
+
+#[tokio::test]
+async fn an_admin_limits_a_technician_to_some_clients() {
+    let s = server().await;
+    let acme = s
+        .ok(s.post("/clients", json!({"name": "Acme"})).await)
+        .await;
+    let globex = s
+        .ok(s.post("/clients", json!({"name": "Globex"})).await)
+        .await;
+    for (c, title) in [(&acme, "Acme printer"), (&globex, "Globex VPN")] {
+        s.ok(s
+            .post("/tickets", json!({"title": title, "client_id": c["id"]}))
+            .await)
+            .await;
+    }
+    let tess = s
+        .ok(s
+            .post(
+                "/users",
+                json!({"username": "tess", "display_name": "Tess", "role": "technician",
+                       "password": "tess password"}),
+            )
+            .await)
+        .await;
+    let put = |path: String, body: Value, token: String| {
+        let http = s.http.clone();
+        let url = format!("{}{path}", s.base);
+        async move {
+            http.put(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let scope_path = format!("/users/{}/clients", tess["id"].as_str().unwrap());
+    let msg = refused(
+        put(scope_path.clone(), json!({"clients": []}), s.token.clone()).await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    assert!(msg.contains("at least one client"), "{msg}");
+    refused(
+        put(
+            scope_path.clone(),
+            json!({"clients": "Acme"}),
+            s.token.clone(),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    let user = s
+        .ok(put(
+            scope_path.clone(),
+            json!({"clients": [acme["id"]]}),
+            s.token.clone(),
+        )
+        .await)
+        .await;
+    assert_eq!(user["clients"], json!([acme["id"]]));
+    // Tess logs in and sees Acme only, in lists, the queue, the sync feed and snapshots.
+    let session = s
+        .ok(s
+            .post(
+                "/auth/login",
+                json!({"username": "tess", "password": "tess password"}),
+            )
+            .await)
+        .await;
+    assert_eq!(session["user"]["clients"], json!([acme["id"]]));
+    let tess_s = Server {
+        token: session["token"].as_str().unwrap().to_string(),
+        ..s.clone_base()
+    };
+    let clients = tess_s.ok(tess_s.get("/clients").await).await;
+    assert_eq!(clients.as_array().unwrap().len(), 1);
+    let queue = tess_s.ok(tess_s.get("/tickets").await).await;
+    assert_eq!(queue["total"], 1);
+    assert_eq!(queue["items"][0]["title"], "Acme printer");
+    let pull = tess_s.ok(tess_s.get("/sync/pull?after=0").await).await;
+    let titles: Vec<&str> = pull["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["entity"] == "ticket")
+        .filter_map(|c| c["fields"]["title"].as_str())
+        .collect();
+    assert_eq!(titles, vec!["Acme printer"]);
+    assert_eq!(pull["scope"], json!([acme["id"]]));
+    let snap = tess_s
+        .ok(tess_s.get("/sync/snapshot?entity=ticket&limit=10").await)
+        .await;
+    assert_eq!(snap["records"].as_array().unwrap().len(), 1);
+    refused(
+        tess_s.get("/sync/snapshot?entity=invoice").await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    // Only admins set scopes.
+    refused(
+        put(scope_path, json!({"clients": null}), tess_s.token.clone()).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let globex_get = tess_s
+        .get(&format!("/clients/{}", globex["id"].as_str().unwrap()))
+        .await;
+    refused(globex_get, StatusCode::NOT_FOUND, "not_found").await;
 }
