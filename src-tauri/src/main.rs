@@ -78,9 +78,14 @@ async fn login(state: State<'_, Console>, req: LoginRequest) -> Reply<Session> {
     let Some(url) = core.sync_status().await.map_err(err)?.server_url else {
         return core.login(req).await.map_err(err);
     };
-    match server_login(&url, &req).await {
+    let pin = sync::load_credential(&url).and_then(|c| c.fingerprint);
+    match server_login(&url, pin.as_deref(), &req).await {
         Ok(remote) => {
-            sync::store_token(&url, &remote.token).map_err(|m| failure("internal", m))?;
+            let credential = sync::ServerCredential {
+                token: remote.token,
+                fingerprint: pin,
+            };
+            sync::store_credential(&url, &credential).map_err(|m| failure("internal", m))?;
             // The account may be new to this console: fetch it before logging in locally.
             let _ = sync::sync_now(core).await;
             core.cache_login(remote.user.id, req).await.map_err(err)
@@ -90,7 +95,30 @@ async fn login(state: State<'_, Console>, req: LoginRequest) -> Reply<Session> {
     }
 }
 
-authed!(sync_status() -> SyncStatus => |core, _a| core.sync_status());
+/// The sync state, with the certificate this console pinned (kept in the OS keyring).
+#[tauri::command]
+async fn sync_status(state: State<'_, Console>, token: String) -> Reply<SyncStatus> {
+    state.actor(&token).await?;
+    let mut status = state.core.sync_status().await.map_err(err)?;
+    if let Some(url) = &status.server_url {
+        status.certificate = sync::load_credential(url).and_then(|c| c.fingerprint);
+    }
+    Ok(status)
+}
+
+/// The certificate an https server presents, for the person to compare before trusting it.
+#[tauri::command]
+async fn server_fingerprint(
+    state: State<'_, Console>,
+    token: String,
+    url: String,
+) -> Reply<String> {
+    state.actor(&token).await?.require_admin().map_err(err)?;
+    let url = outpost_core::sync::server_address(&url).map_err(err)?;
+    outpost_sync_client::server_fingerprint(&url)
+        .await
+        .map_err(|m| failure("unavailable", m))
+}
 authed!(connect_preview() -> ConnectPreview => |core, _a| core.connect_preview());
 authed!(resolve_conflict(id: Uuid) -> () => |core, a| core.resolve_conflict(&a, id));
 
@@ -105,14 +133,19 @@ async fn connect_server(
     let actor = state.actor(&token).await?;
     actor.require_admin().map_err(err)?;
     let url = outpost_core::sync::server_address(&req.server_url).map_err(err)?;
+    let pin = outpost_core::sync::pin_for(&url, req.fingerprint.as_deref()).map_err(err)?;
     let login = LoginRequest {
         username: req.username,
         password: req.password,
     };
-    let remote = server_login(&url, &login)
+    let remote = server_login(&url, pin.as_deref(), &login)
         .await
         .map_err(|e| failure("unavailable", e.to_string()))?;
-    sync::store_token(&url, &remote.token).map_err(|m| failure("internal", m))?;
+    let credential = sync::ServerCredential {
+        token: remote.token.clone(),
+        fingerprint: pin,
+    };
+    sync::store_credential(&url, &credential).map_err(|m| failure("internal", m))?;
     state.core.set_server(Some(&url)).await.map_err(err)?;
     sync::sync_now(&state.core).await.map_err(|m| {
         failure(
@@ -217,6 +250,7 @@ fn main() {
             list_users,
             create_user,
             set_user_clients,
+            server_fingerprint,
             list_clients,
             create_client,
             get_client,

@@ -16,15 +16,31 @@ fn entry(server: &str) -> Result<keyring::Entry, String> {
         .map_err(|e| format!("the OS keyring is not available: {e}"))
 }
 
-/// Keeps the server session token in the OS keyring, never in a file.
-pub fn store_token(server: &str, token: &str) -> Result<(), String> {
+/// What a console keeps of its server in the OS keyring (never in a file): the session, and
+/// the fingerprint of the server certificate it trusts (https).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ServerCredential {
+    pub token: String,
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+}
+
+pub fn store_credential(server: &str, credential: &ServerCredential) -> Result<(), String> {
+    let secret = serde_json::to_string(credential).map_err(|e| e.to_string())?;
     entry(server)?
-        .set_password(token)
+        .set_password(&secret)
         .map_err(|e| format!("could not save the server session in the OS keyring: {e}"))
 }
 
-pub fn load_token(server: &str) -> Option<String> {
-    entry(server).ok()?.get_password().ok()
+pub fn load_credential(server: &str) -> Option<ServerCredential> {
+    let secret = entry(server).ok()?.get_password().ok()?;
+    // Consoles connected before pinning kept the bare token.
+    serde_json::from_str(&secret)
+        .ok()
+        .or(Some(ServerCredential {
+            token: secret,
+            fingerprint: None,
+        }))
 }
 
 pub fn forget_token(server: &str) {
@@ -39,14 +55,15 @@ pub async fn sync_now(core: &Core) -> Result<(), String> {
     let Some(url) = status.server_url else {
         return Ok(()); // standalone: nothing to do
     };
-    let Some(token) = load_token(&url) else {
+    let Some(credential) = load_credential(&url) else {
         let msg = "log in again to reconnect to the server (no saved session)";
         core.record_sync_error(msg)
             .await
             .map_err(|e| e.to_string())?;
         return Err(msg.into());
     };
-    core.sync_once(&HttpTransport::new(&url, &token), PAGE)
+    let link = HttpTransport::new(&url, &credential.token, credential.fingerprint.as_deref());
+    core.sync_once(&link, PAGE)
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
@@ -86,11 +103,15 @@ mod tests {
     #[test]
     #[ignore = "needs an OS keyring; cargo xtask test runs it under dbus-run-session"]
     fn server_session_round_trips_through_the_os_keyring() {
-        let server = format!("http://127.0.0.1:9/{}", uuid::Uuid::now_v7());
-        assert_eq!(load_token(&server), None);
-        store_token(&server, "tok-123").unwrap();
-        assert_eq!(load_token(&server).as_deref(), Some("tok-123"));
+        let server = format!("https://127.0.0.1:9/{}", uuid::Uuid::now_v7());
+        assert_eq!(load_credential(&server), None);
+        let credential = ServerCredential {
+            token: "tok-123".into(),
+            fingerprint: Some("AB:CD".into()),
+        };
+        store_credential(&server, &credential).unwrap();
+        assert_eq!(load_credential(&server), Some(credential));
         forget_token(&server);
-        assert_eq!(load_token(&server), None);
+        assert_eq!(load_credential(&server), None);
     }
 }

@@ -27,6 +27,13 @@ const TITLE = 'Reception printer jams on every job';
 const OTHER_TITLE = 'VPN drops every hour';
 const COMMENT = 'Replaced the fuser unit; the zebrafish test page printed cleanly.';
 const SEARCH_WORD = 'zebrafish';
+// Client scope: a technician the admin limits to CLIENT_NAME.
+const OTHER_CLIENT_NAME = 'Borealis Logistics';
+const SCOPED_USERNAME = 'e2e.scoped';
+const SCOPED_DISPLAY = 'Scoped Technician';
+const SCOPED_PASSWORD = 'battery-staple-77';
+const SCOPED_TITLE = 'Dental chair tablet will not enrol';
+const HIDDEN_TITLE = 'Warehouse scanners lose Wi-Fi';
 
 const STEP_MS = 15_000;
 
@@ -279,6 +286,144 @@ test('technician works a ticket in the web console', { timeout: 180_000 }, async
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   } catch (e) {
     await shot('failure').catch(() => {});
+    throw e;
+  } finally {
+    await context.close().catch(() => {});
+  }
+});
+
+test('admin limits a technician to one client; the technician sees only that client', { timeout: 180_000 }, async () => {
+  // Two clients with a ticket each. The first client exists already when the test above ran.
+  const session = await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } });
+  const token = session.token;
+  const existing = await apiCall('GET', '/clients', { token });
+  const acme =
+    existing.find((c) => c.name === CLIENT_NAME) ?? (await apiCall('POST', '/clients', { token, body: { name: CLIENT_NAME } }));
+  const borealis = await apiCall('POST', '/clients', { token, body: { name: OTHER_CLIENT_NAME } });
+  const seen = await apiCall('POST', '/tickets', {
+    token,
+    body: { title: SCOPED_TITLE, client_id: acme.id, priority: 'normal' },
+  });
+  const hidden = await apiCall('POST', '/tickets', {
+    token,
+    body: { title: HIDDEN_TITLE, client_id: borealis.id, priority: 'high' },
+  });
+  // The queue opens on active tickets: this many belong to the first client.
+  const acmeActive = (await apiCall('GET', `/tickets?status=active&client_id=${acme.id}`, { token })).total;
+  assert.ok(acmeActive >= 1, 'the first client has an active ticket');
+  const scopeOf = async (username) => {
+    const users = await apiCall('GET', '/users', { token });
+    const u = users.find((x) => x.username === username);
+    if (!u) fail(`user ${username} is not on the server`);
+    return u.clients;
+  };
+
+  const pageErrors = [];
+  const open = async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    page.setDefaultNavigationTimeout(STEP_MS);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    return { context, page };
+  };
+  const logIn = async (page, username, password) => {
+    await page.goto(`${base}/`);
+    await page.getByTestId('login-username').fill(username);
+    await page.getByTestId('login-password').fill(password);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('queue').waitFor();
+  };
+  let { context, page } = await open();
+  const shot = async (name) => {
+    if (shotsDir) await page.screenshot({ path: path.join(shotsDir, `${name}.png`) });
+  };
+
+  try {
+    // The admin adds the technician in Settings → Users.
+    await logIn(page, USERNAME, PASSWORD);
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('user-list').waitFor();
+    await page.getByTestId('user-username').fill(SCOPED_USERNAME);
+    await page.getByTestId('user-display-name').fill(SCOPED_DISPLAY);
+    await page.getByTestId('user-role').selectOption('technician');
+    await page.getByTestId('user-password').fill(SCOPED_PASSWORD);
+    await page.getByTestId('user-add').click();
+    const row = page.locator(`[data-testid="user-row"][data-username="${SCOPED_USERNAME}"]`);
+    await row.waitFor();
+    await waitForText(row.getByTestId('user-scope'), 'All clients', 'scope of the new technician');
+
+    // Open the scope editor: every client by default, the client boxes locked until "Only these clients".
+    await row.getByTestId('user-scope-edit').click();
+    const form = page.getByTestId('scope-form');
+    await form.waitFor();
+    assert.ok(await form.getByTestId('scope-all').isChecked(), '"All clients" is chosen at first');
+    const acmeBox = form.locator(`[data-testid="scope-client"][data-client="${CLIENT_NAME}"]`);
+    const borealisBox = form.locator(`[data-testid="scope-client"][data-client="${OTHER_CLIENT_NAME}"]`);
+    await acmeBox.waitFor();
+    await borealisBox.waitFor();
+    assert.ok(await acmeBox.isDisabled(), 'client boxes are locked while "All clients" is chosen');
+    await form.getByTestId('scope-some').check();
+    assert.ok(await acmeBox.isEnabled(), 'client boxes unlock with "Only these clients"');
+    assert.equal(await form.locator('[data-testid="scope-client"]:checked').count(), 0, 'no client is ticked yet');
+
+    // Saving "Only these clients" with nothing ticked is refused and changes nothing.
+    await form.getByTestId('scope-save').click();
+    await waitForText(form.getByTestId('scope-error'), /Tick at least one client/, 'error for an empty scope');
+    await shot('10-scope-empty-error');
+    assert.ok(await form.isVisible(), 'the editor stays open after the refusal');
+    await waitForText(row.getByTestId('user-scope'), 'All clients', 'scope label after the refused save');
+    assert.equal(await scopeOf(SCOPED_USERNAME), null, 'the refused save did not reach the server');
+
+    // Tick the first client only: the message goes, and Save narrows the scope.
+    await acmeBox.check();
+    await form.getByTestId('scope-error').waitFor({ state: 'detached' });
+    assert.ok(!(await borealisBox.isChecked()), 'the other client stays unticked');
+    await shot('11-scope-editor');
+    await form.getByTestId('scope-save').click();
+    await form.waitFor({ state: 'detached' });
+    await waitForText(row.getByTestId('user-scope'), CLIENT_NAME, 'scope label after saving');
+    assert.deepEqual(await scopeOf(SCOPED_USERNAME), [acme.id], 'the server holds the new scope');
+    await shot('12-scope-saved');
+    await context.close();
+
+    // The technician, in a browser of their own, sees only the first client.
+    ({ context, page } = await open());
+    await logIn(page, SCOPED_USERNAME, SCOPED_PASSWORD);
+    await waitForText(page.getByTestId('current-user'), new RegExp(SCOPED_DISPLAY), 'current user in the top bar');
+    await waitForCount(page.getByTestId('queue-row'), acmeActive, "the first client's active tickets in the queue");
+    await waitForText(page.getByTestId('queue-total'), new RegExp(`^${acmeActive} tickets?$`), 'queue total');
+    await page.locator(`[data-testid="queue-row"][data-number="${seen.number}"]`).waitFor();
+    assert.equal(
+      await page.locator(`[data-testid="queue-row"][data-number="${hidden.number}"]`).count(),
+      0,
+      "the other client's ticket is not in the queue",
+    );
+    for (const text of await page.getByTestId('queue-row').allTextContents()) {
+      assert.ok(text.includes(CLIENT_NAME), `a queued ticket is the first client's: ${text}`);
+    }
+    const queueText = (await page.getByTestId('queue').textContent()) ?? '';
+    assert.ok(!queueText.includes(HIDDEN_TITLE) && !queueText.includes(OTHER_CLIENT_NAME), 'nothing of the other client shows');
+    const filterOptions = (await page.getByTestId('filter-client').locator('option').allTextContents()).map((t) => t.trim());
+    assert.deepEqual(filterOptions, ['Any client', CLIENT_NAME], 'the client filter offers only the first client');
+    await shot('13-scoped-queue');
+
+    // A link to the other client's tickets opens an empty queue.
+    await page.goto(`${base}/#/tickets?status=active&client_id=${borealis.id}`);
+    await page.getByTestId('queue-empty').waitFor();
+    await waitForCount(page.getByTestId('queue-row'), 0, 'tickets of the other client via a link');
+
+    // Clients page: one client, the first.
+    await page.getByTestId('nav-clients').click();
+    await page.getByTestId('client-list').waitFor();
+    await waitForCount(page.getByTestId('client-row'), 1, 'clients the technician sees');
+    assert.equal(await page.getByTestId('client-row').first().getAttribute('data-id'), acme.id);
+    await waitForText(page.getByTestId('client-row'), new RegExp(`^${CLIENT_NAME}`), 'the one client listed');
+    await shot('14-scoped-clients');
+
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the pages');
+  } catch (e) {
+    await shot('failure-scope').catch(() => {});
     throw e;
   } finally {
     await context.close().catch(() => {});

@@ -241,7 +241,9 @@ impl Core {
         })
     }
 
-    pub async fn list_users(&self, _actor: &Actor) -> CoreResult<Vec<User>> {
+    /// Everyone's name and role; who may see which clients only for admins (and each
+    /// person's own), since it names clients others may not see.
+    pub async fn list_users(&self, actor: &Actor) -> CoreResult<Vec<User>> {
         let rows = sqlx::query(&format!(
             "SELECT {USER_COLS} FROM users ORDER BY display_name COLLATE NOCASE"
         ))
@@ -252,7 +254,11 @@ impl Core {
             sqlx::query_as("SELECT user_id, client_id FROM user_clients ORDER BY client_id")
                 .fetch_all(&self.pool)
                 .await?;
+        let admin = actor.role == Role::Admin;
         for (user, client) in scoped {
+            if !admin && actor.user_id.map(|me| me.to_string()) != Some(user.clone()) {
+                continue;
+            }
             if let Some(u) = users.iter_mut().find(|u| u.id.to_string() == user) {
                 u.clients
                     .get_or_insert_with(Vec::new)

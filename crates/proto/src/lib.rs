@@ -853,6 +853,11 @@ pub struct ConnectRequest {
     pub server_url: String,
     pub username: String,
     pub password: String,
+    /// For https: the SHA-256 fingerprint of the server certificate the person compared and
+    /// trusts (the console pins it, and refuses any other certificate from then on).
+    #[serde(default)]
+    #[ts(optional)]
+    pub fingerprint: Option<String>,
 }
 
 /// What the top bar shows about sync.
@@ -870,6 +875,9 @@ pub struct SyncStatus {
     /// Changes known to be waiting on the server for this console (a first sync in progress).
     pub to_fetch: i64,
     pub open_conflicts: i64,
+    /// The server certificate this console pinned (https), from the OS keyring.
+    #[serde(default)]
+    pub certificate: Option<String>,
 }
 
 macro_rules! ts_decls {

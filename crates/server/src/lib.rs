@@ -3,6 +3,8 @@
 //! Each handler is a few lines: parse, call one core method, map the error. Business rules
 //! live in outpost-core only. `GET /api/v1/openapi.json` describes every route.
 
+pub mod tls;
+
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};

@@ -4,7 +4,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use outpost_core::{Actor, Core, SystemClock};
 use outpost_proto::{NewUser, Role};
-use outpost_server::{app, AppState};
+use outpost_server::{app, tls, AppState};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,12 +37,33 @@ enum Command {
         /// Folder of the built web console (default: ui/dist of this checkout).
         #[arg(long, env = "OUTPOST_UI_DIR")]
         ui_dir: Option<PathBuf>,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Administration without the UI.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+/// TLS on the listening port. By default a server reachable from other machines serves
+/// HTTPS with a self-signed certificate kept in its data folder (consoles pin its
+/// fingerprint); one listening on loopback only serves plain HTTP unless told otherwise.
+#[derive(clap::Args)]
+struct TlsArgs {
+    /// PEM certificate chain to serve (with --tls-key), e.g. from your own CA.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with the self-signed certificate even on loopback.
+    #[arg(long, conflicts_with_all = ["tls_cert", "plain_http"])]
+    self_signed: bool,
+    /// Serve plain HTTP even on a public address (behind a TLS-terminating proxy only).
+    #[arg(long, conflicts_with = "tls_cert")]
+    plain_http: bool,
 }
 
 #[derive(Subcommand)]
@@ -80,7 +101,8 @@ async fn main() -> anyhow::Result<()> {
             listen,
             demo,
             ui_dir,
-        } => serve(data_dir, listen, demo, ui_dir).await,
+            tls,
+        } => serve(data_dir, listen, demo, ui_dir, tls).await,
         Command::Admin {
             command:
                 AdminCommand::CreateUser {
@@ -134,6 +156,7 @@ async fn serve(
     listen: SocketAddr,
     demo: bool,
     ui_dir: Option<PathBuf>,
+    tls: TlsArgs,
 ) -> anyhow::Result<()> {
     let core = open(&data_dir).await?;
     if demo {
@@ -163,11 +186,50 @@ async fn serve(
     let state = AppState {
         core: Arc::new(core),
     };
-    println!("Outpost server listening on http://{addr} (web console at /, API at /api/v1)");
-    axum::serve(listener, app(state, ui_dir))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    let router = app(state, ui_dir);
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let files = match (&tls.tls_cert, &tls.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::CertFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ if tls.self_signed || (!tls.plain_http && !addr.ip().is_loopback()) => {
+            Some(tls::self_signed(&data_dir, &certificate_names(addr))?)
+        }
+        _ => None,
+    };
+    let Some(files) = files else {
+        if !addr.ip().is_loopback() {
+            tracing::warn!("serving plain HTTP on {addr}: put a TLS-terminating proxy in front");
+        }
+        println!("Outpost server listening on http://{addr} (web console at /, API at /api/v1)");
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        return Ok(());
+    };
+    let (config, fingerprint) = tls::server_config(&files)?;
+    println!("Outpost server listening on https://{addr} (web console at /, API at /api/v1)");
+    println!("certificate SHA-256 fingerprint: {fingerprint}");
+    println!("(consoles show this fingerprint when they connect: compare it before trusting)");
+    tls::serve(listener, config, router, shutdown).await
+}
+
+/// The names a self-signed certificate is made for: this host and the address served.
+fn certificate_names(addr: SocketAddr) -> Vec<String> {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
+        let host = host.trim();
+        if !host.is_empty() {
+            names.push(host.to_string());
+        }
+    }
+    if !addr.ip().is_unspecified() {
+        names.push(addr.ip().to_string());
+    }
+    names.sort();
+    names.dedup();
+    names
 }

@@ -85,11 +85,11 @@ fn main() {
         let state = outpost_server::AppState { core: Arc::new(server) };
         tokio::spawn(async move { axum::serve(listener, outpost_server::app(state, None)).await });
 
-        let session = server_login(&url, &LoginRequest { username: "bench".into(), password: "bench-pass".into() })
+        let session = server_login(&url, None, &LoginRequest { username: "bench".into(), password: "bench-pass".into() })
             .await
             .unwrap();
         let console = Core::open_dir(console_dir.path(), Arc::new(SystemClock)).await.unwrap();
-        let link = HttpTransport::new(&url, &session.token);
+        let link = HttpTransport::new(&url, &session.token, None);
         if std::env::var_os("OUTPOST_BENCH_DIAG").is_some() {
             use outpost_core::sync::SyncTransport;
             let t = Instant::now();

@@ -7,7 +7,9 @@ use outpost_proto::{
     ApiError, EntityChecksum, LoginRequest, PullPage, PushRequest, PushResponse, Session,
     SnapshotPage,
 };
-use std::time::Duration;
+mod tls;
+
+pub use tls::server_fingerprint;
 
 pub struct HttpTransport {
     base: String,
@@ -20,14 +22,6 @@ pub fn api_root(server_url: &str) -> String {
     let trimmed = server_url.trim().trim_end_matches('/');
     let trimmed = trimmed.strip_suffix("/api/v1").unwrap_or(trimmed);
     format!("{trimmed}/api/v1")
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap_or_default()
 }
 
 /// Turns a failed response into words a technician can act on.
@@ -44,7 +38,9 @@ async fn failure(r: reqwest::Response) -> TransportError {
 }
 
 fn offline(e: reqwest::Error) -> TransportError {
-    if e.is_connect() || e.is_timeout() {
+    if let Some(words) = tls::mismatch(&e) {
+        TransportError::Other(words)
+    } else if e.is_connect() || e.is_timeout() {
         TransportError::Offline("no connection to the server".into())
     } else {
         TransportError::Other(format!("talking to the server failed: {e}"))
@@ -52,11 +48,12 @@ fn offline(e: reqwest::Error) -> TransportError {
 }
 
 impl HttpTransport {
-    pub fn new(server_url: &str, token: &str) -> Self {
+    /// `fingerprint`: the server certificate this console pinned (https), if any.
+    pub fn new(server_url: &str, token: &str, fingerprint: Option<&str>) -> Self {
         HttpTransport {
             base: api_root(server_url),
             token: token.to_string(),
-            http: client(),
+            http: tls::client(fingerprint),
         }
     }
 }
@@ -155,15 +152,22 @@ impl std::fmt::Display for LoginFailure {
     }
 }
 
-/// Logs in to a server; the error says what to fix (address, password, reachability).
-pub async fn server_login(server_url: &str, req: &LoginRequest) -> Result<Session, LoginFailure> {
-    let r = client()
+/// Logs in to a server (pinned to `fingerprint` when given); the error says what to fix
+/// (address, password, reachability, a changed certificate).
+pub async fn server_login(
+    server_url: &str,
+    fingerprint: Option<&str>,
+    req: &LoginRequest,
+) -> Result<Session, LoginFailure> {
+    let r = tls::client(fingerprint)
         .post(format!("{}/auth/login", api_root(server_url)))
         .json(req)
         .send()
         .await
         .map_err(|e| {
-            if e.is_connect() || e.is_timeout() {
+            if let Some(words) = tls::mismatch(&e) {
+                LoginFailure::Refused(words)
+            } else if e.is_connect() || e.is_timeout() {
                 LoginFailure::Unreachable(format!(
                     "cannot reach {server_url}; check the address and that the server runs"
                 ))

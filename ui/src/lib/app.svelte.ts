@@ -85,6 +85,11 @@ class AppState {
     return this.user?.role === 'admin';
   }
 
+  /** Adding clients: people limited to some clients cannot (the new one would be outside). */
+  get canAddClients(): boolean {
+    return this.canWrite && !this.user?.clients;
+  }
+
   /** People tickets can be assigned to (viewers cannot work tickets). */
   get assignees(): User[] {
     return this.users.filter((u) => u.role !== 'viewer');

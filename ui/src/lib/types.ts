@@ -316,7 +316,11 @@ offline: boolean,
 /**
  * Changes known to be waiting on the server for this console (a first sync in progress).
  */
-to_fetch: number, open_conflicts: number, };
+to_fetch: number, open_conflicts: number, 
+/**
+ * The server certificate this console pinned (https), from the OS keyring.
+ */
+certificate: string | null, };
 
 export type ConnectPreview = { clients: number, tickets: number, comments: number, time_entries: number, 
 /**
@@ -328,7 +332,12 @@ export type ConnectRequest = {
 /**
  * e.g. `https://outpost.example.com` or `http://127.0.0.1:8787`.
  */
-server_url: string, username: string, password: string, };
+server_url: string, username: string, password: string, 
+/**
+ * For https: the SHA-256 fingerprint of the server certificate the person compared and
+ * trusts (the console pins it, and refuses any other certificate from then on).
+ */
+fingerprint?: string, };
 
 export type EntityChecksum = { entity: string, count: number, 
 /**

@@ -1063,6 +1063,59 @@ pub fn server_address(url: &str) -> CoreResult<String> {
     }
 }
 
+/// How Outpost shows a TLS certificate's identity (what consoles pin): SHA-256 of the
+/// certificate (DER), upper-case hex pairs joined by colons, as `openssl x509 -fingerprint
+/// -sha256` prints it.
+pub fn certificate_fingerprint(der: &[u8]) -> String {
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The certificate pin a console keeps for a server address: an https server must come with
+/// the fingerprint the person trusted; plain http (a trusted network) has none.
+pub fn pin_for(url: &str, fingerprint: Option<&str>) -> CoreResult<Option<String>> {
+    let url = server_address(url)?;
+    match fingerprint.map(str::trim).filter(|f| !f.is_empty()) {
+        _ if url.starts_with("http://") => Ok(None),
+        Some(f) => normalize_fingerprint(f).map(Some),
+        None => Err(invalid(
+            "check the server's certificate first: an https server is trusted by the \
+             fingerprint of its certificate, compared with what outpost-server printed",
+        )),
+    }
+}
+
+/// A fingerprint as a person typed or pasted it, in the form [`certificate_fingerprint`]
+/// gives (case, spaces and the `SHA256:` prefix do not matter).
+pub fn normalize_fingerprint(text: &str) -> CoreResult<String> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix("SHA256:")
+        .or_else(|| t.strip_prefix("sha256:"))
+        .or_else(|| t.strip_prefix("SHA-256:"))
+        .unwrap_or(t);
+    let hex: String = t
+        .chars()
+        .filter(|c| !matches!(c, ':' | ' ' | '-'))
+        .collect();
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(invalid(
+            "a certificate fingerprint is 32 bytes of SHA-256 in hex (64 digits, colons allowed), \
+             as outpost-server prints it when it starts",
+        ));
+    }
+    let upper = hex.to_ascii_uppercase();
+    Ok(upper
+        .as_bytes()
+        .chunks(2)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect::<Vec<_>>()
+        .join(":"))
+}
+
 fn transport_failure(e: TransportError) -> CoreError {
     match e {
         TransportError::Offline(m) => CoreError::Offline(m),
@@ -1709,6 +1762,7 @@ impl Core {
             last_sync_at: r.get::<Option<i64>, _>("last_sync_at").map(from_ms),
             last_error: r.get("last_error"),
             open_conflicts: open,
+            certificate: None, // kept in the OS keyring; the desktop app fills it in
         })
     }
 

@@ -31,6 +31,10 @@ struct Cli {
     /// Changes per push and per pulled page.
     #[arg(long, default_value_t = 200)]
     page: i64,
+    /// Trust only the server certificate with this SHA-256 fingerprint (as outpost-server
+    /// prints it); needed for a self-signed server.
+    #[arg(long)]
+    fingerprint: Option<String>,
 }
 
 #[tokio::main]
@@ -46,8 +50,15 @@ async fn main() -> anyhow::Result<()> {
     std::io::stdin()
         .read_to_string(&mut password)
         .context("reading the password from standard input")?;
+    let pin = cli
+        .fingerprint
+        .as_deref()
+        .map(outpost_core::sync::normalize_fingerprint)
+        .transpose()
+        .map_err(|e| anyhow!("--fingerprint: {e}"))?;
     let session = server_login(
         &cli.server,
+        pin.as_deref(),
         &LoginRequest {
             username: cli.username,
             password: password.trim_end_matches(['\r', '\n']).to_string(),
@@ -61,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     core.set_server(Some(&cli.server))
         .await
         .map_err(|e| anyhow!("{e}"))?;
-    let t = HttpTransport::new(&cli.server, &session.token);
+    let t = HttpTransport::new(&cli.server, &session.token, pin.as_deref());
     let report = core
         .sync_once(&t, cli.page)
         .await

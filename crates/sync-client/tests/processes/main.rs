@@ -1,6 +1,9 @@
-//! Two real processes: a console store synced by `outpost-sync` against a real
+//! Real processes: a console store synced by `outpost-sync` against a real
 //! `outpost-server` on loopback, the client killed with SIGKILL at random moments many
-//! times. After a final sync nothing is lost or duplicated.
+//! times (after a final sync nothing is lost or duplicated); and the server over TLS with
+//! its certificate pinned (`tls`).
+
+mod tls;
 
 use outpost_core::{Actor, Core, SystemClock};
 use outpost_proto::{FirstAdminRequest, NewClient, NewComment, NewTicket, TicketQuery};
@@ -12,9 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-const SYNC: &str = env!("CARGO_BIN_EXE_outpost-sync");
+pub(crate) const SYNC: &str = env!("CARGO_BIN_EXE_outpost-sync");
 
-fn server_bin() -> PathBuf {
+pub(crate) fn server_bin() -> PathBuf {
     let p = Path::new(SYNC).with_file_name("outpost-server");
     assert!(
         p.exists(),
@@ -24,7 +27,7 @@ fn server_bin() -> PathBuf {
     p
 }
 
-struct Killed(Child);
+pub(crate) struct Killed(pub Child);
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
