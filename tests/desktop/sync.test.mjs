@@ -1,11 +1,13 @@
-// Offline-first, end to end: the real desktop window connects to a real outpost-server,
-// works while the server is down ("1 change waiting"), and once the server is back the
-// change is synced and visible in a second console (the server's web console in Chromium).
+// Offline-first, end to end: the real desktop window connects to a real outpost-server over
+// HTTPS (its self-signed certificate, whose fingerprint the console shows and pins), works
+// while the server is down ("1 change waiting"), and once the server is back the change is
+// synced and visible in a second console (the server's web console in Chromium).
 // Needs a Secret Service for the keyring: `cargo xtask test` runs it under dbus-run-session.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -20,18 +22,54 @@ function serverBin() {
   return bin;
 }
 
+// The server's own certificate is the only one this test trusts (it is self-signed).
+let serverCa = null;
+
+/** A request to the server over HTTPS, trusting only its certificate. */
+function request(port, method, route, token, body) {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: `/api/v1${route}`,
+        method,
+        ca: serverCa,
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        timeout: 5000,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => { text += d; });
+        res.on('end', () => resolve({ status: res.statusCode, text }));
+      },
+    );
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    if (body) req.write(JSON.stringify(body));
+    req.end();
+  });
+}
+
+/** Starts the server with its self-signed certificate; returns it and the fingerprint it printed. */
 async function startServer(dataDir, port) {
-  const proc = spawn(serverBin(), ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const proc = spawn(serverBin(), ['serve', '--self-signed', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
+  let out = '';
   proc.stderr.on('data', (d) => { log += d; });
+  proc.stdout.on('data', (d) => { out += d; });
   const deadline = Date.now() + 20000;
   for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/api/v1/health`)).ok) return proc;
-    } catch { /* not up yet */ }
-    if (Date.now() > deadline) throw new Error(`server did not start: ${log}`);
+    const printed = /certificate SHA-256 fingerprint: ([0-9A-F:]+)/.exec(out);
+    if (printed) {
+      serverCa = readFileSync(path.join(dataDir, 'tls', 'server-cert.pem'));
+      try {
+        if ((await request(port, 'GET', '/health')).status === 200) return { proc, fingerprint: printed[1] };
+      } catch { /* not up yet */ }
+    }
+    if (Date.now() > deadline) throw new Error(`server did not start: ${out}${log}`);
     await sleep(100);
   }
 }
@@ -42,13 +80,12 @@ async function stopServer(proc) {
 }
 
 async function api(port, method, route, token, body) {
-  const r = await fetch(`http://127.0.0.1:${port}/api/v1${route}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await r.json().catch(() => null);
-  if (!r.ok) throw new Error(`${method} ${route}: ${r.status} ${JSON.stringify(json)}`);
+  const r = await request(port, method, route, token, body);
+  let json = null;
+  try {
+    json = JSON.parse(r.text);
+  } catch { /* not JSON */ }
+  if (r.status < 200 || r.status >= 300) throw new Error(`${method} ${route}: ${r.status} ${r.text}`);
   return json;
 }
 
@@ -76,7 +113,7 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     '--role', 'admin', '--password-stdin'], { input: 'server-pass-1\n' });
   assert.equal(created.status, 0, String(created.stderr));
   const port = await freePort();
-  let server = await startServer(serverDir, port);
+  let { proc: server, fingerprint } = await startServer(serverDir, port);
   const { token } = await api(port, 'POST', '/auth/login', null, { username: 'tech', password: 'server-pass-1' });
   await api(port, 'POST', '/clients', token, { name: 'Harbour Dental' });
 
@@ -98,14 +135,19 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
 
     // Settings: preview, then connect and upload.
     await session.click('[data-testid="nav-settings"]');
-    await session.type('[data-testid="connect-url"]', `http://127.0.0.1:${port}`);
+    await session.type('[data-testid="connect-url"]', `https://127.0.0.1:${port}`);
     await session.type('[data-testid="connect-username"]', 'tech');
     await session.type('[data-testid="connect-password"]', 'server-pass-1');
     await session.click('[data-testid="connect-preview"]');
     const preview = await session.text('[data-testid="connect-preview-text"]');
     assert.match(preview, /Will upload/);
+    // The certificate shown before trusting it is the one the server printed.
+    assert.equal((await session.text('[data-testid="connect-fingerprint"]')).trim(), fingerprint);
+    await shot(session, 'sync-certificate');
     await session.click('[data-testid="connect-submit"]');
     await waitForState(session, ['synced'], 60000);
+    await session.waitFor('[data-testid="connection-certificate"]');
+    assert.match(await session.text('[data-testid="connection-certificate"]'), new RegExp(fingerprint));
     await shot(session, 'sync-connected');
 
     // The server goes away; a ticket is created offline.
@@ -126,7 +168,7 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     await shot(session, 'sync-offline');
 
     // The server is back: the change goes out by itself.
-    server = await startServer(serverDir, port);
+    ({ proc: server } = await startServer(serverDir, port));
     await waitForState(session, ['synced'], 60000);
 
     // A second console: the server's web console in a browser finds the ticket.
@@ -135,8 +177,10 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
-    const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${port}/`);
+    // The browser has no way to know the self-signed certificate; this test already checked it.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    await page.goto(`https://127.0.0.1:${port}/`);
     await page.getByTestId('login-username').fill('tech');
     await page.getByTestId('login-password').fill('server-pass-1');
     await page.getByTestId('login-submit').click();

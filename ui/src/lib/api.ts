@@ -443,6 +443,10 @@ export const api = {
   /** Desktop only: what connecting would upload. */
   connectPreview: () => call<ConnectPreview>({ cmd: 'connect_preview', auth: true }),
 
+  /** Desktop only: the SHA-256 fingerprint of the certificate an https server presents. */
+  serverFingerprint: (url: string) =>
+    call<string>({ cmd: 'server_fingerprint', args: { url }, auth: true, write: false }),
+
   /**
    * Desktop only: connects to a server and uploads this store. Returns a NEW local session for
    * the server user; the caller replaces the stored token and current user with it.
