@@ -198,6 +198,10 @@ authed!(create_site(id: Uuid, req: NewSite) -> Site => |core, a| core.create_sit
 authed!(create_contact(id: Uuid, req: NewContact) -> Contact => |core, a| core.create_contact(&a, id, req));
 authed!(update_site(id: Uuid, req: UpdateSite) -> Site => |core, a| core.update_site(&a, id, req));
 authed!(update_contact(id: Uuid, req: UpdateContact) -> Contact => |core, a| core.update_contact(&a, id, req));
+authed!(list_assets(query: AssetQuery) -> AssetPage => |core, a| core.list_assets(&a, &query));
+authed!(get_asset(id: Uuid) -> Asset => |core, a| core.get_asset(&a, id));
+authed!(create_asset(req: NewAsset) -> Asset => |core, a| core.create_asset(&a, req));
+authed!(update_asset(id: Uuid, req: UpdateAsset) -> Asset => |core, a| core.update_asset(&a, id, req));
 authed!(list_tickets(query: TicketQuery) -> TicketPage => |core, a| core.list_tickets(&a, &query));
 authed!(create_ticket(req: NewTicket) -> Ticket => |core, a| core.create_ticket(&a, req));
 authed!(get_ticket(id: Uuid) -> TicketDetail => |core, a| core.get_ticket(&a, id));
@@ -259,6 +263,10 @@ fn main() {
             create_contact,
             update_site,
             update_contact,
+            list_assets,
+            get_asset,
+            create_asset,
+            update_asset,
             list_tickets,
             create_ticket,
             get_ticket,

@@ -387,7 +387,7 @@ fn email(e: Option<String>) -> CoreResult<String> {
 }
 
 /// Records the fields of `after` that differ from `before` as one edit (row, change, audit).
-async fn record_edit(
+pub(crate) async fn record_edit(
     w: &mut WriteTx<'_>,
     table: &str,
     entity: &str,
@@ -435,7 +435,7 @@ async fn ensure_name_free(w: &mut WriteTx<'_>, name: &str, except: Option<Uuid>)
     }
 }
 
-fn as_map(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+pub(crate) fn as_map(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
     match v {
         serde_json::Value::Object(m) => m,
         _ => Default::default(),

@@ -4,11 +4,12 @@
 //! are thin callers of [`Core`]'s methods; they parse input, call one method, map the error.
 //! Must not depend on Tauri, axum or any transport.
 //!
-//! Modules own their tables: `auth` (users, sessions), `clients` (clients, sites, contacts),
+//! Modules own their tables: `assets` (devices per client), `auth` (users, sessions), `clients` (clients, sites, contacts),
 //! `tickets` (tickets, tags, comments, time entries, full-text search), `sla` (policy and
 //! deadlines), `views` (saved queue views), `store` (database, change log, audit chain),
 //! `demo` (sample data).
 
+pub mod assets;
 pub mod auth;
 pub mod clients;
 pub mod clock;

@@ -680,6 +680,143 @@ pub struct DemoSummary {
     pub time_entries: i64,
 }
 
+// ---------------------------------------------------------------- assets
+
+/// What kind of device an asset is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetKind {
+    Workstation,
+    Laptop,
+    Server,
+    Network,
+    Printer,
+    Mobile,
+    Other,
+}
+
+impl AssetKind {
+    pub const ALL: [AssetKind; 7] = [
+        AssetKind::Workstation,
+        AssetKind::Laptop,
+        AssetKind::Server,
+        AssetKind::Network,
+        AssetKind::Printer,
+        AssetKind::Mobile,
+        AssetKind::Other,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetKind::Workstation => "workstation",
+            AssetKind::Laptop => "laptop",
+            AssetKind::Server => "server",
+            AssetKind::Network => "network",
+            AssetKind::Printer => "printer",
+            AssetKind::Mobile => "mobile",
+            AssetKind::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> Option<AssetKind> {
+        AssetKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A device the MSP looks after for a client (an endpoint, a server, network gear…).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct Asset {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub client_name: String,
+    pub site_id: Option<Uuid>,
+    pub site_name: Option<String>,
+    /// Host name or label, e.g. `RECEPTION-PC`.
+    pub name: String,
+    pub kind: AssetKind,
+    pub os: String,
+    pub serial: String,
+    pub notes: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+pub struct NewAsset {
+    pub client_id: Uuid,
+    #[serde(default)]
+    #[ts(optional)]
+    pub site_id: Option<Uuid>,
+    pub name: String,
+    pub kind: AssetKind,
+    #[serde(default)]
+    #[ts(optional)]
+    pub os: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub serial: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub notes: Option<String>,
+}
+
+/// A partial edit of an asset: absent fields are left alone; `site_id: null` clears the site.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+pub struct UpdateAsset {
+    #[serde(default)]
+    #[ts(optional)]
+    pub name: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub kind: Option<AssetKind>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub os: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub serial: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub notes: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[ts(optional, type = "string | null")]
+    #[schema(value_type = Option<Uuid>)]
+    pub site_id: Option<Option<Uuid>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AssetQuery {
+    #[serde(default)]
+    #[ts(optional)]
+    pub client_id: Option<Uuid>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub site_id: Option<Uuid>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub kind: Option<AssetKind>,
+    /// Part of the name, serial number or operating system.
+    #[serde(default)]
+    #[ts(optional)]
+    pub q: Option<String>,
+    /// 1..=500 (default 100).
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct AssetPage {
+    pub items: Vec<Asset>,
+    pub total: i64,
+}
+
 // ---------------------------------------------------------------- sync
 
 /// One change as it travels between replicas (see crates/core/src/sync/README.md).
@@ -785,6 +922,7 @@ pub const SNAPSHOT_ORDER: &[&str] = &[
     "client",
     "site",
     "contact",
+    "asset",
     "ticket",
     "comment",
     "time_entry",
@@ -945,6 +1083,12 @@ ts_decls!(
     QueueCounts,
     DemoSummary,
     UserClients,
+    AssetKind,
+    Asset,
+    NewAsset,
+    UpdateAsset,
+    AssetQuery,
+    AssetPage,
     ChangeRecord,
     PushRequest,
     PushResponse,

@@ -306,6 +306,45 @@ async fn update_contact(
     Ok(Json(s.core.update_contact(&a, id, req).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/assets", params(AssetQuery),
+    responses((status = 200, body = AssetPage), (status = 400, body = ApiError)), security(("bearer" = [])))]
+async fn list_assets(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Params(q): Params<AssetQuery>,
+) -> ApiResult<AssetPage> {
+    Ok(Json(s.core.list_assets(&a, &q).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/assets", request_body = NewAsset,
+    responses((status = 201, body = Asset), (status = 400, body = ApiError), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]
+async fn create_asset(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Body(req): Body<NewAsset>,
+) -> Created<Asset> {
+    created(s.core.create_asset(&a, req).await?)
+}
+
+#[utoipa::path(get, path = "/api/v1/assets/{id}", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Asset), (status = 404, body = ApiError)), security(("bearer" = [])))]
+async fn get_asset(State(s): State<AppState>, Auth(a): Auth, Id(id): Id) -> ApiResult<Asset> {
+    Ok(Json(s.core.get_asset(&a, id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/assets/{id}", params(("id" = Uuid, Path)), request_body = UpdateAsset,
+    responses((status = 200, body = Asset), (status = 400, body = ApiError), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]
+async fn update_asset(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    Id(id): Id,
+    Body(req): Body<UpdateAsset>,
+) -> ApiResult<Asset> {
+    Ok(Json(s.core.update_asset(&a, id, req).await?))
+}
+
 #[utoipa::path(get, path = "/api/v1/tickets", params(TicketQuery),
     responses((status = 200, body = TicketPage), (status = 400, body = ApiError)), security(("bearer" = [])))]
 async fn list_tickets(
@@ -524,7 +563,7 @@ impl Modify for BearerAuth {
     info(title = "Outpost API", description = "Service desk of the Outpost MSP console."),
     paths(
         health, setup_state, create_first_admin, login, logout, me, list_users, create_user,
-        set_user_clients, sync_snapshot,
+        set_user_clients, sync_snapshot, list_assets, create_asset, get_asset, update_asset,
         list_clients, create_client, get_client, update_client, create_site, create_contact,
         update_site, update_contact,
         list_tickets, create_ticket, get_ticket, update_ticket, add_comment, add_time_entry,
@@ -567,6 +606,8 @@ pub fn api_router(state: AppState) -> Router {
         .route("/clients/{id}/contacts", post(create_contact))
         .route("/sites/{id}", axum::routing::patch(update_site))
         .route("/contacts/{id}", axum::routing::patch(update_contact))
+        .route("/assets", get(list_assets).post(create_asset))
+        .route("/assets/{id}", get(get_asset).patch(update_asset))
         .route("/tickets", get(list_tickets).post(create_ticket))
         .route("/tickets/{id}", get(get_ticket).patch(update_ticket))
         .route("/tickets/{id}/comments", post(add_comment))

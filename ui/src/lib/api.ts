@@ -38,6 +38,11 @@ import type {
   UpdateTicket,
   User,
   UserClients,
+  Asset,
+  AssetPage,
+  AssetQuery,
+  NewAsset,
+  UpdateAsset,
 } from './types';
 import type { ConnectPreview, ConnectRequest, TicketDetail as TicketDetailWithConflicts } from './types';
 
@@ -113,21 +118,30 @@ function toError(e: unknown): ApiRequestError {
   return new ApiRequestError('internal', 'Something went wrong; try again.');
 }
 
-/** Drops empty fields so absent means absent on both transports. */
-export function cleanQuery(q: TicketQuery): TicketQuery {
+/** Drops empty values from any query object, so absent means absent on both transports. */
+export function cleanParams<T extends object>(q: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(q)) {
     if (v === undefined || v === null || v === '' || v === false) continue;
     out[k] = v;
   }
-  return out as TicketQuery;
+  return out as T;
+}
+
+/** `?a=1&b=2` for a cleaned query object ('' when empty). */
+export function paramString(q: object): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(cleanParams(q))) p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+export function cleanQuery(q: TicketQuery): TicketQuery {
+  return cleanParams(q);
 }
 
 export function queryString(q: TicketQuery): string {
-  const p = new URLSearchParams();
-  for (const [k, v] of Object.entries(cleanQuery(q))) p.set(k, String(v));
-  const s = p.toString();
-  return s ? `?${s}` : '';
+  return paramString(q);
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -331,6 +345,35 @@ export const api = {
       cmd: 'update_contact',
       args: { id, req },
       http: { method: 'PATCH', path: `/contacts/${enc(id)}`, body: req },
+      auth: true,
+    }),
+
+  listAssets: (query: AssetQuery) => {
+    const q = cleanParams(query);
+    return call<AssetPage>({
+      cmd: 'list_assets',
+      args: { query: q },
+      http: { method: 'GET', path: `/assets${paramString(q)}` },
+      auth: true,
+    });
+  },
+
+  getAsset: (id: string) =>
+    call<Asset>({ cmd: 'get_asset', args: { id }, http: { method: 'GET', path: `/assets/${enc(id)}` }, auth: true }),
+
+  createAsset: (req: NewAsset) =>
+    call<Asset>({
+      cmd: 'create_asset',
+      args: { req },
+      http: { method: 'POST', path: '/assets', body: req },
+      auth: true,
+    }),
+
+  updateAsset: (id: string, req: UpdateAsset) =>
+    call<Asset>({
+      cmd: 'update_asset',
+      args: { id, req },
+      http: { method: 'PATCH', path: `/assets/${enc(id)}`, body: req },
       auth: true,
     }),
 

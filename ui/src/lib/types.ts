@@ -209,6 +209,30 @@ export type DemoSummary = { clients: number, tickets: number, comments: number, 
 
 export type UserClients = { clients: Array<string> | null, };
 
+export type AssetKind = "workstation" | "laptop" | "server" | "network" | "printer" | "mobile" | "other";
+
+export type Asset = { id: string, client_id: string, client_name: string, site_id: string | null, site_name: string | null, 
+/**
+ * Host name or label, e.g. `RECEPTION-PC`.
+ */
+name: string, kind: AssetKind, os: string, serial: string, notes: string, created_at: string, updated_at: string, };
+
+export type NewAsset = { client_id: string, site_id?: string, name: string, kind: AssetKind, os?: string, serial?: string, notes?: string, };
+
+export type UpdateAsset = { name?: string, kind?: AssetKind, os?: string, serial?: string, notes?: string, site_id?: string | null, };
+
+export type AssetQuery = { client_id?: string, site_id?: string, kind?: AssetKind, 
+/**
+ * Part of the name, serial number or operating system.
+ */
+q?: string, 
+/**
+ * 1..=500 (default 100).
+ */
+limit?: number, offset?: number, };
+
+export type AssetPage = { items: Array<Asset>, total: number, };
+
 export type ChangeRecord = { change_id: string, 
 /**
  * The replica where the change was made.

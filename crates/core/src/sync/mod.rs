@@ -36,6 +36,7 @@ const CHECKED: &[&str] = &[
     "client",
     "site",
     "contact",
+    "asset",
     "ticket",
     "comment",
     "time_entry",
@@ -62,6 +63,18 @@ fn spec(entity: &str) -> Option<Spec> {
         "contact" => s(
             "contacts",
             &["client_id", "site_id", "name", "email", "phone"],
+        ),
+        "asset" => s(
+            "assets",
+            &[
+                "client_id",
+                "site_id",
+                "name",
+                "kind",
+                "os",
+                "serial",
+                "notes",
+            ],
         ),
         "user" => s("users", &["username", "display_name", "role"]),
         "ticket" => s(
@@ -465,7 +478,9 @@ async fn apply_change(
     }
     if !sets.is_empty() {
         let mut assignments: Vec<String> = sets.iter().map(|(f, _)| format!("{f} = ?")).collect();
-        if c.entity == "ticket" {
+        // Records whose lists sort by last change keep `updated_at` moving with remote edits.
+        let stamped = matches!(c.entity.as_str(), "ticket" | "asset" | "client");
+        if stamped {
             assignments.push("updated_at = max(updated_at, ?)".into());
         }
         let sql = format!(
@@ -477,7 +492,7 @@ async fn apply_change(
         for (_, v) in &sets {
             q = bind_json(q, v);
         }
-        if c.entity == "ticket" {
+        if stamped {
             q = q.bind(
                 key_hlc(&key)
                     .map(|h| h.wall_ms)
@@ -582,7 +597,7 @@ fn insert_values(
             extra("res_risk_at", json!(d.res_risk_at));
             extra("next_due", json!(crate::sla::next_due(&clock, &d)));
         }
-        "client" => {
+        "client" | "asset" => {
             extra("created_at", json!(created));
             extra("updated_at", json!(created));
         }

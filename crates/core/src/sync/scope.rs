@@ -12,6 +12,7 @@ pub(crate) fn client_expr(entity: &str) -> Option<&'static str> {
         "client" => "clients.id",
         "site" => "sites.client_id",
         "contact" => "contacts.client_id",
+        "asset" => "assets.client_id",
         "ticket" => "tickets.client_id",
         "comment" => "(SELECT k.client_id FROM tickets k WHERE k.id = comments.ticket_id)",
         "time_entry" => "(SELECT k.client_id FROM tickets k WHERE k.id = time_entries.ticket_id)",
@@ -21,6 +22,7 @@ pub(crate) fn client_expr(entity: &str) -> Option<&'static str> {
                WHEN 'ticket' THEN (SELECT k.client_id FROM tickets k WHERE k.id = conflicts.entity_id) \
                WHEN 'site' THEN (SELECT k.client_id FROM sites k WHERE k.id = conflicts.entity_id) \
                WHEN 'contact' THEN (SELECT k.client_id FROM contacts k WHERE k.id = conflicts.entity_id) \
+               WHEN 'asset' THEN (SELECT k.client_id FROM assets k WHERE k.id = conflicts.entity_id) \
              END)"
         }
         _ => return None,
@@ -136,6 +138,11 @@ async fn drop_outside(w: &mut WriteTx<'_>, keep: &[Uuid]) -> CoreResult<()> {
         format!(
             "DELETE FROM record_clocks WHERE entity = 'client' AND entity_id NOT IN ({keep_list})"
         ),
+        format!(
+            "DELETE FROM record_clocks WHERE entity = 'asset' AND entity_id IN \
+             (SELECT id FROM assets WHERE client_id NOT IN ({keep_list}))"
+        ),
+        format!("DELETE FROM assets WHERE client_id NOT IN ({keep_list})"),
         format!("DELETE FROM time_entries WHERE ticket_id IN ({gone_tickets})"),
         format!("DELETE FROM comments WHERE ticket_id IN ({gone_tickets})"),
         format!("DELETE FROM ticket_tags WHERE ticket_id IN ({gone_tickets})"),

@@ -1,0 +1,255 @@
+//! Assets: the endpoints and devices an MSP looks after for a client (workstations, servers,
+//! network gear, printers…), each at a client and optionally a site. Technicians record them
+//! by hand today; the endpoint agent will fill in their inventory.
+
+use crate::clients::{as_map, ensure_client, ensure_site_of, record_edit};
+use crate::clock::from_ms;
+use crate::error::{invalid, CoreError, CoreResult};
+use crate::store::{opt_uuid, parse_uuid, Actor, Core};
+use outpost_proto::{Asset, AssetKind, AssetPage, AssetQuery, NewAsset, UpdateAsset};
+use serde_json::json;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+const MAX_PAGE: i64 = 500;
+
+fn text(field: &str, v: &str, max: usize, required: bool) -> CoreResult<String> {
+    let v = v.trim();
+    if required && v.is_empty() {
+        return Err(invalid(format!("{field} must not be empty")));
+    }
+    if v.chars().count() > max {
+        return Err(invalid(format!("{field} must be at most {max} characters")));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(invalid(format!("{field} must not contain control characters")));
+    }
+    Ok(v.to_string())
+}
+
+fn one_line(field: &str, v: &str, max: usize, required: bool) -> CoreResult<String> {
+    let v = text(field, v, max, required)?;
+    if v.contains('\n') {
+        return Err(invalid(format!("{field} must be a single line")));
+    }
+    Ok(v)
+}
+
+const ASSET_SELECT: &str = "SELECT a.id, a.client_id, a.site_id, a.name, a.kind, a.os, a.serial, \
+    a.notes, a.created_at, a.updated_at, \
+    (SELECT c.name FROM clients c WHERE c.id = a.client_id) AS client_name, \
+    (SELECT s.name FROM sites s WHERE s.id = a.site_id) AS site_name \
+    FROM assets a";
+
+fn asset_from_row(r: &SqliteRow) -> CoreResult<Asset> {
+    let kind: String = r.get("kind");
+    Ok(Asset {
+        id: parse_uuid(r.get("id"))?,
+        client_id: parse_uuid(r.get("client_id"))?,
+        client_name: r.get::<Option<String>, _>("client_name").unwrap_or_default(),
+        site_id: opt_uuid(r.get("site_id"))?,
+        site_name: r.get("site_name"),
+        name: r.get("name"),
+        kind: AssetKind::parse(&kind).unwrap_or(AssetKind::Other),
+        os: r.get("os"),
+        serial: r.get("serial"),
+        notes: r.get("notes"),
+        created_at: from_ms(r.get("created_at")),
+        updated_at: from_ms(r.get("updated_at")),
+    })
+}
+
+impl Core {
+    /// Assets of the clients `actor` may see, filtered and paged, by client then name.
+    pub async fn list_assets(&self, actor: &Actor, q: &AssetQuery) -> CoreResult<AssetPage> {
+        let limit = q.limit.unwrap_or(100);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(invalid(format!("limit must be between 1 and {MAX_PAGE}")));
+        }
+        let offset = q.offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(invalid("offset must not be negative"));
+        }
+        let mut wh = vec![actor.client_condition("a.client_id")];
+        let mut binds: Vec<String> = Vec::new();
+        if let Some(c) = q.client_id {
+            wh.push("a.client_id = ?".into());
+            binds.push(c.to_string());
+        }
+        if let Some(s) = q.site_id {
+            wh.push("a.site_id = ?".into());
+            binds.push(s.to_string());
+        }
+        if let Some(k) = q.kind {
+            wh.push("a.kind = ?".into());
+            binds.push(k.as_str().into());
+        }
+        if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            // A plain substring match: asset names and serials are short and exact.
+            wh.push(
+                "(a.name LIKE ? ESCAPE '\\' OR a.serial LIKE ? ESCAPE '\\' OR a.os LIKE ? ESCAPE '\\')"
+                    .into(),
+            );
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            for _ in 0..3 {
+                binds.push(format!("%{escaped}%"));
+            }
+        }
+        let where_sql = wh.join(" AND ");
+        // Aliased like the page query, so one WHERE serves both.
+        let count_sql = format!("SELECT count(*) FROM assets a WHERE {where_sql}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        for b in &binds {
+            count = count.bind(b.as_str());
+        }
+        let total = count.fetch_one(&self.pool).await?;
+        let sql = format!(
+            "{ASSET_SELECT} WHERE {where_sql} ORDER BY client_name COLLATE NOCASE, \
+             a.name COLLATE NOCASE, a.id LIMIT {limit} OFFSET {offset}"
+        );
+        let mut page = sqlx::query(&sql);
+        for b in &binds {
+            page = page.bind(b.as_str());
+        }
+        let items = page
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(asset_from_row)
+            .collect::<CoreResult<_>>()?;
+        Ok(AssetPage { items, total })
+    }
+
+    pub async fn get_asset(&self, actor: &Actor, id: Uuid) -> CoreResult<Asset> {
+        let row = sqlx::query(&format!("{ASSET_SELECT} WHERE a.id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let asset = row.as_ref().map(asset_from_row).transpose()?;
+        match asset {
+            Some(a) if actor.may_see(a.client_id) => Ok(a),
+            _ => Err(CoreError::NotFound(format!("asset {id} does not exist"))),
+        }
+    }
+
+    pub async fn create_asset(&self, actor: &Actor, req: NewAsset) -> CoreResult<Asset> {
+        actor.require_write()?;
+        let name = one_line("asset name", &req.name, 200, true)?;
+        let os = one_line("operating system", req.os.as_deref().unwrap_or(""), 200, false)?;
+        let serial = one_line("serial number", req.serial.as_deref().unwrap_or(""), 100, false)?;
+        let notes = text("notes", req.notes.as_deref().unwrap_or(""), 20_000, false)?;
+        actor.require_client(req.client_id)?;
+        let mut w = self.write(actor).await?;
+        ensure_client(&mut w, req.client_id).await?;
+        if let Some(site) = req.site_id {
+            ensure_site_of(&mut w, site, req.client_id).await?;
+        }
+        let id = Uuid::now_v7();
+        let now = w.now_ms();
+        sqlx::query(
+            "INSERT INTO assets (id, client_id, site_id, name, kind, os, serial, notes, \
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(req.client_id.to_string())
+        .bind(req.site_id.map(|s| s.to_string()))
+        .bind(&name)
+        .bind(req.kind.as_str())
+        .bind(&os)
+        .bind(&serial)
+        .bind(&notes)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
+        w.inserted(
+            "asset.create",
+            "asset",
+            id,
+            json!({
+                "client_id": req.client_id.to_string(),
+                "site_id": req.site_id.map(|s| s.to_string()),
+                "name": name, "kind": req.kind.as_str(), "os": os, "serial": serial,
+                "notes": notes,
+            }),
+        )
+        .await?;
+        w.commit().await?;
+        self.get_asset(actor, id).await
+    }
+
+    /// Edits an asset in place; absent fields are left alone. The client never changes
+    /// (move the device by recording it at the other client).
+    pub async fn update_asset(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: UpdateAsset,
+    ) -> CoreResult<Asset> {
+        actor.require_write()?;
+        let name = req
+            .name
+            .as_deref()
+            .map(|n| one_line("asset name", n, 200, true))
+            .transpose()?;
+        let os = req
+            .os
+            .as_deref()
+            .map(|v| one_line("operating system", v, 200, false))
+            .transpose()?;
+        let serial = req
+            .serial
+            .as_deref()
+            .map(|v| one_line("serial number", v, 100, false))
+            .transpose()?;
+        let notes = req
+            .notes
+            .as_deref()
+            .map(|v| text("notes", v, 20_000, false))
+            .transpose()?;
+        let current = self.get_asset(actor, id).await?;
+        let mut w = self.write(actor).await?;
+        if let Some(Some(site)) = req.site_id {
+            ensure_site_of(&mut w, site, current.client_id).await?;
+        }
+        let fields = |a: &Asset| {
+            json!({"name": a.name, "kind": a.kind.as_str(), "os": a.os, "serial": a.serial,
+                   "notes": a.notes, "site_id": a.site_id.map(|s| s.to_string())})
+        };
+        let before = fields(&current);
+        let mut next = current.clone();
+        if let Some(n) = name {
+            next.name = n;
+        }
+        if let Some(k) = req.kind {
+            next.kind = k;
+        }
+        if let Some(v) = os {
+            next.os = v;
+        }
+        if let Some(v) = serial {
+            next.serial = v;
+        }
+        if let Some(v) = notes {
+            next.notes = v;
+        }
+        if let Some(s) = req.site_id {
+            next.site_id = s;
+        }
+        let after = fields(&next);
+        if before != after {
+            sqlx::query("UPDATE assets SET updated_at = ? WHERE id = ?")
+                .bind(w.now_ms())
+                .bind(id.to_string())
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        record_edit(&mut w, "assets", "asset", id, as_map(before), as_map(after)).await?;
+        w.commit().await?;
+        self.get_asset(actor, id).await
+    }
+}
