@@ -5,7 +5,7 @@
 use crate::clients::{as_map, ensure_client, ensure_site_of, record_edit};
 use crate::clock::from_ms;
 use crate::error::{invalid, CoreError, CoreResult};
-use crate::store::{opt_uuid, parse_uuid, Actor, Core};
+use crate::store::{opt_uuid, parse_uuid, Actor, Core, WriteTx};
 use outpost_proto::{Asset, AssetKind, AssetPage, AssetQuery, NewAsset, UpdateAsset};
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
@@ -23,7 +23,9 @@ fn text(field: &str, v: &str, max: usize, required: bool) -> CoreResult<String> 
         return Err(invalid(format!("{field} must be at most {max} characters")));
     }
     if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(invalid(format!("{field} must not contain control characters")));
+        return Err(invalid(format!(
+            "{field} must not contain control characters"
+        )));
     }
     Ok(v.to_string())
 }
@@ -47,7 +49,9 @@ fn asset_from_row(r: &SqliteRow) -> CoreResult<Asset> {
     Ok(Asset {
         id: parse_uuid(r.get("id"))?,
         client_id: parse_uuid(r.get("client_id"))?,
-        client_name: r.get::<Option<String>, _>("client_name").unwrap_or_default(),
+        client_name: r
+            .get::<Option<String>, _>("client_name")
+            .unwrap_or_default(),
         site_id: opt_uuid(r.get("site_id"))?,
         site_name: r.get("site_name"),
         name: r.get("name"),
@@ -58,6 +62,51 @@ fn asset_from_row(r: &SqliteRow) -> CoreResult<Asset> {
         created_at: from_ms(r.get("created_at")),
         updated_at: from_ms(r.get("updated_at")),
     })
+}
+
+/// A validated new asset.
+pub(crate) struct AssetDraft<'a> {
+    pub client_id: Uuid,
+    pub site_id: Option<Uuid>,
+    pub name: &'a str,
+    pub kind: AssetKind,
+    pub os: &'a str,
+    pub serial: &'a str,
+    pub notes: &'a str,
+}
+
+pub(crate) async fn insert_asset(w: &mut WriteTx<'_>, a: &AssetDraft<'_>) -> CoreResult<Uuid> {
+    let id = Uuid::now_v7();
+    let now = w.now_ms();
+    sqlx::query(
+        "INSERT INTO assets (id, client_id, site_id, name, kind, os, serial, notes, \
+         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(a.client_id.to_string())
+    .bind(a.site_id.map(|s| s.to_string()))
+    .bind(a.name)
+    .bind(a.kind.as_str())
+    .bind(a.os)
+    .bind(a.serial)
+    .bind(a.notes)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *w.tx)
+    .await?;
+    w.inserted(
+        "asset.create",
+        "asset",
+        id,
+        json!({
+            "client_id": a.client_id.to_string(),
+            "site_id": a.site_id.map(|s| s.to_string()),
+            "name": a.name, "kind": a.kind.as_str(), "os": a.os, "serial": a.serial,
+            "notes": a.notes,
+        }),
+    )
+    .await?;
+    Ok(id)
 }
 
 impl Core {
@@ -139,8 +188,18 @@ impl Core {
     pub async fn create_asset(&self, actor: &Actor, req: NewAsset) -> CoreResult<Asset> {
         actor.require_write()?;
         let name = one_line("asset name", &req.name, 200, true)?;
-        let os = one_line("operating system", req.os.as_deref().unwrap_or(""), 200, false)?;
-        let serial = one_line("serial number", req.serial.as_deref().unwrap_or(""), 100, false)?;
+        let os = one_line(
+            "operating system",
+            req.os.as_deref().unwrap_or(""),
+            200,
+            false,
+        )?;
+        let serial = one_line(
+            "serial number",
+            req.serial.as_deref().unwrap_or(""),
+            100,
+            false,
+        )?;
         let notes = text("notes", req.notes.as_deref().unwrap_or(""), 20_000, false)?;
         actor.require_client(req.client_id)?;
         let mut w = self.write(actor).await?;
@@ -148,36 +207,16 @@ impl Core {
         if let Some(site) = req.site_id {
             ensure_site_of(&mut w, site, req.client_id).await?;
         }
-        let id = Uuid::now_v7();
-        let now = w.now_ms();
-        sqlx::query(
-            "INSERT INTO assets (id, client_id, site_id, name, kind, os, serial, notes, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id.to_string())
-        .bind(req.client_id.to_string())
-        .bind(req.site_id.map(|s| s.to_string()))
-        .bind(&name)
-        .bind(req.kind.as_str())
-        .bind(&os)
-        .bind(&serial)
-        .bind(&notes)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *w.tx)
-        .await?;
-        w.inserted(
-            "asset.create",
-            "asset",
-            id,
-            json!({
-                "client_id": req.client_id.to_string(),
-                "site_id": req.site_id.map(|s| s.to_string()),
-                "name": name, "kind": req.kind.as_str(), "os": os, "serial": serial,
-                "notes": notes,
-            }),
-        )
-        .await?;
+        let draft = AssetDraft {
+            client_id: req.client_id,
+            site_id: req.site_id,
+            name: &name,
+            kind: req.kind,
+            os: &os,
+            serial: &serial,
+            notes: &notes,
+        };
+        let id = insert_asset(&mut w, &draft).await?;
         w.commit().await?;
         self.get_asset(actor, id).await
     }

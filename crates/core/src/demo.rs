@@ -2,20 +2,100 @@
 //! 300 tickets over the last weeks with comments and time), so a first look is never empty.
 //! It goes through the same insert functions as real writes, in one transaction.
 
+use crate::assets::{insert_asset, AssetDraft};
 use crate::clients::{insert_client, insert_contact, insert_site};
 use crate::error::{CoreError, CoreResult};
-use crate::store::{Actor, Core};
+use crate::store::{Actor, Core, WriteTx};
 use crate::tickets::{
     insert_comment, insert_ticket, insert_time_entry, set_status_at, TicketDraft,
 };
 use chrono::Duration;
-use outpost_proto::{DemoSummary, Priority, Role, TicketStatus};
+use outpost_proto::{AssetKind, DemoSummary, Priority, Role, TicketStatus};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
 pub const DEMO_TICKETS: usize = 300;
+
+/// A client's devices: a server and a firewall at the first site, and per site a printer
+/// and a handful of workstations and laptops, named the way MSPs name them.
+async fn demo_assets(
+    w: &mut WriteTx<'_>,
+    client: Uuid,
+    client_name: &str,
+    sites: &[Uuid],
+    rng: &mut StdRng,
+) -> CoreResult<i64> {
+    let prefix: String = client_name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter_map(|w| w.chars().next())
+        .take(3)
+        .collect::<String>()
+        .to_uppercase();
+    let mut made = 0;
+    let mut add = |site: Option<Uuid>, name: String, kind: AssetKind, os: &'static str| {
+        made += 1;
+        let serial = format!(
+            "{}{:07}",
+            ["CZ", "5CG", "JP", "SN"][made % 4],
+            rng.gen_range(0..9_999_999)
+        );
+        (site, name, kind, os, serial)
+    };
+    let mut list = vec![
+        add(
+            sites.first().copied(),
+            format!("{prefix}-SRV-01"),
+            AssetKind::Server,
+            "Windows Server 2022",
+        ),
+        add(
+            sites.first().copied(),
+            format!("{prefix}-FW-01"),
+            AssetKind::Network,
+            "FortiOS 7.4",
+        ),
+    ];
+    for (s, site) in sites.iter().enumerate() {
+        list.push(add(
+            Some(*site),
+            format!("{prefix}-PRN-{:02}", s + 1),
+            AssetKind::Printer,
+            "HP FutureSmart 5",
+        ));
+        for n in 1..=4 {
+            let (kind, os) = if n % 2 == 0 {
+                (AssetKind::Laptop, "Windows 11 Pro 23H2")
+            } else {
+                (AssetKind::Workstation, "Windows 11 Pro 24H2")
+            };
+            list.push(add(
+                Some(*site),
+                format!(
+                    "{prefix}-{}{:02}",
+                    if n % 2 == 0 { "LT" } else { "WS" },
+                    s * 10 + n
+                ),
+                kind,
+                os,
+            ));
+        }
+    }
+    for (site, name, kind, os, serial) in &list {
+        let draft = AssetDraft {
+            client_id: client,
+            site_id: *site,
+            name,
+            kind: *kind,
+            os,
+            serial,
+            notes: "",
+        };
+        insert_asset(w, &draft).await?;
+    }
+    Ok(list.len() as i64)
+}
 
 /// A demo client with its site ids and (contact id, contact name) pairs.
 type DemoPlace = (Uuid, Vec<Uuid>, Vec<(Uuid, &'static str)>);
@@ -194,6 +274,7 @@ impl Core {
             tickets: 0,
             comments: 0,
             time_entries: 0,
+            assets: 0,
         };
         let mut places: Vec<DemoPlace> = Vec::new();
         for c in CLIENTS {
@@ -221,6 +302,7 @@ impl Core {
                 let id = insert_contact(&mut w, client, site, name, &email, &phone).await?;
                 contacts.push((id, *name));
             }
+            summary.assets += demo_assets(&mut w, client, c.name, &sites, &mut rng).await?;
             places.push((client, sites, contacts));
         }
 

@@ -678,6 +678,7 @@ pub struct DemoSummary {
     pub tickets: i64,
     pub comments: i64,
     pub time_entries: i64,
+    pub assets: i64,
 }
 
 // ---------------------------------------------------------------- assets

@@ -205,7 +205,7 @@ export type NewSavedView = { name: string, query: TicketQuery, };
 
 export type QueueCounts = { my_open: number, unassigned: number, breached: number, at_risk: number, };
 
-export type DemoSummary = { clients: number, tickets: number, comments: number, time_entries: number, };
+export type DemoSummary = { clients: number, tickets: number, comments: number, time_entries: number, assets: number, };
 
 export type UserClients = { clients: Array<string> | null, };
 

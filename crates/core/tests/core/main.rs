@@ -1,5 +1,6 @@
 //! Integration tests of outpost-core on real SQLite files; modules mirror `src/`.
 
+mod assets;
 mod auth;
 mod clients;
 mod clock;

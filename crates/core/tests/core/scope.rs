@@ -332,9 +332,25 @@ async fn console_tech(c: &Console, d: &Desk) -> Actor {
 async fn narrowing_a_scope_drops_records_and_widening_brings_them_back() {
     let d = desk().await;
     d.scope(Some(vec![d.acme, d.globex])).await;
+    d.f.core
+        .create_asset(
+            &d.admin,
+            outpost_proto::NewAsset {
+                client_id: d.globex,
+                site_id: None,
+                name: "GLX-SRV-01".into(),
+                kind: outpost_proto::AssetKind::Server,
+                os: None,
+                serial: None,
+                notes: None,
+            },
+        )
+        .await
+        .unwrap();
     let link = Link::new(&d.f.core, &d.tech().await);
     let c = console(&link).await;
     assert_eq!(client_names(&c.core).await, vec!["Acme", "Globex"]);
+    assert_eq!(count(&c.core, "assets").await, 1);
     let me = console_tech(&c, &d).await;
     // Offline, the technician edits a Globex ticket and comments on an Acme one...
     c.core
@@ -379,6 +395,7 @@ async fn narrowing_a_scope_drops_records_and_widening_brings_them_back() {
     assert_eq!(client_names(&c.core).await, vec!["Acme"]);
     assert_eq!(ticket_titles(&c.core).await, vec!["Acme printer"]);
     assert_eq!(count(&c.core, "comments").await, 2);
+    assert_eq!(count(&c.core, "assets").await, 0);
     let fts: i64 =
         sqlx::query_scalar("SELECT count(*) FROM ticket_fts WHERE ticket_fts MATCH 'Globex'")
             .fetch_one(c.core.pool())
@@ -399,6 +416,7 @@ async fn narrowing_a_scope_drops_records_and_widening_brings_them_back() {
         vec!["Acme printer", "Globex VPN"]
     );
     assert_eq!(count(&c.core, "comments").await, 3);
+    assert_eq!(count(&c.core, "assets").await, 1);
     assert_eq!(
         c.core.verify_sync(&link, 50).await.unwrap(),
         Vec::<String>::new()

@@ -491,3 +491,67 @@ async fn an_admin_limits_a_technician_to_some_clients() {
         .await;
     refused(globex_get, StatusCode::NOT_FOUND, "not_found").await;
 }
+
+#[tokio::test]
+async fn assets_live_through_the_api_and_bad_input_gets_a_typed_4xx() {
+    let s = server().await;
+    let acme = s
+        .ok(s.post("/clients", json!({"name": "Acme"})).await)
+        .await;
+    let created = s
+        .post(
+            "/assets",
+            json!({"client_id": acme["id"], "name": "ACME-SRV-01", "kind": "server",
+                   "os": "Windows Server 2022"}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let asset: Value = created.json().await.unwrap();
+    let id = asset["id"].as_str().unwrap().to_string();
+    let edited = s
+        .ok(s
+            .patch(&format!("/assets/{id}"), json!({"serial": "CZ1234"}))
+            .await)
+        .await;
+    assert_eq!(
+        (edited["serial"].as_str(), edited["os"].as_str()),
+        (Some("CZ1234"), Some("Windows Server 2022"))
+    );
+    let page = s.ok(s.get("/assets?kind=server&q=srv").await).await;
+    assert_eq!(page["total"], 1);
+    let msg = refused(
+        s.post(
+            "/assets",
+            json!({"client_id": acme["id"], "name": "x", "kind": "toaster"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    assert!(msg.contains("kind"), "{msg}");
+    refused(
+        s.post(
+            "/assets",
+            json!({"client_id": acme["id"], "name": "", "kind": "laptop"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    refused(
+        s.get("/assets?limit=0").await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    refused(
+        s.get("/assets/01234567-89ab-7def-8123-456789abcdef").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let page = s.ok(s.get("/assets").await).await;
+    assert_eq!(page["total"], 1, "nothing half-made");
+}
