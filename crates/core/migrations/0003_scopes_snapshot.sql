@@ -16,6 +16,9 @@ ALTER TABLE sync_state ADD COLUMN booted INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sync_state ADD COLUMN boot_entity TEXT;
 ALTER TABLE sync_state ADD COLUMN boot_after TEXT;
 ALTER TABLE sync_state ADD COLUMN boot_log_end INTEGER;
+-- Progress of a snapshot: records the server said it would send, and records applied.
+ALTER TABLE sync_state ADD COLUMN boot_total INTEGER;
+ALTER TABLE sync_state ADD COLUMN boot_done INTEGER NOT NULL DEFAULT 0;
 -- The client scope the last pulled page was filtered to: 'all', a JSON array of client ids,
 -- or NULL before the first page.
 ALTER TABLE sync_state ADD COLUMN scope TEXT;

@@ -937,7 +937,8 @@ pub struct SnapshotRecord {
     pub id: Uuid,
     #[schema(value_type = Object)]
     pub fields: serde_json::Value,
-    /// Field -> version (`hlc/change_id`); empty for append-only records.
+    /// Field -> version (`hlc/change_id`) for the fields edited since the record was
+    /// created; every other field's version is `created`. Empty for append-only records.
     #[schema(value_type = Object)]
     pub versions: serde_json::Value,
     /// The version of the change that created the record, when the server has it (a new
@@ -957,6 +958,10 @@ pub struct SnapshotPage {
     pub log_end: i64,
     #[serde(default)]
     pub scope: Option<Vec<Uuid>>,
+    /// On the first page of a snapshot (the first type, no `after`): how many records the
+    /// whole snapshot holds, so a console can show how much is left.
+    #[serde(default)]
+    pub total: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]

@@ -385,7 +385,8 @@ limit?: number, };
 
 export type SnapshotRecord = { id: string, fields: JsonValue, 
 /**
- * Field -> version (`hlc/change_id`); empty for append-only records.
+ * Field -> version (`hlc/change_id`) for the fields edited since the record was
+ * created; every other field's version is `created`. Empty for append-only records.
  */
 versions: JsonValue, 
 /**
@@ -399,5 +400,10 @@ export type SnapshotPage = { entity: string, records: Array<SnapshotRecord>, has
  * The server log's end when this page was read: after the snapshot, a console follows
  * the log from the smallest such value it saw.
  */
-log_end: number, scope: Array<string> | null, };
+log_end: number, scope: Array<string> | null, 
+/**
+ * On the first page of a snapshot (the first type, no `after`): how many records the
+ * whole snapshot holds, so a console can show how much is left.
+ */
+total: number | null, };
 

@@ -1747,8 +1747,11 @@ impl Core {
 
     pub async fn sync_status(&self) -> CoreResult<SyncStatus> {
         let r = sqlx::query(
+            // During a snapshot: records still to come, then the log after it.
             "SELECT server_url, pushed_seq, last_sync_at, last_error, offline, \
-             max(server_latest - cursor, 0) AS to_fetch FROM sync_state",
+             CASE WHEN booted = 0 AND boot_total IS NOT NULL \
+                  THEN max(boot_total - boot_done, 0) \
+                  ELSE max(server_latest - cursor, 0) END AS to_fetch FROM sync_state",
         )
         .fetch_one(&self.pool)
         .await?;

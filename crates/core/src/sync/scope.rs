@@ -97,7 +97,7 @@ pub(crate) async fn adopt_scope(
     if widened {
         sqlx::query(
             "UPDATE sync_state SET booted = 0, boot_entity = NULL, boot_after = NULL, \
-             boot_log_end = NULL, cursor = 0",
+             boot_log_end = NULL, boot_total = NULL, boot_done = 0, cursor = 0",
         )
         .execute(&mut *w.tx)
         .await?;

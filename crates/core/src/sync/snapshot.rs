@@ -85,13 +85,36 @@ impl Core {
         let has_more = records.len() as i64 > limit;
         let mut records = records;
         records.truncate(limit as usize);
+        let total = if entity == SNAPSHOT_ORDER[0] && after.is_none() {
+            Some(self.snapshot_size(actor).await?)
+        } else {
+            None
+        };
         Ok(SnapshotPage {
             entity: entity.to_string(),
             records,
             has_more,
             log_end,
             scope: actor.clients.clone(),
+            total,
         })
+    }
+
+    /// How many records a whole snapshot holds for `actor` (the settings count as one).
+    async fn snapshot_size(&self, actor: &Actor) -> CoreResult<i64> {
+        let mut total = 1;
+        for entity in SNAPSHOT_ORDER {
+            let Some(spec) = spec(entity) else { continue };
+            let n: i64 = sqlx::query_scalar(&format!(
+                "SELECT count(*) FROM {} WHERE {}",
+                spec.table,
+                row_condition(entity, actor)
+            ))
+            .fetch_one(&self.pool)
+            .await?;
+            total += n;
+        }
+        Ok(total)
     }
 
     async fn settings_snapshot(&self, after: Option<Uuid>) -> CoreResult<Vec<SnapshotRecord>> {
@@ -163,11 +186,18 @@ impl Core {
             .map(|r| {
                 let fields: String = r.get("fields");
                 let versions: String = r.get("versions");
+                let created: Option<String> = r.get("created");
+                let mut versions: Clocks = serde_json::from_str(&versions).unwrap_or_default();
+                // Most fields still hold the value they were created with: those versions
+                // go without saying (they are `created`), which keeps pages small.
+                if let Some(c) = &created {
+                    versions.retain(|_, v| v.as_str() != Some(c.as_str()));
+                }
                 Ok(SnapshotRecord {
                     id: crate::store::parse_uuid(r.get("id"))?,
                     fields: serde_json::from_str(&fields).unwrap_or_else(|_| json!({})),
-                    versions: serde_json::from_str(&versions).unwrap_or_else(|_| json!({})),
-                    created: r.get("created"),
+                    versions: Value::Object(versions),
+                    created,
                 })
             })
             .collect()
@@ -189,9 +219,9 @@ impl Core {
         }
         let mut engine = crate::sla::engine_in(&mut w).await?;
         let mut cache = ClockCache::default();
-        // Every version this page carries, as clock readings: later local writes must sort
-        // after them, also after a restart.
-        let seen: Vec<String> = page
+        // The newest version this page carries: later local writes must sort after it, also
+        // after a restart (versions sort as text, like the clock readings they start with).
+        let newest: Option<String> = page
             .records
             .iter()
             .flat_map(|r| {
@@ -199,16 +229,25 @@ impl Core {
                 versions
                     .filter_map(Value::as_str)
                     .chain(r.created.as_deref())
-                    .filter_map(|v| v.split_once('/').map(|(h, _)| h.to_string()))
-                    .collect::<Vec<_>>()
             })
-            .collect();
-        for h in &seen {
+            .max()
+            .and_then(|v| v.split_once('/').map(|(h, _)| h.to_string()));
+        if let Some(h) = &newest {
             self.observe_hlc(h, w.now);
         }
         apply_records(&mut w, entity, &page.records, &mut engine, &mut cache).await?;
         cache.flush(&mut w).await?;
-        persist_clock(&mut w, seen.iter().map(String::as_str)).await?;
+        persist_clock(&mut w, newest.iter().map(String::as_str)).await?;
+        if let Some(total) = page.total {
+            sqlx::query("UPDATE sync_state SET boot_total = ?, boot_done = 0")
+                .bind(total)
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        sqlx::query("UPDATE sync_state SET boot_done = boot_done + ?")
+            .bind(page.records.len().max(usize::from(entity == "settings")) as i64)
+            .execute(&mut *w.tx)
+            .await?;
         match next_position(entity, page) {
             Some((next, after)) => {
                 sqlx::query(
@@ -227,8 +266,9 @@ impl Core {
                 // Done: follow the log from where the snapshot began.
                 sqlx::query(
                     "UPDATE sync_state SET booted = 1, boot_entity = NULL, boot_after = NULL, \
-                     cursor = max(cursor, min(coalesce(boot_log_end, ?), ?)), \
-                     boot_log_end = NULL, server_latest = ?, last_sync_at = ?, last_error = NULL",
+                     cursor = max(cursor, min(coalesce(boot_log_end, ?), ?)), boot_total = NULL, \
+                     boot_done = 0, boot_log_end = NULL, server_latest = ?, last_sync_at = ?, \
+                     last_error = NULL",
                 )
                 .bind(page.log_end)
                 .bind(page.log_end)
@@ -241,6 +281,19 @@ impl Core {
         w.commit().await?;
         Ok(Some(page.records.len() as i64))
     }
+}
+
+/// The version of every field of a record: the ones listed, and `created` for the rest.
+fn full_versions(r: &SnapshotRecord, mutable: bool) -> Clocks {
+    let mut versions: Clocks = r.versions.as_object().cloned().unwrap_or_default();
+    if let (true, Some(created), Some(fields)) = (mutable, &r.created, r.fields.as_object()) {
+        for field in fields.keys() {
+            versions
+                .entry(field.clone())
+                .or_insert_with(|| Value::String(created.clone()));
+        }
+    }
+    versions
 }
 
 /// Records new to this console are inserted (in bulk where possible) with their versions;
@@ -279,7 +332,7 @@ async fn apply_records(
     let mut inserts: Vec<ChangeRecord> = Vec::new();
     let mut updates: Vec<ChangeRecord> = Vec::new();
     for r in records {
-        let versions: Clocks = r.versions.as_object().cloned().unwrap_or_default();
+        let versions = full_versions(r, mutable);
         let fields: Map<String, Value> = r.fields.as_object().cloned().unwrap_or_default();
         if entity == "settings" || present.contains(&r.id.to_string()) {
             if !mutable {
@@ -326,8 +379,7 @@ async fn apply_records(
                 if present.contains(&r.id.to_string()) {
                     continue;
                 }
-                let versions: Clocks = r.versions.as_object().cloned().unwrap_or_default();
-                cache.put(entity, &r.id.to_string(), versions);
+                cache.put(entity, &r.id.to_string(), full_versions(r, true));
             }
         }
     }

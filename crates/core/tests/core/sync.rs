@@ -683,6 +683,15 @@ async fn five_tickets() -> (Fixture, Actor, Vec<Uuid>) {
     (f, admin, ids)
 }
 
+async fn first_ticket(f: &Fixture, admin: &Actor) -> outpost_proto::SnapshotRecord {
+    f.core
+        .snapshot(admin, "ticket", None, Some(1))
+        .await
+        .unwrap()
+        .records
+        .remove(0)
+}
+
 #[tokio::test]
 async fn snapshot_pages_cover_every_record_at_every_boundary() {
     let (f, admin, ids) = five_tickets().await;
@@ -718,16 +727,27 @@ async fn snapshot_pages_cover_every_record_at_every_boundary() {
         .await
         .unwrap();
     assert!(none.records.is_empty() && !none.has_more);
-    // Each record carries its fields and the version of each mutable field.
-    let p = f
-        .core
-        .snapshot(&admin, "ticket", None, Some(1))
+    // Each record carries its fields, the version it was created with, and the versions of
+    // the fields edited since.
+    let r = first_ticket(&f, &admin).await;
+    assert_eq!(r.fields["title"], "Printer");
+    assert!(r.created.as_deref().unwrap().contains('/'));
+    assert_eq!(r.versions, serde_json::json!({}), "nothing edited yet");
+    f.core
+        .update_ticket(
+            &admin,
+            r.id,
+            UpdateTicket {
+                title: Some("Printer jams".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    let r = &p.records[0];
-    assert_eq!(r.fields["title"], "Printer");
-    assert!(r.versions["title"].as_str().unwrap().contains('/'));
-    assert!(r.created.is_some());
+    let r = first_ticket(&f, &admin).await;
+    let edited: Vec<&String> = r.versions.as_object().unwrap().keys().collect();
+    assert_eq!(edited, vec!["title"]);
+    assert_ne!(r.versions["title"].as_str(), r.created.as_deref());
     assert!(matches!(
         f.core.snapshot(&admin, "invoice", None, None).await,
         Err(CoreError::Validation(_))
@@ -776,7 +796,10 @@ async fn an_interrupted_first_sync_resumes_where_it_stopped_and_misses_nothing()
             .await
             .unwrap();
     assert_eq!((entity.as_str(), booted), ("ticket", false));
-    assert!(c.core.sync_status().await.unwrap().offline);
+    let status = c.core.sync_status().await.unwrap();
+    assert!(status.offline);
+    // Progress: the three tickets not fetched yet are among what is left.
+    assert!(status.to_fetch >= 3, "{status:?}");
     // Meanwhile the server moves on: an edit to a ticket the console already has, a new
     // ticket and a comment.
     let mut sorted = ids.clone();
