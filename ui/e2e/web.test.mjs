@@ -34,6 +34,15 @@ const SCOPED_DISPLAY = 'Scoped Technician';
 const SCOPED_PASSWORD = 'battery-staple-77';
 const SCOPED_TITLE = 'Dental chair tablet will not enrol';
 const HIDDEN_TITLE = 'Warehouse scanners lose Wi-Fi';
+// Fleet: two devices of CLIENT_NAME, one at a site.
+const SITE_NAME = 'Head office';
+const PC_NAME = 'RECEPTION-PC';
+const PC_SERIAL = 'SN-RCP-4471';
+const NAS_NAME = 'NAS-01';
+const NAS_OS = 'Synology DSM 7.1';
+const NAS_OS_EDITED = 'Synology DSM 7.2.1';
+const VIEWER_USERNAME = 'e2e.viewer';
+const VIEWER_PASSWORD = 'viewer-pass-9182';
 
 const STEP_MS = 15_000;
 
@@ -118,6 +127,18 @@ async function waitForText(locator, expected, what, timeoutMs = STEP_MS) {
     await sleep(100);
   }
   fail(`${what}: expected ${expected instanceof RegExp ? expected : JSON.stringify(expected)}, page shows ${JSON.stringify(seen)}`);
+}
+
+/** Polls until an input's value equals what is expected. */
+async function waitForValue(locator, expected, what, timeoutMs = STEP_MS) {
+  const deadline = Date.now() + timeoutMs;
+  let seen = '';
+  while (Date.now() < deadline) {
+    seen = await locator.first().inputValue({ timeout: 1000 }).catch(() => '');
+    if (seen === expected) return;
+    await sleep(100);
+  }
+  fail(`${what}: expected ${JSON.stringify(expected)}, the field holds ${JSON.stringify(seen)}`);
 }
 
 /** Polls until the locator matches exactly `n` elements. */
@@ -424,6 +445,176 @@ test('admin limits a technician to one client; the technician sees only that cli
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the pages');
   } catch (e) {
     await shot('failure-scope').catch(() => {});
+    throw e;
+  } finally {
+    await context.close().catch(() => {});
+  }
+});
+
+test('admin records assets in Fleet: create, filter, search, edit in place', { timeout: 180_000 }, async () => {
+  const session = await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } });
+  const token = session.token;
+  // The client (and its site) may exist already from the tests above; this test also runs alone.
+  const clients = await apiCall('GET', '/clients', { token });
+  const acme =
+    clients.find((c) => c.name === CLIENT_NAME) ?? (await apiCall('POST', '/clients', { token, body: { name: CLIENT_NAME } }));
+  const acmeDetail = await apiCall('GET', `/clients/${acme.id}`, { token });
+  const site =
+    acmeDetail.sites.find((s) => s.name === SITE_NAME) ??
+    (await apiCall('POST', `/clients/${acme.id}/sites`, { token, body: { name: SITE_NAME } }));
+  const assetTotal = async () => (await apiCall('GET', '/assets', { token })).total;
+  assert.equal(await assetTotal(), 0, 'the store has no assets yet');
+
+  const pageErrors = [];
+  const open = async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    page.setDefaultNavigationTimeout(STEP_MS);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    return { context, page };
+  };
+  const logIn = async (page, username, password) => {
+    await page.goto(`${base}/`);
+    await page.getByTestId('login-username').fill(username);
+    await page.getByTestId('login-password').fill(password);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('queue').waitFor();
+  };
+  let { context, page } = await open();
+  const shot = async (name) => {
+    if (shotsDir) await page.screenshot({ path: path.join(shotsDir, `${name}.png`) });
+  };
+  const rows = page.getByTestId('asset-row');
+  const rowNamed = (name) => page.locator('[data-testid="asset-row"]', { has: page.getByText(name, { exact: true }) });
+
+  try {
+    // Fleet starts empty and says what to do.
+    await logIn(page, USERNAME, PASSWORD);
+    await page.getByTestId('nav-fleet').click();
+    await page.getByTestId('asset-list').waitFor();
+    assert.equal(await page.getByTestId('nav-fleet').getAttribute('aria-current'), 'page', 'Fleet is the active rail entry');
+    const empty = page.locator('[data-testid="asset-empty"][data-reason="no-assets"]');
+    await empty.waitFor();
+    assert.match((await empty.textContent()) ?? '', /No assets yet.*add the first asset/s, 'the empty list says how to start');
+    await waitForText(page.getByTestId('asset-total'), '0 assets', 'total of the empty fleet');
+    await shot('20-fleet-empty');
+
+    // An empty name is refused in the dialog, inline, and nothing is created.
+    await page.getByTestId('asset-new-button').click();
+    const dialog = page.getByTestId('new-asset-dialog');
+    await dialog.waitFor();
+    await dialog.getByTestId('asset-new-client').selectOption(acme.id);
+    await dialog.getByTestId('asset-new-site').selectOption(site.id);
+    await dialog.getByTestId('asset-new-name').fill('   ');
+    await dialog.getByTestId('asset-new-submit').click();
+    await waitForText(dialog.getByTestId('asset-new-error'), /Give the asset a name/, 'error for an empty name');
+    await shot('21-new-asset-empty-name');
+    assert.ok(await dialog.isVisible(), 'the dialog stays open after the refusal');
+    assert.equal(await assetTotal(), 0, 'the refused asset did not reach the server');
+    assert.equal(await rows.count(), 0, 'no asset is listed after the refusal');
+
+    // The message goes as soon as the name is typed; the first asset, at the site.
+    await dialog.getByTestId('asset-new-name').fill(PC_NAME);
+    await dialog.getByTestId('asset-new-error').waitFor({ state: 'detached' });
+    await dialog.getByTestId('asset-new-kind').selectOption('workstation');
+    await dialog.getByTestId('asset-new-os').fill('Windows 11 Pro');
+    await dialog.getByTestId('asset-new-serial').fill(PC_SERIAL);
+    await shot('22-new-asset-dialog');
+    await dialog.getByTestId('asset-new-submit').click();
+    await dialog.waitFor({ state: 'detached' });
+    await waitForValue(page.getByTestId('asset-name-input'), PC_NAME, 'the new asset opens in the detail pane');
+    await waitForCount(rows, 1, 'assets listed after the first create');
+
+    // The second asset, without a site.
+    await page.getByTestId('asset-new-button').click();
+    await dialog.waitFor();
+    await dialog.getByTestId('asset-new-client').selectOption(acme.id);
+    await dialog.getByTestId('asset-new-name').fill(NAS_NAME);
+    await dialog.getByTestId('asset-new-kind').selectOption('server');
+    await dialog.getByTestId('asset-new-os').fill(NAS_OS);
+    await dialog.getByTestId('asset-new-submit').click();
+    await dialog.waitFor({ state: 'detached' });
+    await waitForCount(rows, 2, 'assets listed after the second create');
+    await waitForText(page.getByTestId('asset-total'), '2 assets', 'fleet total');
+    const pcRow = rowNamed(PC_NAME);
+    const pcText = (await pcRow.textContent()) ?? '';
+    for (const part of ['Workstation', CLIENT_NAME, SITE_NAME, 'Windows 11 Pro']) {
+      assert.ok(pcText.includes(part), `the ${PC_NAME} row shows ${part}: ${pcText}`);
+    }
+    assert.match((await rowNamed(NAS_NAME).textContent()) ?? '', new RegExp(`Server.*${CLIENT_NAME}.*${NAS_OS}`), 'the NAS row');
+    const onServer = await apiCall('GET', `/assets?client_id=${acme.id}`, { token });
+    assert.equal(onServer.total, 2, 'both assets reached the server');
+    assert.equal(onServer.items.find((a) => a.name === PC_NAME)?.site_id, site.id, 'the first asset is at the site');
+    assert.equal(onServer.items.find((a) => a.name === NAS_NAME)?.site_id, null, 'the second asset has no site');
+    await shot('23-fleet-list');
+
+    // Filter by kind: only the server stays; the filter is part of the link.
+    await page.getByTestId('asset-filter-kind').selectOption('server');
+    await waitForCount(rows, 1, 'servers in the fleet');
+    assert.equal(await rows.first().getAttribute('data-kind'), 'server');
+    assert.match((await rows.first().textContent()) ?? '', new RegExp(NAS_NAME));
+    assert.match(page.url(), /[?&]kind=server/, 'the kind filter is part of the link');
+    await page.getByTestId('asset-filter-kind').selectOption('');
+    await waitForCount(rows, 2, 'assets after clearing the kind');
+
+    // Search by part of a serial number.
+    await page.getByTestId('asset-search').fill('RCP-44');
+    await waitForCount(rows, 1, 'assets matching the serial search');
+    assert.match((await rows.first().textContent()) ?? '', new RegExp(PC_NAME));
+    await waitForText(page.getByTestId('asset-total'), '1 asset', 'total while searching');
+    await shot('24-fleet-search');
+
+    // A search that finds nothing says how to get back.
+    await page.getByTestId('asset-search').fill('no-such-device');
+    const noMatch = page.locator('[data-testid="asset-empty"][data-reason="no-match"]');
+    await noMatch.waitFor();
+    assert.match((await noMatch.textContent()) ?? '', /Clear the filters/);
+    await page.getByTestId('asset-filter-clear').click();
+    await waitForCount(rows, 2, 'assets after clearing the filters');
+    assert.equal(await page.getByTestId('asset-search').inputValue(), '', 'clearing empties the search box');
+
+    // Open the NAS and correct its OS in place.
+    await rowNamed(NAS_NAME).click();
+    const nas = onServer.items.find((a) => a.name === NAS_NAME);
+    await page.locator(`[data-testid="asset-detail"][data-id="${nas.id}"]`).waitFor();
+    await waitForValue(page.getByTestId('asset-os'), NAS_OS, 'OS in the opened asset');
+    assert.ok(await page.getByTestId('asset-save').isDisabled(), 'nothing to save before an edit');
+    await page.getByTestId('asset-os').fill(NAS_OS_EDITED);
+    await page.getByTestId('asset-discard').waitFor();
+    await shot('25-asset-detail-editing');
+    await page.getByTestId('asset-save').click();
+    await page.getByTestId('asset-discard').waitFor({ state: 'detached' });
+    await waitForText(rowNamed(NAS_NAME), new RegExp(NAS_OS_EDITED.replace(/\./g, '\\.')), 'the list row follows the edit');
+    assert.equal((await apiCall('GET', `/assets/${nas.id}`, { token })).os, NAS_OS_EDITED, 'the edit reached the server');
+    assert.match(page.url(), new RegExp(`#/fleet/${nas.id}`), 'the open asset is part of the link');
+
+    // After a reload the same asset is open, with the edit kept.
+    await page.reload();
+    await page.locator(`[data-testid="asset-detail"][data-id="${nas.id}"]`).waitFor();
+    await waitForText(rowNamed(NAS_NAME), new RegExp(NAS_OS_EDITED.replace(/\./g, '\\.')), 'the row after the reload');
+    await waitForValue(page.getByTestId('asset-os'), NAS_OS_EDITED, 'the edit is kept after the reload');
+    await shot('26-asset-detail-reloaded');
+    await context.close();
+
+    // A viewer sees the fleet but no write controls.
+    await apiCall('POST', '/users', {
+      token,
+      body: { username: VIEWER_USERNAME, display_name: 'E2E Viewer', role: 'viewer', password: VIEWER_PASSWORD },
+    });
+    ({ context, page } = await open());
+    await logIn(page, VIEWER_USERNAME, VIEWER_PASSWORD);
+    await page.goto(`${base}/#/fleet/${nas.id}`);
+    await page.locator(`[data-testid="asset-detail"][data-id="${nas.id}"]`).waitFor();
+    await waitForCount(page.getByTestId('asset-row'), 2, 'assets the viewer sees');
+    assert.equal(await page.getByTestId('asset-new-button').count(), 0, 'viewers get no New asset button');
+    assert.equal(await page.getByTestId('asset-save').count(), 0, 'viewers get no Save button');
+    assert.ok(await page.getByTestId('asset-os').isDisabled(), 'viewers cannot edit the OS');
+    await shot('27-fleet-viewer');
+
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the pages');
+  } catch (e) {
+    await shot('failure-fleet').catch(() => {});
     throw e;
   } finally {
     await context.close().catch(() => {});

@@ -1,6 +1,6 @@
 // Display helpers: labels, durations and times (stored UTC, shown in local time).
 
-import type { Priority, Role, SlaState, Ticket, TicketSla, TicketStatus } from './types';
+import type { AssetKind, Priority, Role, SlaState, Ticket, TicketSla, TicketStatus } from './types';
 
 export const STATUSES: TicketStatus[] = [
   'new',
@@ -44,6 +44,19 @@ export const ROLE_LABEL: Record<Role, string> = {
   admin: 'Admin',
   technician: 'Technician',
   viewer: 'Viewer',
+};
+
+/** Asset kinds in the order the console offers them. */
+export const ASSET_KINDS: AssetKind[] = ['workstation', 'laptop', 'server', 'network', 'printer', 'mobile', 'other'];
+
+export const ASSET_KIND_LABEL: Record<AssetKind, string> = {
+  workstation: 'Workstation',
+  laptop: 'Laptop',
+  server: 'Server',
+  network: 'Network device',
+  printer: 'Printer',
+  mobile: 'Mobile',
+  other: 'Other',
 };
 
 export const SORT_LABEL: Record<string, string> = {
