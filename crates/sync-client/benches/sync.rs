@@ -116,6 +116,21 @@ fn main() {
         if std::env::var_os("OUTPOST_BENCH_DIAG").is_some() {
             use outpost_core::sync::SyncTransport;
             let t = Instant::now();
+            let mut after = None;
+            let mut n = 0;
+            loop {
+                let p = link.snapshot("ticket", after, 1000).await.unwrap();
+                n += p.records.len();
+                after = p.records.last().map(|r| r.id);
+                if !p.has_more {
+                    break;
+                }
+            }
+            println!("  diag: {n} ticket snapshot records over HTTP: {:.1} s", t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let checks = link.checksums().await.unwrap();
+            println!("  diag: server checksums over HTTP: {:.1} s ({} types)", t.elapsed().as_secs_f64(), checks.len());
+            let t = Instant::now();
             let mut after = 0;
             let mut pages = Vec::new();
             loop {

@@ -165,13 +165,18 @@ impl Core {
                     .into(),
             );
         }
+        // Most fields still hold the value they were created with: those versions go
+        // without saying (they are `created`), which keeps pages small. Filtered in SQL, so
+        // the server never parses the versions it leaves out.
         let sql = format!(
-            "SELECT {table}.id AS id, json_object({}) AS fields, \
-               coalesce(rc.clocks, '{{}}') AS versions, \
+            "SELECT id, fields, created, \
+               coalesce((SELECT json_group_object(v.key, v.value) FROM json_each(clocks) v \
+                         WHERE created IS NULL OR v.value <> created), '{{}}') AS versions \
+             FROM (SELECT {table}.id AS id, json_object({}) AS fields, rc.clocks AS clocks, \
                (SELECT g.hlc || '/' || g.change_id FROM changes g WHERE g.entity = ? \
                   AND g.entity_id = {table}.id AND g.op = 'insert' ORDER BY g.seq LIMIT 1) AS created \
              FROM {table} LEFT JOIN record_clocks rc ON rc.entity = ? AND rc.entity_id = {table}.id \
-             WHERE {table}.id > ? AND {} ORDER BY {table}.id LIMIT ?",
+             WHERE {table}.id > ? AND {} ORDER BY {table}.id LIMIT ?)",
             pairs.join(", "),
             row_condition(entity, actor)
         );
@@ -186,18 +191,11 @@ impl Core {
             .map(|r| {
                 let fields: String = r.get("fields");
                 let versions: String = r.get("versions");
-                let created: Option<String> = r.get("created");
-                let mut versions: Clocks = serde_json::from_str(&versions).unwrap_or_default();
-                // Most fields still hold the value they were created with: those versions
-                // go without saying (they are `created`), which keeps pages small.
-                if let Some(c) = &created {
-                    versions.retain(|_, v| v.as_str() != Some(c.as_str()));
-                }
                 Ok(SnapshotRecord {
                     id: crate::store::parse_uuid(r.get("id"))?,
                     fields: serde_json::from_str(&fields).unwrap_or_else(|_| json!({})),
-                    versions: Value::Object(versions),
-                    created,
+                    versions: serde_json::from_str(&versions).unwrap_or_else(|_| json!({})),
+                    created: r.get("created"),
                 })
             })
             .collect()
