@@ -294,8 +294,67 @@ fn full_versions(r: &SnapshotRecord, mutable: bool) -> Clocks {
     versions
 }
 
+/// Fields that point at another record, and the table it lives in.
+const PARENTS: &[(&str, &str)] = &[
+    ("client_id", "clients"),
+    ("site_id", "sites"),
+    ("contact_id", "contacts"),
+    ("ticket_id", "tickets"),
+    ("assignee_id", "users"),
+    ("author_id", "users"),
+    ("technician_id", "users"),
+    ("owner_id", "users"),
+];
+
+/// Links a record cannot exist without (NOT NULL foreign keys).
+const REQUIRED_PARENTS: &[&str] = &["client_id", "ticket_id", "author_id", "technician_id"];
+
+/// The referenced records (by table) that this console does not hold. A record created
+/// after its parent's type was copied points at a parent that is not here yet; both come
+/// from the log after the snapshot (they were made after it began), in order.
+async fn absent_parents(
+    w: &mut WriteTx<'_>,
+    entity: &str,
+    records: &[SnapshotRecord],
+) -> CoreResult<HashSet<(&'static str, String)>> {
+    let mut wanted: BTreeMap<&'static str, HashSet<String>> = BTreeMap::new();
+    for r in records {
+        for (field, table) in PARENTS {
+            if entity == "conflict" {
+                continue; // conflicts name their record without a foreign key
+            }
+            if let Some(id) = r.fields.get(*field).and_then(Value::as_str) {
+                wanted.entry(table).or_default().insert(id.to_string());
+            }
+        }
+    }
+    let mut absent = HashSet::new();
+    for (table, ids) in wanted {
+        let ids: Vec<String> = ids.into_iter().collect();
+        let mut found = HashSet::new();
+        for chunk in ids.chunks(super::INSERT_CHUNK) {
+            let sql = format!(
+                "SELECT id FROM {table} WHERE id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query_scalar::<_, String>(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            found.extend(q.fetch_all(&mut *w.tx).await?);
+        }
+        absent.extend(
+            ids.into_iter()
+                .filter(|id| !found.contains(id))
+                .map(|id| (table, id)),
+        );
+    }
+    Ok(absent)
+}
+
 /// Records new to this console are inserted (in bulk where possible) with their versions;
-/// records it holds already merge field by field, each field by its own version.
+/// records it holds already merge field by field, each field by its own version. What
+/// points at a record this console does not hold yet is left to the log that follows.
 async fn apply_records(
     w: &mut WriteTx<'_>,
     entity: &str,
@@ -326,18 +385,32 @@ async fn apply_records(
         }
         None => HashSet::new(), // settings: merged below by version
     };
+    let absent = absent_parents(w, entity, records).await?;
+    let dangling = |field: &str, value: &Value| {
+        PARENTS.iter().any(|(f, table)| {
+            *f == field
+                && entity != "conflict"
+                && value
+                    .as_str()
+                    .is_some_and(|id| absent.contains(&(*table, id.to_string())))
+        })
+    };
     let mutable = !is_append_only(entity);
     let mut inserts: Vec<ChangeRecord> = Vec::new();
+    let mut new_versions: Vec<(Uuid, Clocks)> = Vec::new();
     let mut updates: Vec<ChangeRecord> = Vec::new();
     for r in records {
-        let versions = full_versions(r, mutable);
-        let fields: Map<String, Value> = r.fields.as_object().cloned().unwrap_or_default();
+        let mut versions = full_versions(r, mutable);
+        let mut fields: Map<String, Value> = r.fields.as_object().cloned().unwrap_or_default();
         if entity == "settings" || present.contains(&r.id.to_string()) {
             if !mutable {
                 continue; // append-only and already here
             }
             let mut groups: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
             for (field, value) in fields {
+                if dangling(&field, &value) {
+                    continue;
+                }
                 if let Some(v) = versions.get(&field).and_then(Value::as_str) {
                     groups
                         .entry(v.to_string())
@@ -348,7 +421,26 @@ async fn apply_records(
             for (version, group) in groups {
                 updates.push(change_at(&version, entity, r.id, "update", group.into()));
             }
+        } else if fields
+            .iter()
+            .any(|(f, v)| dangling(f, v) && REQUIRED_PARENTS.contains(&f.as_str()))
+        {
+            // Made after its parent's type was copied, so after the snapshot began: the
+            // log brings parent and record, in that order.
+            continue;
         } else {
+            // An optional link to a record made since (a new site, a new assignee): the
+            // record goes in without it, and without its version, so the later change that
+            // set the link wins when the log replays it.
+            let links: Vec<String> = fields
+                .iter()
+                .filter(|(f, v)| dangling(f, v))
+                .map(|(f, _)| f.clone())
+                .collect();
+            for f in links {
+                fields.remove(&f);
+                versions.remove(&f);
+            }
             let born = r
                 .created
                 .clone()
@@ -361,6 +453,7 @@ async fn apply_records(
                 })
                 .unwrap_or_default();
             inserts.push(change_at(&born, entity, r.id, "insert", fields.into()));
+            new_versions.push((r.id, versions));
         }
     }
     if !inserts.is_empty() {
@@ -373,11 +466,8 @@ async fn apply_records(
             apply_creates(w, &run, engine, cache).await?;
         }
         if mutable {
-            for r in records {
-                if present.contains(&r.id.to_string()) {
-                    continue;
-                }
-                cache.put(entity, &r.id.to_string(), full_versions(r, true));
+            for (id, versions) in new_versions {
+                cache.put(entity, &id.to_string(), versions);
             }
         }
     }

@@ -854,3 +854,110 @@ async fn an_interrupted_first_sync_resumes_where_it_stopped_and_misses_nothing()
     let status = c.core.sync_status().await.unwrap();
     assert_eq!((status.pending, status.to_fetch), (0, 0));
 }
+
+#[tokio::test]
+async fn records_made_after_their_parents_were_copied_arrive_through_the_log() {
+    let (f, admin, ids) = five_tickets().await;
+    let link = Link::new(&f.core, &admin);
+    // Pages of 2; the connection drops on the second page of tickets (user, settings,
+    // client, site, contact, asset, tickets 1-2, then this one).
+    link.lose_snapshot.set(8);
+    let c = fresh_console().await;
+    assert!(c.core.sync_once(&link, 2).await.is_err());
+    let mut sorted = ids.clone();
+    sorted.sort();
+    // Meanwhile: a new colleague takes a ticket the console has not copied yet and logs time
+    // on one it has; a new client with a site gets a ticket with a comment.
+    let uma = f
+        .core
+        .create_user(
+            &admin,
+            outpost_proto::NewUser {
+                username: "uma".into(),
+                display_name: "Uma".into(),
+                role: outpost_proto::Role::Technician,
+                password: "uma password".into(),
+            },
+        )
+        .await
+        .unwrap();
+    f.core
+        .update_ticket(
+            &admin,
+            sorted[4],
+            UpdateTicket {
+                assignee_id: Some(Some(uma.id)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.core
+        .add_time_entry(
+            &admin,
+            sorted[0],
+            NewTimeEntry {
+                minutes: 20,
+                technician_id: Some(uma.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let late = f.client(&admin, "Late Co").await;
+    let site = f
+        .core
+        .create_site(
+            &admin,
+            late,
+            outpost_proto::NewSite {
+                name: "Annex".into(),
+                address: None,
+                timezone: None,
+            },
+        )
+        .await
+        .unwrap();
+    let late_ticket = f
+        .core
+        .create_ticket(
+            &admin,
+            NewTicket {
+                title: "Late printer".into(),
+                client_id: late,
+                site_id: Some(site.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.core
+        .add_comment(
+            &admin,
+            late_ticket.id,
+            NewComment {
+                body: "on it".into(),
+                internal: None,
+            },
+        )
+        .await
+        .unwrap();
+    // The console finishes its first sync and holds all of it, as the server does.
+    c.core.sync_once(&link, 2).await.unwrap();
+    let t = ticket(&c.core, &admin, sorted[4]).await.ticket;
+    assert_eq!(t.assignee_id, Some(uma.id));
+    let late_here = ticket(&c.core, &admin, late_ticket.id).await;
+    assert_eq!(late_here.ticket.site_id, Some(site.id));
+    assert_eq!(late_here.comments.len(), 1);
+    assert_eq!(
+        ticket(&c.core, &admin, sorted[0])
+            .await
+            .ticket
+            .total_minutes,
+        20
+    );
+    assert_eq!(
+        c.core.checksums(&admin).await.unwrap(),
+        f.core.checksums(&admin).await.unwrap()
+    );
+}
