@@ -8,6 +8,15 @@ CREATE TABLE user_clients (
     PRIMARY KEY (user_id, client_id)
 ) WITHOUT ROWID;
 
+-- On the server: changes a push carried but the server did not take over (outside the
+-- user's clients, or privileged), so a retried push recognises them like logged ones.
+CREATE TABLE refused_changes (
+    replica_id TEXT NOT NULL,
+    replica_seq INTEGER NOT NULL,
+    change_id TEXT NOT NULL,
+    PRIMARY KEY (replica_id, replica_seq)
+) WITHOUT ROWID;
+
 -- A console's first sync copies the server's current state entity by entity, then follows
 -- the log from `boot_log_end`. `boot_entity`/`boot_after` say where an interrupted snapshot
 -- resumes; `booted` is 1 once it is complete (consoles that synced before snapshots

@@ -967,6 +967,21 @@ async fn record_conflict(
     w.record_change("conflict", id, Op::Insert, fields).await
 }
 
+/// Remembers a change the server did not take over, so a retried push is not mistaken for a
+/// restored copy of the console reusing the number.
+async fn note_refused(w: &mut WriteTx<'_>, c: &ChangeRecord) -> CoreResult<()> {
+    sqlx::query(
+        "INSERT INTO refused_changes (replica_id, replica_seq, change_id) VALUES (?, ?, ?) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(c.replica_id.to_string())
+    .bind(c.replica_seq)
+    .bind(c.change_id.to_string())
+    .execute(&mut *w.tx)
+    .await?;
+    Ok(())
+}
+
 /// Appends changes made elsewhere to the log in bulk; returns the ids it did not hold yet.
 async fn insert_log_batch(
     w: &mut WriteTx<'_>,
@@ -1190,7 +1205,9 @@ impl Core {
             Hlc::from_str(&c.hlc).map_err(invalid)?;
             if c.replica_seq <= last {
                 let known: Option<String> = sqlx::query_scalar(
-                    "SELECT change_id FROM changes WHERE replica_id = ? AND replica_seq = ?",
+                    "SELECT change_id FROM changes WHERE replica_id = ?1 AND replica_seq = ?2 \
+                     UNION ALL SELECT change_id FROM refused_changes \
+                     WHERE replica_id = ?1 AND replica_seq = ?2",
                 )
                 .bind(&rid)
                 .bind(c.replica_seq)
@@ -1213,6 +1230,7 @@ impl Core {
                 // of them (say, from standalone days) is not taken over.
                 tracing::warn!(change = %c.change_id, entity = %c.entity, "privileged change from a non-admin console skipped");
                 refused += 1;
+                note_refused(&mut w, c).await?;
                 continue;
             }
             if !batch.allows(&mut w, actor, c).await? {
@@ -1220,6 +1238,7 @@ impl Core {
                 // console drops that client's records at its next pull.
                 tracing::warn!(change = %c.change_id, entity = %c.entity, "change outside the user's clients skipped");
                 refused += 1;
+                note_refused(&mut w, c).await?;
                 continue;
             }
             fresh.push(c);
@@ -1629,11 +1648,23 @@ impl Core {
     /// One full round: push everything pending (in batches), then pull until caught up.
     pub async fn sync_once(&self, t: &impl SyncTransport, page: i64) -> CoreResult<SyncReport> {
         let result = self.sync_round(t, page).await;
-        let (error, offline) = match &result {
-            Ok(_) => (None, false),
-            Err(e @ CoreError::Offline(_)) => (Some(e.to_string()), true),
-            Err(e) => (Some(e.to_string()), false),
-        };
+        let (error, offline) =
+            match &result {
+                Ok(r) if r.refused > 0 => (
+                    Some(format!(
+                    "the server did not take {} change{} made here: {} records of clients your \
+                     account may not see (or that only an admin may change). They stay in this \
+                     console's history; ask an admin if you should see that client",
+                    r.refused,
+                    if r.refused == 1 { "" } else { "s" },
+                    if r.refused == 1 { "it concerns" } else { "they concern" },
+                )),
+                    false,
+                ),
+                Ok(_) => (None, false),
+                Err(e @ CoreError::Offline(_)) => (Some(e.to_string()), true),
+                Err(e) => (Some(e.to_string()), false),
+            };
         sqlx::query("UPDATE sync_state SET last_error = ?, offline = ?")
             .bind(error)
             .bind(offline)

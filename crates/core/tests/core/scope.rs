@@ -423,3 +423,62 @@ async fn narrowing_a_scope_drops_records_and_widening_brings_them_back() {
     );
     assert_eq!(c.core.sync_status().await.unwrap().pending, 0);
 }
+
+#[tokio::test]
+async fn a_retried_push_with_a_refused_change_is_not_taken_for_a_restored_console() {
+    let d = desk().await;
+    d.scope(Some(vec![d.acme, d.globex])).await;
+    let link = Link::new(&d.f.core, &d.tech().await);
+    let c = console(&link).await;
+    let me = console_tech(&c, &d).await;
+    c.core
+        .update_ticket(
+            &me,
+            d.globex_ticket,
+            UpdateTicket {
+                title: Some("edited offline".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    d.scope(Some(vec![d.acme])).await;
+    let link = Link::new(&d.f.core, &d.tech().await);
+    // The server refuses the change and commits, but its answer is lost.
+    link.drop_response.set(true);
+    assert!(c.core.sync_once(&link, 50).await.is_err());
+    let replica = c.core.replica_id();
+    c.core.sync_once(&link, 50).await.unwrap();
+    assert_eq!(
+        c.core.replica_id(),
+        replica,
+        "the retry matched the refused change; no re-key"
+    );
+    assert_eq!(c.core.sync_status().await.unwrap().pending, 0);
+}
+
+#[tokio::test]
+async fn the_top_bar_says_when_the_server_refused_changes() {
+    let d = desk().await;
+    d.scope(Some(vec![d.acme, d.globex])).await;
+    let link = Link::new(&d.f.core, &d.tech().await);
+    let c = console(&link).await;
+    let me = console_tech(&c, &d).await;
+    c.core
+        .update_ticket(
+            &me,
+            d.globex_ticket,
+            UpdateTicket {
+                title: Some("edited offline".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    d.scope(Some(vec![d.acme])).await;
+    let link = Link::new(&d.f.core, &d.tech().await);
+    c.core.sync_once(&link, 50).await.unwrap();
+    let status = c.core.sync_status().await.unwrap();
+    let words = status.last_error.unwrap_or_default();
+    assert!(words.contains("did not take 1 change"), "{words}");
+}
