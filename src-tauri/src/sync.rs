@@ -11,6 +11,11 @@ use tokio::sync::Notify;
 const KEYRING_SERVICE: &str = "com.outpost.console";
 const PAGE: i64 = 200;
 
+/// An https server is trusted by the certificate an admin compared when connecting; without
+/// it (an entry from an older version, a keyring that lost it) nothing is sent.
+pub const NO_PIN: &str = "this console has no trusted certificate for its server: an admin \
+    must connect again in Settings → Connection to compare the server's certificate and trust it";
+
 fn entry(server: &str) -> Result<keyring::Entry, String> {
     keyring::Entry::new(KEYRING_SERVICE, &format!("server-session@{server}"))
         .map_err(|e| format!("the OS keyring is not available: {e}"))
@@ -62,7 +67,22 @@ pub async fn sync_now(core: &Core) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         return Err(msg.into());
     };
-    let link = HttpTransport::new(&url, &credential.token, credential.fingerprint.as_deref());
+    if url.starts_with("https://") && credential.fingerprint.is_none() {
+        core.record_sync_error(NO_PIN)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Err(NO_PIN.into());
+    }
+    let link = match HttpTransport::new(&url, &credential.token, credential.fingerprint.as_deref())
+    {
+        Ok(link) => link,
+        Err(m) => {
+            core.record_sync_error(&m)
+                .await
+                .map_err(|e| e.to_string())?;
+            return Err(m);
+        }
+    };
     core.sync_once(&link, PAGE)
         .await
         .map(|_| ())

@@ -268,6 +268,25 @@ impl Core {
         Ok(users)
     }
 
+    /// The clients a person may see here: their own scope; on a console connected to a
+    /// server, the scope the server last filtered this console's data to (it holds the
+    /// real one, and refuses changes outside it).
+    pub(crate) async fn scope_for(&self, user_id: Uuid) -> CoreResult<Option<Vec<Uuid>>> {
+        if let Some(own) = scope_of(&self.pool, user_id).await? {
+            return Ok(Some(own));
+        }
+        let (server, scope): (Option<String>, Option<String>) =
+            sqlx::query_as("SELECT server_url, scope FROM sync_state")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(match (server, scope) {
+            (Some(_), Some(text)) => serde_json::from_str::<Vec<Uuid>>(&text)
+                .ok()
+                .filter(|ids| !ids.is_empty()),
+            _ => None,
+        })
+    }
+
     /// Limits a technician or viewer to some clients (`None`: every client). Admins always
     /// see every client. Takes effect on the person's next request; their consoles drop
     /// what they may no longer see at their next sync.
@@ -278,6 +297,15 @@ impl Core {
         clients: Option<Vec<Uuid>>,
     ) -> CoreResult<User> {
         actor.require_admin()?;
+        let server: Option<String> = sqlx::query_scalar("SELECT server_url FROM sync_state")
+            .fetch_one(&self.pool)
+            .await?;
+        if let Some(server) = server {
+            return Err(CoreError::Conflict(format!(
+                "this console is connected to {server}, which decides who sees which clients: \
+                 change it there (Settings → Users in its web console); this console follows"
+            )));
+        }
         let mut clients = clients;
         if let Some(list) = &mut clients {
             list.sort();
@@ -376,7 +404,7 @@ impl Core {
                 .await?;
             return Err(wrong());
         }
-        user.clients = scope_of(&self.pool, user.id).await?;
+        user.clients = self.scope_for(user.id).await?;
         let mut raw = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut raw);
         let token = hex::encode(raw);
@@ -425,7 +453,7 @@ impl Core {
             return Err(expired());
         }
         let mut user = user_from_row(&row)?;
-        user.clients = scope_of(&self.pool, user.id).await?;
+        user.clients = self.scope_for(user.id).await?;
         Ok(self.actor_for(&user))
     }
 
@@ -439,7 +467,7 @@ impl Core {
             .await?
             .ok_or_else(|| CoreError::NotFound("your user no longer exists".into()))?;
         let mut user = user_from_row(&row)?;
-        user.clients = scope_of(&self.pool, id).await?;
+        user.clients = self.scope_for(id).await?;
         Ok(user)
     }
 

@@ -112,7 +112,7 @@ fn main() {
             .await
             .unwrap();
         let console = Core::open_dir(console_dir.path(), Arc::new(SystemClock)).await.unwrap();
-        let link = HttpTransport::new(&url, &session.token, None);
+        let link = HttpTransport::new(&url, &session.token, None).unwrap();
         if std::env::var_os("OUTPOST_BENCH_DIAG").is_some() {
             use outpost_core::sync::SyncTransport;
             let t = Instant::now();

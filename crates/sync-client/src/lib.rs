@@ -49,12 +49,12 @@ fn offline(e: reqwest::Error) -> TransportError {
 
 impl HttpTransport {
     /// `fingerprint`: the server certificate this console pinned (https), if any.
-    pub fn new(server_url: &str, token: &str, fingerprint: Option<&str>) -> Self {
-        HttpTransport {
+    pub fn new(server_url: &str, token: &str, fingerprint: Option<&str>) -> Result<Self, String> {
+        Ok(HttpTransport {
             base: api_root(server_url),
             token: token.to_string(),
-            http: tls::client(fingerprint),
-        }
+            http: tls::client(fingerprint)?,
+        })
     }
 }
 
@@ -160,6 +160,7 @@ pub async fn server_login(
     req: &LoginRequest,
 ) -> Result<Session, LoginFailure> {
     let r = tls::client(fingerprint)
+        .map_err(LoginFailure::Refused)?
         .post(format!("{}/auth/login", api_root(server_url)))
         .json(req)
         .send()

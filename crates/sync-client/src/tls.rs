@@ -104,14 +104,16 @@ fn builder() -> reqwest::ClientBuilder {
 }
 
 /// An HTTP client for a server: pinned to `fingerprint` when given (https only), plain
-/// CA validation otherwise.
-pub(crate) fn client(fingerprint: Option<&str>) -> reqwest::Client {
+/// CA validation otherwise. Never quietly anything else: a client that cannot be built
+/// pinned is an error.
+pub(crate) fn client(fingerprint: Option<&str>) -> Result<reqwest::Client, String> {
     let b = builder();
     let b = match fingerprint {
         Some(f) => b.use_preconfigured_tls(config(pin(Some(f.to_string())))),
         None => b,
     };
-    b.build().unwrap_or_default()
+    b.build()
+        .map_err(|e| format!("cannot set up the connection to the server: {e}"))
 }
 
 /// The fingerprint of the certificate a server presents, to show a person before they
@@ -132,12 +134,19 @@ pub async fn server_fingerprint(server_url: &str) -> Result<String, String> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
+    // Only a server that completed the handshake with that certificate (so holds its key)
+    // and answered counts.
     match (presented, answered) {
-        (Some(f), _) => Ok(f),
-        (None, Err(e)) if e.is_connect() || e.is_timeout() => Err(format!(
-            "cannot reach {server_url}; check the address and that the server runs"
+        (Some(f), Ok(r)) if r.status().is_success() => Ok(f),
+        (Some(_), Ok(r)) => Err(format!(
+            "{server_url} answered {} to /api/v1/health; is it an Outpost server?",
+            r.status()
         )),
-        (None, _) => Err(format!("{server_url} did not present a TLS certificate")),
+        (_, Err(e)) if e.is_connect() || e.is_timeout() => Err(format!(
+            "cannot reach {server_url} over TLS; check the address and that the server runs"
+        )),
+        (_, Err(e)) => Err(format!("talking to {server_url} failed: {e}")),
+        (None, Ok(_)) => Err(format!("{server_url} did not present a TLS certificate")),
     }
 }
 

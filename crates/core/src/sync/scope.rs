@@ -32,6 +32,10 @@ pub(crate) fn client_expr(entity: &str) -> Option<&'static str> {
 /// A SQL condition over the entity's table: the rows this person may see.
 pub(crate) fn row_condition(entity: &str, actor: &Actor) -> String {
     match (client_expr(entity), &actor.clients) {
+        // Conflicts on records of no client (users, settings, views) are everyone's.
+        (Some(expr), Some(_)) if entity == "conflict" => {
+            format!("({expr} IS NULL OR {})", actor.client_condition(expr))
+        }
         (Some(expr), Some(_)) => actor.client_condition(expr),
         _ => "1".into(),
     }
@@ -77,6 +81,13 @@ pub(crate) async fn adopt_scope(
     let stored: Option<String> = sqlx::query_scalar("SELECT scope FROM sync_state")
         .fetch_one(&mut *w.tx)
         .await?;
+    if scope.as_ref().is_some_and(|ids| ids.is_empty()) {
+        return Err(crate::error::CoreError::Unavailable(
+            "the server sent an empty client scope; nothing was changed here. Ask an admin \
+             to check which clients your account may see"
+                .into(),
+        ));
+    }
     let text = scope_text(scope);
     if stored.as_deref() == Some(text.as_str()) {
         return Ok(ScopeMove::Same);

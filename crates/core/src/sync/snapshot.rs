@@ -209,6 +209,13 @@ impl Core {
         entity: &str,
         page: &SnapshotPage,
     ) -> CoreResult<Option<i64>> {
+        if page.has_more && page.records.is_empty() {
+            // Resuming after the last record would ask for the same page forever.
+            return Err(crate::error::CoreError::Unavailable(format!(
+                "the server sent an empty page of '{entity}' that says more follows; sync again, \
+                 and report it if it persists"
+            )));
+        }
         let system = Actor::system();
         let mut w = self.write(&system).await?;
         if adopt_scope(&mut w, &page.scope).await? == super::ScopeMove::Widened {

@@ -482,3 +482,46 @@ async fn the_top_bar_says_when_the_server_refused_changes() {
     let words = status.last_error.unwrap_or_default();
     assert!(words.contains("did not take 1 change"), "{words}");
 }
+
+#[tokio::test]
+async fn a_connected_console_follows_the_scope_its_server_gave_it() {
+    let d = desk().await;
+    d.scope(Some(vec![d.acme])).await;
+    let link = Link::new(&d.f.core, &d.tech().await);
+    let c = console(&link).await;
+    // Tess signs in on her console (the server checked the password; a local verifier is kept).
+    let s = c
+        .core
+        .cache_login(
+            d.tech_id,
+            LoginRequest {
+                username: "tess".into(),
+                password: "tess password".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.user.clients, Some(vec![d.acme]));
+    let tess = c.core.authenticate(&s.token).await.unwrap();
+    assert_eq!(tess.clients, Some(vec![d.acme]));
+    // So she cannot add a client here that the server would refuse.
+    assert!(matches!(
+        c.core
+            .create_client(
+                &tess,
+                outpost_proto::NewClient {
+                    name: "Initech".into(),
+                    notes: None
+                }
+            )
+            .await,
+        Err(CoreError::Forbidden(_))
+    ));
+    // Scopes are the server's to set; a connected console does not pretend to change them.
+    assert!(matches!(
+        c.core
+            .set_user_clients(&Actor::system(), d.tech_id, None)
+            .await,
+        Err(CoreError::Conflict(_))
+    ));
+}

@@ -72,7 +72,8 @@ async fn main() -> anyhow::Result<()> {
     core.set_server(Some(&cli.server))
         .await
         .map_err(|e| anyhow!("{e}"))?;
-    let t = HttpTransport::new(&cli.server, &session.token, pin.as_deref());
+    let t =
+        HttpTransport::new(&cli.server, &session.token, pin.as_deref()).map_err(|e| anyhow!(e))?;
     let report = core
         .sync_once(&t, cli.page)
         .await
