@@ -229,6 +229,30 @@ impl PushScope {
                 return Ok(false);
             }
         }
+        // Links to a site or contact must stay inside the user's clients too, or a record
+        // of theirs would show another client's names.
+        for (field, entity, table) in [
+            ("site_id", "site", "sites"),
+            ("contact_id", "contact", "contacts"),
+        ] {
+            let Some(parent) = field_uuid(field) else {
+                continue;
+            };
+            let owner = match self.created.get(&(entity.to_string(), parent)) {
+                Some(client) => Some(*client),
+                None => {
+                    let found: Option<String> =
+                        sqlx::query_scalar(&format!("SELECT client_id FROM {table} WHERE id = ?"))
+                            .bind(parent.to_string())
+                            .fetch_optional(&mut *w.tx)
+                            .await?;
+                    found.and_then(|f| Uuid::parse_str(&f).ok())
+                }
+            };
+            if owner.is_some_and(|client| !actor.may_see(client)) {
+                return Ok(false);
+            }
+        }
         let key = (c.entity.clone(), c.entity_id);
         if let Some(client) = self.created.get(&key) {
             return Ok(actor.may_see(*client));

@@ -525,3 +525,56 @@ async fn a_connected_console_follows_the_scope_its_server_gave_it() {
         Err(CoreError::Conflict(_))
     ));
 }
+
+#[tokio::test]
+async fn a_push_cannot_link_a_record_to_another_clients_site() {
+    let d = desk().await;
+    d.scope(Some(vec![d.acme])).await;
+    let tech = d.tech().await;
+    let globex_site =
+        d.f.core
+            .create_site(
+                &d.admin,
+                d.globex,
+                NewSite {
+                    name: "Globex HQ".into(),
+                    address: None,
+                    timezone: None,
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+    // A crafted push (no console would send it): Tess links her Acme ticket to Globex's site.
+    let replica = Uuid::now_v7();
+    let hlc = outpost_core::clock::Hlc {
+        wall_ms: d.f.core.now().timestamp_millis() + 1000,
+        counter: 0,
+        replica,
+    };
+    let change = outpost_proto::ChangeRecord {
+        change_id: Uuid::now_v7(),
+        replica_id: replica,
+        replica_seq: 1,
+        hlc: hlc.to_string(),
+        entity: "ticket".into(),
+        entity_id: d.acme_ticket,
+        op: "update".into(),
+        fields: serde_json::json!({ "site_id": globex_site.to_string() }),
+        base: serde_json::json!({}),
+    };
+    let answer =
+        d.f.core
+            .accept_push(
+                &tech,
+                outpost_proto::PushRequest {
+                    replica_id: replica,
+                    changes: vec![change],
+                },
+            )
+            .await
+            .unwrap();
+    assert_eq!((answer.accepted_through, answer.refused), (1, 1));
+    let t = d.f.core.get_ticket(&d.admin, d.acme_ticket).await.unwrap();
+    assert_eq!(t.ticket.site_id, None);
+}
