@@ -69,14 +69,72 @@ async fn generate(core: &Core) {
         ),
         // The field versions real writes keep beside each record.
         "INSERT INTO record_clocks (entity, entity_id, clocks) \
-         SELECT c.entity, c.entity_id, (SELECT json_group_object(f.key, c.hlc || '/' || c.change_id) \
-           FROM json_each(c.fields) f) FROM changes c WHERE c.entity IN ('client', 'ticket', 'asset') \
-         ON CONFLICT DO NOTHING"
+         SELECT c.entity, c.entity_id, json_object(c.hlc || '/' || c.change_id, \
+           (SELECT json_group_array(f.key) FROM json_each(c.fields) f)) \
+         FROM changes c WHERE c.entity IN ('client', 'ticket', 'asset') ON CONFLICT DO NOTHING"
             .to_string(),
     ] {
         sqlx::query(&sql).execute(&mut *tx).await.unwrap();
     }
     tx.commit().await.unwrap();
+}
+
+/// Serves stored snapshot pages (diagnostics only).
+struct Replay {
+    pages: Vec<outpost_proto::SnapshotPage>,
+    checks: Vec<outpost_proto::EntityChecksum>,
+}
+
+impl outpost_core::sync::SyncTransport for Replay {
+    async fn push(
+        &self,
+        _: &outpost_proto::PushRequest,
+    ) -> Result<outpost_proto::PushResponse, outpost_core::sync::TransportError> {
+        unreachable!("nothing to push")
+    }
+    async fn pull(
+        &self,
+        after: i64,
+        _: i64,
+    ) -> Result<outpost_proto::PullPage, outpost_core::sync::TransportError> {
+        Ok(outpost_proto::PullPage {
+            changes: vec![],
+            next_cursor: after,
+            has_more: false,
+            latest: after,
+            scope: None,
+        })
+    }
+    async fn pull_entity(
+        &self,
+        _: &str,
+        after: i64,
+        l: i64,
+    ) -> Result<outpost_proto::PullPage, outpost_core::sync::TransportError> {
+        self.pull(after, l).await
+    }
+    async fn checksums(
+        &self,
+    ) -> Result<Vec<outpost_proto::EntityChecksum>, outpost_core::sync::TransportError> {
+        Ok(self.checks.clone())
+    }
+    async fn snapshot(
+        &self,
+        entity: &str,
+        after: Option<uuid::Uuid>,
+        _: i64,
+    ) -> Result<outpost_proto::SnapshotPage, outpost_core::sync::TransportError> {
+        let mut last = None;
+        for p in self.pages.iter().filter(|p| p.entity == entity) {
+            if last == after {
+                return Ok(p.clone());
+            }
+            last = p.records.last().map(|r| r.id);
+        }
+        Err(outpost_core::sync::TransportError::Other(format!(
+            "no stored page of {entity} after {after:?}"
+        )))
+    }
 }
 
 fn main() {
@@ -115,6 +173,31 @@ fn main() {
         let link = HttpTransport::new(&url, &session.token, None).unwrap();
         if std::env::var_os("OUTPOST_BENCH_DIAG").is_some() {
             use outpost_core::sync::SyncTransport;
+            // Every snapshot page fetched first, then applied by a console from memory: the
+            // console's share of a first sync, without the server's or the network's.
+            let t = Instant::now();
+            let mut pages = Vec::new();
+            for entity in outpost_proto::SNAPSHOT_ORDER {
+                let mut after = None;
+                loop {
+                    let p = link.snapshot(entity, after, 1000).await.unwrap();
+                    after = p.records.last().map(|r| r.id);
+                    let more = p.has_more;
+                    pages.push(p);
+                    if !more {
+                        break;
+                    }
+                }
+            }
+            println!("  diag: whole snapshot over HTTP: {:.1} s", t.elapsed().as_secs_f64());
+            let checks = link.checksums().await.unwrap();
+            let memory = Replay { pages, checks };
+            let scratch = tempfile::tempdir().unwrap();
+            let other = Core::open_dir(scratch.path(), Arc::new(SystemClock)).await.unwrap();
+            other.set_server(Some("http://127.0.0.1:9")).await.unwrap();
+            let t = Instant::now();
+            other.sync_once(&memory, 1000).await.unwrap();
+            println!("  diag: applying it (and checksums): {:.1} s", t.elapsed().as_secs_f64());
             let t = Instant::now();
             let mut after = None;
             let mut n = 0;

@@ -137,9 +137,11 @@ impl Core {
         Ok(vec![SnapshotRecord {
             id: Uuid::nil(),
             fields: json!({ POLICY_KEY: serde_json::from_str::<Value>(&value).unwrap_or(Value::Null) }),
-            versions: versions
-                .and_then(|v| serde_json::from_str(&v).ok())
-                .unwrap_or_else(|| json!({})),
+            versions: Value::Object(
+                versions
+                    .map(|v| super::decode_clocks(&v))
+                    .unwrap_or_default(),
+            ),
             created: None,
         }])
     }
@@ -168,10 +170,18 @@ impl Core {
         // Most fields still hold the value they were created with: those versions go
         // without saying (they are `created`), which keeps pages small. Filtered in SQL, so
         // the server never parses the versions it leaves out.
+        // Stored versions are grouped by version (`encode_clocks`), or one per field in
+        // stores written before that; both become field -> version here.
         let sql = format!(
             "SELECT id, fields, created, \
-               coalesce((SELECT json_group_object(v.key, v.value) FROM json_each(clocks) v \
-                         WHERE created IS NULL OR v.value <> created), '{{}}') AS versions \
+               coalesce((SELECT json_group_object(field, version) FROM ( \
+                   SELECT f.value AS field, v.key AS version FROM json_each(clocks) v, \
+                     json_each(CASE WHEN v.type = 'array' THEN v.value ELSE '[]' END) f \
+                   WHERE created IS NULL OR v.key <> created \
+                   UNION ALL \
+                   SELECT v.key, v.value FROM json_each(clocks) v \
+                   WHERE v.type = 'text' AND (created IS NULL OR v.value <> created))), \
+                 '{{}}') AS versions \
              FROM (SELECT {table}.id AS id, json_object({}) AS fields, rc.clocks AS clocks, \
                (SELECT g.hlc || '/' || g.change_id FROM changes g WHERE g.entity = ? \
                   AND g.entity_id = {table}.id AND g.op = 'insert' ORDER BY g.seq LIMIT 1) AS created \
