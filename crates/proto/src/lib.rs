@@ -941,8 +941,9 @@ pub struct SnapshotRecord {
     /// created; every other field's version is `created`. Empty for append-only records.
     #[schema(value_type = Object)]
     pub versions: serde_json::Value,
-    /// The version of the change that created the record, when the server has it (a new
-    /// console dates the record by it).
+    /// The record's oldest field version (for a record whose fields are versioned), else the
+    /// version of the change that created it: the version of every field not in `versions`.
+    /// A new console dates the record by it.
     #[serde(default)]
     pub created: Option<String>,
 }

@@ -390,8 +390,9 @@ export type SnapshotRecord = { id: string, fields: JsonValue,
  */
 versions: JsonValue, 
 /**
- * The version of the change that created the record, when the server has it (a new
- * console dates the record by it).
+ * The record's oldest field version (for a record whose fields are versioned), else the
+ * version of the change that created it: the version of every field not in `versions`.
+ * A new console dates the record by it.
  */
 created: string | null, };
 

@@ -183,8 +183,12 @@ impl Core {
                    WHERE v.type = 'text' AND (created IS NULL OR v.value <> created))), \
                  '{{}}') AS versions \
              FROM (SELECT {table}.id AS id, json_object({}) AS fields, rc.clocks AS clocks, \
-               (SELECT g.hlc || '/' || g.change_id FROM changes g WHERE g.entity = ? \
-                  AND g.entity_id = {table}.id AND g.op = 'insert' ORDER BY g.seq LIMIT 1) AS created \
+               coalesce( \
+                 (SELECT min(CASE WHEN v.type = 'array' THEN v.key ELSE v.value END) \
+                    FROM json_each(rc.clocks) v), \
+                 (SELECT g.hlc || '/' || g.change_id FROM changes g WHERE g.entity = ? \
+                    AND g.entity_id = {table}.id AND g.op = 'insert' ORDER BY g.seq LIMIT 1) \
+               ) AS created \
              FROM {table} LEFT JOIN record_clocks rc ON rc.entity = ? AND rc.entity_id = {table}.id \
              WHERE {table}.id > ? AND {} ORDER BY {table}.id LIMIT ?)",
             pairs.join(", "),
