@@ -182,7 +182,8 @@ impl Core {
                    SELECT v.key, v.value FROM json_each(clocks) v \
                    WHERE v.type = 'text' AND (created IS NULL OR v.value <> created))), \
                  '{{}}') AS versions \
-             FROM (SELECT {table}.id AS id, json_object({}) AS fields, rc.clocks AS clocks, \
+             FROM (SELECT {table}.id AS id, json_patch('{{}}', json_object({})) AS fields, \
+               rc.clocks AS clocks, \
                coalesce( \
                  (SELECT min(CASE WHEN v.type = 'array' THEN v.key ELSE v.value END) \
                     FROM json_each(rc.clocks) v), \
@@ -303,14 +304,36 @@ impl Core {
 }
 
 /// The version of every field of a record: the ones listed, and `created` for the rest.
-fn full_versions(r: &SnapshotRecord, mutable: bool) -> Clocks {
+/// A record's fields. Pages leave out empty (null) fields to stay small; a field edited to
+/// null since the record was created is listed in `versions`, so it comes back as null.
+fn record_fields(r: &SnapshotRecord) -> Map<String, Value> {
+    let mut fields = r.fields.as_object().cloned().unwrap_or_default();
+    for field in r.versions.as_object().into_iter().flat_map(|v| v.keys()) {
+        fields.entry(field.clone()).or_insert(Value::Null);
+    }
+    fields
+}
+
+/// The version of every field: the ones listed, and `created` for the rest. A record new
+/// to this console gets `created` on every synced column, sent or left out as empty.
+fn full_versions(r: &SnapshotRecord, entity: &str, mutable: bool, new: bool) -> Clocks {
     let mut versions: Clocks = r.versions.as_object().cloned().unwrap_or_default();
-    if let (true, Some(created), Some(fields)) = (mutable, &r.created, r.fields.as_object()) {
-        for field in fields.keys() {
-            versions
-                .entry(field.clone())
-                .or_insert_with(|| Value::String(created.clone()));
+    let Some(created) = r.created.as_ref().filter(|_| mutable) else {
+        return versions;
+    };
+    let mut columns: Vec<String> = record_fields(r).keys().cloned().collect();
+    if new {
+        if let Some(spec) = spec(entity) {
+            columns.extend(spec.columns.iter().map(|c| c.to_string()));
         }
+        if entity == "ticket" {
+            columns.push("tags".into());
+        }
+    }
+    for field in columns {
+        versions
+            .entry(field)
+            .or_insert_with(|| Value::String(created.clone()));
     }
     versions
 }
@@ -421,9 +444,10 @@ async fn apply_records(
     let mut new_versions: Vec<(Uuid, Clocks)> = Vec::new();
     let mut updates: Vec<ChangeRecord> = Vec::new();
     for r in records {
-        let mut versions = full_versions(r, mutable);
-        let mut fields: Map<String, Value> = r.fields.as_object().cloned().unwrap_or_default();
-        if entity == "settings" || present.contains(&r.id.to_string()) {
+        let is_new = entity != "settings" && !present.contains(&r.id.to_string());
+        let mut versions = full_versions(r, entity, mutable, is_new);
+        let mut fields = record_fields(r);
+        if !is_new {
             if !mutable {
                 continue; // append-only and already here
             }
