@@ -1772,17 +1772,7 @@ impl Core {
             if !booted {
                 let entity = boot_entity.unwrap_or_else(|| outpost_proto::SNAPSHOT_ORDER[0].into());
                 let after = boot_after.and_then(|a| Uuid::parse_str(&a).ok());
-                let p = t
-                    .snapshot(&entity, after, page)
-                    .await
-                    .map_err(transport_failure)?;
-                if p.entity != entity {
-                    return Err(CoreError::Unavailable(format!(
-                        "the server answered a snapshot of '{entity}' with '{}'",
-                        p.entity
-                    )));
-                }
-                pulled += self.apply_snapshot(&entity, &p).await?.unwrap_or(0);
+                pulled += self.take_snapshot(t, entity, after, page).await?;
                 continue;
             }
             let p = t.pull(cursor, page).await.map_err(transport_failure)?;

@@ -216,6 +216,54 @@ impl Core {
             .collect()
     }
 
+    /// A console's side: takes the snapshot from `entity`/`after` to its end, fetching each
+    /// page while the one before is applied (the server's work and the console's overlap).
+    /// Returns the records applied; stops early when the scope widened (the caller starts
+    /// over).
+    pub(crate) async fn take_snapshot(
+        &self,
+        t: &impl super::SyncTransport,
+        mut entity: String,
+        after: Option<Uuid>,
+        page: i64,
+    ) -> CoreResult<i64> {
+        let mut applied = 0;
+        let mut p = t
+            .snapshot(&entity, after, page)
+            .await
+            .map_err(super::transport_failure)?;
+        loop {
+            if p.entity != entity {
+                return Err(crate::error::CoreError::Unavailable(format!(
+                    "the server answered a snapshot of '{entity}' with '{}'",
+                    p.entity
+                )));
+            }
+            let next = next_position(&entity, &p).map(|(e, a)| {
+                let a = a.and_then(|a| Uuid::parse_str(&a).ok());
+                (e, a)
+            });
+            let prefetch = async {
+                match &next {
+                    Some((e, a)) => Some(t.snapshot(e, *a, page).await),
+                    None => None,
+                }
+            };
+            let (done, fetched) = tokio::join!(self.apply_snapshot(&entity, &p), prefetch);
+            match done? {
+                Some(n) => applied += n,
+                None => return Ok(applied), // scope widened: start over
+            }
+            match (next, fetched) {
+                (Some((e, _)), Some(fetched)) => {
+                    entity = e;
+                    p = fetched.map_err(super::transport_failure)?;
+                }
+                _ => return Ok(applied),
+            }
+        }
+    }
+
     /// A console's side: applies one snapshot page and records where the snapshot goes on,
     /// in one transaction, so an interrupted first sync resumes at the next page. Returns
     /// the records applied, or None when the scope widened and the snapshot starts over.
