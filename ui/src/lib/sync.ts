@@ -78,8 +78,8 @@ export function syncView(s: SyncStatus, now: number): SyncView {
   if (s.to_fetch > 0) {
     return {
       state: 'pending',
-      label: `Fetching ${counted(s.to_fetch, 'change')}`,
-      title: `Catching up with ${s.server_url}: ${counted(s.to_fetch, 'change')} left to fetch`,
+      label: `Fetching ${counted(s.to_fetch, 'item')}`,
+      title: `Catching up with ${s.server_url}: ${counted(s.to_fetch, 'item')} left to fetch`,
     };
   }
   if (!s.last_sync_at) {
