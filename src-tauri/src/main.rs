@@ -79,10 +79,10 @@ async fn login(state: State<'_, Console>, req: LoginRequest) -> Reply<Session> {
         return core.login(req).await.map_err(err);
     };
     let pin = sync::load_credential(&url).and_then(|c| c.fingerprint);
-    if url.starts_with("https://") && pin.is_none() {
-        // Never log in to an https server without the certificate an admin trusted: check
-        // the password locally, and say what to do.
-        core.record_sync_error(sync::NO_PIN).await.map_err(err)?;
+    if let Err(e) = outpost_core::sync::require_pin(&url, pin.as_deref()) {
+        // No login to an https server without the certificate an admin trusted: check the
+        // password locally, and say what to do.
+        core.record_sync_error(&e.to_string()).await.map_err(err)?;
         return core.login(req).await.map_err(err);
     }
     match server_login(&url, pin.as_deref(), &req).await {

@@ -11,11 +11,6 @@ use tokio::sync::Notify;
 const KEYRING_SERVICE: &str = "com.outpost.console";
 const PAGE: i64 = 200;
 
-/// An https server is trusted by the certificate an admin compared when connecting; without
-/// it (an entry from an older version, a keyring that lost it) nothing is sent.
-pub const NO_PIN: &str = "this console has no trusted certificate for its server: an admin \
-    must connect again in Settings → Connection to compare the server's certificate and trust it";
-
 fn entry(server: &str) -> Result<keyring::Entry, String> {
     keyring::Entry::new(KEYRING_SERVICE, &format!("server-session@{server}"))
         .map_err(|e| format!("the OS keyring is not available: {e}"))
@@ -67,11 +62,12 @@ pub async fn sync_now(core: &Core) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         return Err(msg.into());
     };
-    if url.starts_with("https://") && credential.fingerprint.is_none() {
-        core.record_sync_error(NO_PIN)
+    if let Err(e) = outpost_core::sync::require_pin(&url, credential.fingerprint.as_deref()) {
+        let m = e.to_string();
+        core.record_sync_error(&m)
             .await
             .map_err(|e| e.to_string())?;
-        return Err(NO_PIN.into());
+        return Err(m);
     }
     let link = match HttpTransport::new(&url, &credential.token, credential.fingerprint.as_deref())
     {

@@ -272,17 +272,23 @@ impl Core {
     /// server, the scope the server last filtered this console's data to (it holds the
     /// real one, and refuses changes outside it).
     pub(crate) async fn scope_for(&self, user_id: Uuid) -> CoreResult<Option<Vec<Uuid>>> {
-        if let Some(own) = scope_of(&self.pool, user_id).await? {
-            return Ok(Some(own));
-        }
-        let (server, scope): (Option<String>, Option<String>) =
-            sqlx::query_as("SELECT server_url, scope FROM sync_state")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(match (server, scope) {
-            (Some(_), Some(text)) => serde_json::from_str::<Vec<Uuid>>(&text)
+        // One statement: this runs on every authenticated request.
+        let (own, server, scope): (String, Option<String>, Option<String>) = sqlx::query_as(
+            "SELECT (SELECT json_group_array(client_id) FROM (SELECT client_id \
+               FROM user_clients WHERE user_id = ? ORDER BY client_id)), server_url, scope \
+             FROM sync_state",
+        )
+        .bind(user_id.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        let list = |text: &str| {
+            serde_json::from_str::<Vec<Uuid>>(text)
                 .ok()
-                .filter(|ids| !ids.is_empty()),
+                .filter(|ids| !ids.is_empty())
+        };
+        Ok(match (list(&own), server, scope) {
+            (Some(own), _, _) => Some(own),
+            (None, Some(_), Some(text)) => list(&text),
             _ => None,
         })
     }

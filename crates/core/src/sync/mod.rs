@@ -30,19 +30,15 @@ pub fn is_append_only(entity: &str) -> bool {
 
 pub const MAX_PULL_PAGE: i64 = 1000;
 
-/// Entity types whose checksums consoles compare with the server. Users are left out: a
-/// console may hold a local account renamed to avoid a name clash.
-const CHECKED: &[&str] = &[
-    "client",
-    "site",
-    "contact",
-    "asset",
-    "ticket",
-    "comment",
-    "time_entry",
-    "saved_view",
-    "conflict",
-];
+/// Entity types whose checksums consoles compare with the server: every synced table but
+/// users (a console may hold a local account renamed to avoid a name clash); the settings
+/// are not a table.
+fn checked_entities() -> impl Iterator<Item = &'static str> {
+    outpost_proto::SNAPSHOT_ORDER
+        .iter()
+        .copied()
+        .filter(|e| !matches!(*e, "user" | "settings"))
+}
 
 /// How often a caught-up console compares checksums with the server.
 const VERIFY_EVERY_MS: i64 = 60 * 60 * 1000;
@@ -315,6 +311,30 @@ impl ClockCache {
         self.dirty.clear();
         Ok(())
     }
+}
+
+/// Which of `ids` the column `key` of `table` holds, among rows meeting `condition` (SQL;
+/// `1` for all), looked up in chunks so any number of ids fits one call.
+pub(crate) async fn ids_present(
+    conn: &mut sqlx::SqliteConnection,
+    table: &str,
+    key: &str,
+    ids: &[String],
+    condition: &str,
+) -> CoreResult<std::collections::HashSet<String>> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in ids.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "SELECT {key} FROM {table} WHERE {key} IN ({}) AND {condition}",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        found.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
 }
 
 /// Binds a JSON value as the SQLite value of a column.
@@ -742,19 +762,7 @@ async fn apply_creates(
         return Err(invalid(format!("unknown entity '{entity}'")));
     };
     let ids: Vec<String> = run.iter().map(|c| c.entity_id.to_string()).collect();
-    let mut present = std::collections::HashSet::new();
-    for chunk in ids.chunks(INSERT_CHUNK) {
-        let sql = format!(
-            "SELECT id FROM {} WHERE id IN ({})",
-            spec.table,
-            vec!["?"; chunk.len()].join(", ")
-        );
-        let mut q = sqlx::query_scalar::<_, String>(&sql);
-        for id in chunk {
-            q = q.bind(id);
-        }
-        present.extend(q.fetch_all(&mut *w.tx).await?);
-    }
+    let present = ids_present(&mut w.tx, spec.table, "id", &ids, "1").await?;
     let mut groups: Vec<(Vec<String>, Vec<Vec<Value>>)> = Vec::new();
     let mut again: Vec<&ChangeRecord> = Vec::new();
     let mut top_number: Option<i64> = None;
@@ -1148,6 +1156,20 @@ pub fn pin_for(url: &str, fingerprint: Option<&str>) -> CoreResult<Option<String
     }
 }
 
+/// A console logs in to or syncs with an https server only through the certificate an admin
+/// compared and trusted when connecting; without that pin (an entry from an older version,
+/// a keyring that lost it) nothing is sent.
+pub fn require_pin(url: &str, pin: Option<&str>) -> CoreResult<()> {
+    if url.starts_with("https://") && pin.is_none() {
+        return Err(CoreError::Unavailable(
+            "this console has no trusted certificate for its server: an admin must connect \
+             again in Settings → Connection to compare the server's certificate and trust it"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A fingerprint as a person typed or pasted it, in the form [`certificate_fingerprint`]
 /// gives (case, spaces and the `SHA256:` prefix do not matter).
 pub fn normalize_fingerprint(text: &str) -> CoreResult<String> {
@@ -1429,7 +1451,7 @@ impl Core {
     /// Only the records `actor` may see count, so a scoped console compares like with like.
     pub async fn checksums(&self, actor: &Actor) -> CoreResult<Vec<EntityChecksum>> {
         let mut out = Vec::new();
-        for entity in CHECKED {
+        for entity in checked_entities() {
             let spec = spec(entity).expect("checked entities have specs");
             let cols = spec.columns.join(", ");
             let rows: Vec<String> = sqlx::query_scalar(&format!(
@@ -1502,18 +1524,7 @@ impl Core {
             .filter(|c| c.replica_id == me)
             .map(|c| c.change_id.to_string())
             .collect();
-        let mut held = std::collections::HashSet::new();
-        for chunk in own.chunks(INSERT_CHUNK) {
-            let sql = format!(
-                "SELECT change_id FROM changes WHERE change_id IN ({})",
-                vec!["?"; chunk.len()].join(", ")
-            );
-            let mut q = sqlx::query_scalar::<_, String>(&sql);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            held.extend(q.fetch_all(&mut *w.tx).await?);
-        }
+        let held = ids_present(&mut w.tx, "changes", "change_id", &own, "1").await?;
         let ours = |c: &ChangeRecord| c.replica_id == me && held.contains(&c.change_id.to_string());
         // Creates of ordinary records can go in bulk; users (name clashes) and conflicts
         // take the one-by-one path.

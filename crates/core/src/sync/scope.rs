@@ -181,20 +181,7 @@ pub(crate) async fn visible_ids(
     ids: &[String],
     actor: &Actor,
 ) -> CoreResult<std::collections::HashSet<String>> {
-    let mut out = std::collections::HashSet::new();
-    for chunk in ids.chunks(400) {
-        let sql = format!(
-            "SELECT id FROM {table} WHERE id IN ({}) AND {}",
-            vec!["?"; chunk.len()].join(", "),
-            row_condition(entity, actor)
-        );
-        let mut q = sqlx::query_scalar::<_, String>(&sql);
-        for id in chunk {
-            q = q.bind(id);
-        }
-        out.extend(q.fetch_all(&mut *w).await?);
-    }
-    Ok(out)
+    super::ids_present(w, table, "id", ids, &row_condition(entity, actor)).await
 }
 
 /// Decides, change by change, which changes of one push a scoped user may make: records of

@@ -5,8 +5,8 @@
 
 use super::scope::{adopt_scope, row_condition};
 use super::{
-    apply_change, apply_creates, is_append_only, persist_clock, spec, ClockCache, Clocks,
-    MAX_PULL_PAGE,
+    apply_change, apply_creates, ids_present, is_append_only, persist_clock, spec, ClockCache,
+    Clocks, MAX_PULL_PAGE,
 };
 use crate::clock::Hlc;
 use crate::error::{invalid, CoreResult};
@@ -423,18 +423,7 @@ async fn absent_parents(
     let mut absent = HashSet::new();
     for (table, ids) in wanted {
         let ids: Vec<String> = ids.into_iter().collect();
-        let mut found = HashSet::new();
-        for chunk in ids.chunks(super::INSERT_CHUNK) {
-            let sql = format!(
-                "SELECT id FROM {table} WHERE id IN ({})",
-                vec!["?"; chunk.len()].join(", ")
-            );
-            let mut q = sqlx::query_scalar::<_, String>(&sql);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            found.extend(q.fetch_all(&mut *w.tx).await?);
-        }
+        let found = ids_present(&mut w.tx, table, "id", &ids, "1").await?;
         absent.extend(
             ids.into_iter()
                 .filter(|id| !found.contains(id))
@@ -460,20 +449,7 @@ async fn apply_records(
     let present: HashSet<String> = match spec(entity) {
         Some(spec) => {
             let ids: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
-            let mut found = HashSet::new();
-            for chunk in ids.chunks(super::INSERT_CHUNK) {
-                let sql = format!(
-                    "SELECT id FROM {} WHERE id IN ({})",
-                    spec.table,
-                    vec!["?"; chunk.len()].join(", ")
-                );
-                let mut q = sqlx::query_scalar::<_, String>(&sql);
-                for id in chunk {
-                    q = q.bind(id);
-                }
-                found.extend(q.fetch_all(&mut *w.tx).await?);
-            }
-            found
+            ids_present(&mut w.tx, spec.table, "id", &ids, "1").await?
         }
         None => HashSet::new(), // settings: merged below by version
     };

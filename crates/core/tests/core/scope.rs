@@ -424,13 +424,13 @@ async fn narrowing_a_scope_drops_records_and_widening_brings_them_back() {
     assert_eq!(c.core.sync_status().await.unwrap().pending, 0);
 }
 
-#[tokio::test]
-async fn a_retried_push_with_a_refused_change_is_not_taken_for_a_restored_console() {
-    let d = desk().await;
+/// Tess's console (Acme and Globex) edits a Globex ticket offline, while an admin takes
+/// Globex away from her.
+async fn globex_edited_offline_then_taken_away(d: &Desk) -> Console {
     d.scope(Some(vec![d.acme, d.globex])).await;
     let link = Link::new(&d.f.core, &d.tech().await);
     let c = console(&link).await;
-    let me = console_tech(&c, &d).await;
+    let me = console_tech(&c, d).await;
     c.core
         .update_ticket(
             &me,
@@ -443,6 +443,13 @@ async fn a_retried_push_with_a_refused_change_is_not_taken_for_a_restored_consol
         .await
         .unwrap();
     d.scope(Some(vec![d.acme])).await;
+    c
+}
+
+#[tokio::test]
+async fn a_retried_push_with_a_refused_change_is_not_taken_for_a_restored_console() {
+    let d = desk().await;
+    let c = globex_edited_offline_then_taken_away(&d).await;
     let link = Link::new(&d.f.core, &d.tech().await);
     // The server refuses the change and commits, but its answer is lost.
     link.drop_response.set(true);
@@ -460,22 +467,7 @@ async fn a_retried_push_with_a_refused_change_is_not_taken_for_a_restored_consol
 #[tokio::test]
 async fn the_top_bar_says_when_the_server_refused_changes() {
     let d = desk().await;
-    d.scope(Some(vec![d.acme, d.globex])).await;
-    let link = Link::new(&d.f.core, &d.tech().await);
-    let c = console(&link).await;
-    let me = console_tech(&c, &d).await;
-    c.core
-        .update_ticket(
-            &me,
-            d.globex_ticket,
-            UpdateTicket {
-                title: Some("edited offline".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    d.scope(Some(vec![d.acme])).await;
+    let c = globex_edited_offline_then_taken_away(&d).await;
     let link = Link::new(&d.f.core, &d.tech().await);
     c.core.sync_once(&link, 50).await.unwrap();
     let status = c.core.sync_status().await.unwrap();
