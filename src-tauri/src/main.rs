@@ -1,14 +1,16 @@
 //! The Outpost desktop console: the embedded core on a SQLite file in the OS app-data folder,
-//! behind thin Tauri commands. Each command authenticates, calls one core method and maps
-//! the error to the same `ApiError` the REST API returns.
+//! behind one Tauri command that dispatches by operation name through the same table the
+//! server's routes are made from (`outpost_core::api`), and fails with the same `ApiError`.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod sync;
 
-use outpost_core::{Actor, Core, CoreError, SystemClock};
+use outpost_core::api::{self, decode_body, Input, Operation, Request};
+use outpost_core::{Core, CoreError, SystemClock};
 use outpost_proto::*;
 use outpost_sync_client::{server_login, LoginFailure};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::{Manager, State};
@@ -26,42 +28,6 @@ fn err(e: CoreError) -> ApiError {
     e.to_api()
 }
 
-impl Console {
-    async fn actor(&self, token: &str) -> Reply<Actor> {
-        self.core.authenticate(token).await.map_err(err)
-    }
-}
-
-/// Declares a command that authenticates and calls one core method.
-macro_rules! authed {
-    ($name:ident ( $($arg:ident : $ty:ty),* ) -> $out:ty => |$core:ident, $actor:ident| $call:expr) => {
-        #[tauri::command]
-        async fn $name(state: State<'_, Console>, token: String $(, $arg: $ty)*) -> Reply<$out> {
-            let $actor = state.actor(&token).await?;
-            let $core = &state.core;
-            $call.await.map_err(err)
-        }
-    };
-}
-
-#[tauri::command]
-fn health() -> Health {
-    Health {
-        status: "ok".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-    }
-}
-
-#[tauri::command]
-async fn setup_state(state: State<'_, Console>) -> Reply<SetupState> {
-    state.core.setup_state().await.map_err(err)
-}
-
-#[tauri::command]
-async fn create_first_admin(state: State<'_, Console>, req: FirstAdminRequest) -> Reply<Session> {
-    state.core.create_first_admin(req).await.map_err(err)
-}
-
 fn failure(code: &str, message: impl Into<String>) -> ApiError {
     ApiError {
         code: code.into(),
@@ -70,11 +36,102 @@ fn failure(code: &str, message: impl Into<String>) -> ApiError {
     }
 }
 
+fn answer<T: serde::Serialize>(v: T) -> Reply<Value> {
+    serde_json::to_value(v).map_err(|e| failure("internal", e.to_string()))
+}
+
+/// The one command: every operation of the table, by name (`op`), with the session token
+/// and the operation's id and input. The desktop app's own operations are handled here; all
+/// others go to the core exactly as the HTTP routes do.
+#[tauri::command]
+async fn call(
+    state: State<'_, Console>,
+    op: String,
+    token: Option<String>,
+    id: Option<String>,
+    input: Option<Value>,
+) -> Reply<Value> {
+    let operation = api::find(&op).ok_or_else(|| {
+        failure(
+            "not_found",
+            format!("'{op}' is not an operation of this version of Outpost"),
+        )
+    })?;
+    let id = id
+        .map(|raw| {
+            Uuid::parse_str(&raw)
+                .map_err(|_| failure("validation", format!("'{raw}' is not a valid id (a UUID)")))
+        })
+        .transpose()?;
+    let req = Request {
+        token,
+        id,
+        input: input.map(Input::Json).unwrap_or_default(),
+    };
+    if OWN_OPERATIONS.contains(&operation.name) {
+        return own(&state, operation, req).await;
+    }
+    operation.call(state.core.clone(), req).await.map_err(err)
+}
+
+/// What the desktop app does itself: the OS keyring and its link to a server.
+const OWN_OPERATIONS: &[&str] = &[
+    "login",
+    "sync_status",
+    "server_fingerprint",
+    "connect_server",
+    "disconnect_server",
+    "sync_now",
+];
+
+async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
+    let core = &state.core;
+    let caller = op.caller(core, req.token.clone()).await.map_err(err)?;
+    match op.name {
+        "login" => answer(login(core, decode_body(req.input).map_err(err)?).await?),
+        "sync_status" => {
+            // The certificate this console pinned lives in the OS keyring.
+            let mut status = core.sync_status().await.map_err(err)?;
+            if let Some(url) = &status.server_url {
+                status.certificate = sync::load_credential(url).and_then(|c| c.fingerprint);
+            }
+            answer(status)
+        }
+        "server_fingerprint" => {
+            let req: ServerAddress = decode_body(req.input).map_err(err)?;
+            let url = outpost_core::sync::server_address(&req.url).map_err(err)?;
+            answer(
+                outpost_sync_client::server_fingerprint(&url)
+                    .await
+                    .map_err(|m| failure("unavailable", m))?,
+            )
+        }
+        "connect_server" => {
+            answer(connect_server(state, decode_body(req.input).map_err(err)?).await?)
+        }
+        "disconnect_server" => {
+            caller.actor().map_err(err)?;
+            if let Some(url) = core.sync_status().await.map_err(err)?.server_url {
+                sync::forget_token(&url);
+            }
+            core.set_server(None).await.map_err(err)?;
+            answer(core.sync_status().await.map_err(err)?)
+        }
+        "sync_now" => {
+            // A failed round is reported in the status (last_error), not as a failed command.
+            let _ = sync::sync_now(core).await;
+            answer(core.sync_status().await.map_err(err)?)
+        }
+        other => Err(failure(
+            "internal",
+            format!("the desktop app has no handler for '{other}'"),
+        )),
+    }
+}
+
 /// Connected consoles check the password with the server when it can be reached (and keep a
 /// local verifier for offline days); otherwise, and when standalone, locally.
-#[tauri::command]
-async fn login(state: State<'_, Console>, req: LoginRequest) -> Reply<Session> {
-    let core = &state.core;
+async fn login(core: &Core, req: LoginRequest) -> Reply<Session> {
     let Some(url) = core.sync_status().await.map_err(err)?.server_url else {
         return core.login(req).await.map_err(err);
     };
@@ -101,43 +158,9 @@ async fn login(state: State<'_, Console>, req: LoginRequest) -> Reply<Session> {
     }
 }
 
-/// The sync state, with the certificate this console pinned (kept in the OS keyring).
-#[tauri::command]
-async fn sync_status(state: State<'_, Console>, token: String) -> Reply<SyncStatus> {
-    state.actor(&token).await?;
-    let mut status = state.core.sync_status().await.map_err(err)?;
-    if let Some(url) = &status.server_url {
-        status.certificate = sync::load_credential(url).and_then(|c| c.fingerprint);
-    }
-    Ok(status)
-}
-
-/// The certificate an https server presents, for the person to compare before trusting it.
-#[tauri::command]
-async fn server_fingerprint(
-    state: State<'_, Console>,
-    token: String,
-    url: String,
-) -> Reply<String> {
-    state.actor(&token).await?.require_admin().map_err(err)?;
-    let url = outpost_core::sync::server_address(&url).map_err(err)?;
-    outpost_sync_client::server_fingerprint(&url)
-        .await
-        .map_err(|m| failure("unavailable", m))
-}
-authed!(connect_preview() -> ConnectPreview => |core, _a| core.connect_preview());
-authed!(resolve_conflict(id: Uuid) -> () => |core, a| core.resolve_conflict(&a, id));
-
 /// Standalone → connected: log in to the server, keep its session in the OS keyring, send
 /// the local data (previewed with `connect_preview`) and fetch the organisation's.
-#[tauri::command]
-async fn connect_server(
-    state: State<'_, Console>,
-    token: String,
-    req: ConnectRequest,
-) -> Reply<Session> {
-    let actor = state.actor(&token).await?;
-    actor.require_admin().map_err(err)?;
+async fn connect_server(state: &Console, req: ConnectRequest) -> Reply<Session> {
     let url = outpost_core::sync::server_address(&req.server_url).map_err(err)?;
     let pin = outpost_core::sync::pin_for(&url, req.fingerprint.as_deref()).map_err(err)?;
     let login = LoginRequest {
@@ -167,62 +190,6 @@ async fn connect_server(
         .map_err(err)
 }
 
-/// Back to standalone: the data stays; the server session is forgotten.
-#[tauri::command]
-async fn disconnect_server(state: State<'_, Console>, token: String) -> Reply<SyncStatus> {
-    let actor = state.actor(&token).await?;
-    actor.require_admin().map_err(err)?;
-    if let Some(url) = state.core.sync_status().await.map_err(err)?.server_url {
-        sync::forget_token(&url);
-    }
-    state.core.set_server(None).await.map_err(err)?;
-    state.core.sync_status().await.map_err(err)
-}
-
-#[tauri::command]
-async fn sync_now(state: State<'_, Console>, token: String) -> Reply<SyncStatus> {
-    state.actor(&token).await?;
-    // A failed round is reported in the status (last_error), not as a failed command.
-    let _ = sync::sync_now(&state.core).await;
-    state.core.sync_status().await.map_err(err)
-}
-
-#[tauri::command]
-async fn logout(state: State<'_, Console>, token: String) -> Reply<()> {
-    state.core.logout(&token).await.map_err(err)
-}
-
-authed!(me() -> User => |core, a| core.current_user(&a));
-authed!(list_users() -> Vec<User> => |core, a| core.list_users(&a));
-authed!(create_user(req: NewUser) -> User => |core, a| core.create_user(&a, req));
-authed!(set_user_clients(id: Uuid, req: UserClients) -> User => |core, a| core.set_user_clients(&a, id, req.clients));
-authed!(list_clients() -> Vec<Client> => |core, a| core.list_clients(&a));
-authed!(create_client(req: NewClient) -> Client => |core, a| core.create_client(&a, req));
-authed!(get_client(id: Uuid) -> ClientDetail => |core, a| core.get_client(&a, id));
-authed!(update_client(id: Uuid, req: UpdateClient) -> Client => |core, a| core.update_client(&a, id, req));
-authed!(create_site(id: Uuid, req: NewSite) -> Site => |core, a| core.create_site(&a, id, req));
-authed!(create_contact(id: Uuid, req: NewContact) -> Contact => |core, a| core.create_contact(&a, id, req));
-authed!(update_site(id: Uuid, req: UpdateSite) -> Site => |core, a| core.update_site(&a, id, req));
-authed!(update_contact(id: Uuid, req: UpdateContact) -> Contact => |core, a| core.update_contact(&a, id, req));
-authed!(list_assets(query: AssetQuery) -> AssetPage => |core, a| core.list_assets(&a, &query));
-authed!(get_asset(id: Uuid) -> Asset => |core, a| core.get_asset(&a, id));
-authed!(create_asset(req: NewAsset) -> Asset => |core, a| core.create_asset(&a, req));
-authed!(update_asset(id: Uuid, req: UpdateAsset) -> Asset => |core, a| core.update_asset(&a, id, req));
-authed!(list_tickets(query: TicketQuery) -> TicketPage => |core, a| core.list_tickets(&a, &query));
-authed!(create_ticket(req: NewTicket) -> Ticket => |core, a| core.create_ticket(&a, req));
-authed!(get_ticket(id: Uuid) -> TicketDetail => |core, a| core.get_ticket(&a, id));
-authed!(update_ticket(id: Uuid, req: UpdateTicket) -> Ticket => |core, a| core.update_ticket(&a, id, req));
-authed!(add_comment(id: Uuid, req: NewComment) -> Comment => |core, a| core.add_comment(&a, id, req));
-authed!(add_time_entry(id: Uuid, req: NewTimeEntry) -> TimeEntry => |core, a| core.add_time_entry(&a, id, req));
-authed!(list_tags() -> Vec<String> => |core, a| core.list_tags(&a));
-authed!(list_views() -> Vec<SavedView> => |core, a| core.list_views(&a));
-authed!(create_view(req: NewSavedView) -> SavedView => |core, a| core.create_view(&a, req));
-authed!(delete_view(id: Uuid) -> () => |core, a| core.delete_view(&a, id));
-authed!(queue_counts() -> QueueCounts => |core, a| core.queue_counts(&a));
-authed!(get_sla_policy() -> SlaPolicy => |core, _a| core.sla_policy());
-authed!(set_sla_policy(req: SlaPolicy) -> SlaPolicy => |core, a| core.set_sla_policy(&a, req));
-authed!(load_demo() -> DemoSummary => |core, a| core.load_demo(&a));
-
 /// `OUTPOST_DATA_DIR` wins (tests, portable installs); otherwise the OS app-data folder.
 fn data_dir(app: &tauri::App) -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("OUTPOST_DATA_DIR") {
@@ -250,53 +217,34 @@ fn main() {
             app.manage(Console { core, wake });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            health,
-            setup_state,
-            create_first_admin,
-            login,
-            logout,
-            me,
-            list_users,
-            create_user,
-            set_user_clients,
-            server_fingerprint,
-            list_clients,
-            create_client,
-            get_client,
-            update_client,
-            create_site,
-            create_contact,
-            update_site,
-            update_contact,
-            list_assets,
-            get_asset,
-            create_asset,
-            update_asset,
-            list_tickets,
-            create_ticket,
-            get_ticket,
-            update_ticket,
-            add_comment,
-            add_time_entry,
-            list_tags,
-            list_views,
-            create_view,
-            delete_view,
-            queue_counts,
-            get_sla_policy,
-            set_sla_policy,
-            load_demo,
-            sync_status,
-            connect_preview,
-            connect_server,
-            disconnect_server,
-            sync_now,
-            resolve_conflict,
-        ])
+        .invoke_handler(tauri::generate_handler![call])
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("Outpost could not start: {e}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation the core does not perform has a handler here, and every handler here
+    /// is a declared operation.
+    #[test]
+    fn the_desktop_handles_every_operation_the_core_leaves_to_it() {
+        for op in api::operations().iter().filter(|o| !o.in_core()) {
+            assert!(
+                OWN_OPERATIONS.contains(&op.name),
+                "no desktop handler for {}",
+                op.name
+            );
+        }
+        for name in OWN_OPERATIONS {
+            assert!(
+                api::find(name).is_some(),
+                "{name} is not in the operation table"
+            );
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! deadlines), `views` (saved queue views), `store` (database, change log, audit chain),
 //! `demo` (sample data).
 
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod clients;

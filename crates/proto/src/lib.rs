@@ -10,6 +10,9 @@ use ts_rs::TS;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+pub mod wire;
+pub use wire::WireType;
+
 /// Every error that leaves the core, as the UI and API clients see it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
 pub struct ApiError {
@@ -73,11 +76,13 @@ pub struct User {
 
 /// Which clients a user may see: None for every client, or the list (at least one).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct UserClients {
     pub clients: Option<Vec<Uuid>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -100,6 +105,7 @@ pub struct SetupState {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct FirstAdminRequest {
     pub username: String,
     pub display_name: String,
@@ -110,6 +116,7 @@ pub struct FirstAdminRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub username: String,
     pub display_name: String,
@@ -130,6 +137,7 @@ pub struct Client {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct NewClient {
     pub name: String,
     #[serde(default)]
@@ -138,6 +146,7 @@ pub struct NewClient {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateClient {
     #[serde(default)]
     #[ts(optional)]
@@ -158,6 +167,7 @@ pub struct Site {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct NewSite {
     pub name: String,
     #[serde(default)]
@@ -170,6 +180,7 @@ pub struct NewSite {
 
 /// A partial edit of a site: absent fields are left alone.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateSite {
     #[serde(default)]
     #[ts(optional)]
@@ -184,6 +195,7 @@ pub struct UpdateSite {
 
 /// A partial edit of a contact: absent fields are left alone; `site_id: null` clears it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateContact {
     #[serde(default)]
     #[ts(optional)]
@@ -215,6 +227,7 @@ pub struct Contact {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct NewContact {
     pub name: String,
     #[serde(default)]
@@ -388,6 +401,7 @@ pub struct Ticket {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct NewTicket {
     pub title: String,
     pub client_id: Uuid,
@@ -413,6 +427,7 @@ pub struct NewTicket {
 
 /// A partial edit: absent fields are left alone; `null` clears a nullable field.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateTicket {
     #[serde(default)]
     #[ts(optional)]
@@ -491,6 +506,7 @@ impl TicketSort {
 
 /// Queue filter. List fields are comma-separated in query strings (`status=new,open`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams, PartialEq)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TicketQuery {
     /// Full-text search over titles, descriptions and comments.
@@ -558,6 +574,7 @@ pub struct Comment {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct NewComment {
     pub body: String,
     #[serde(default)]
@@ -578,6 +595,7 @@ pub struct TimeEntry {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct NewTimeEntry {
     pub minutes: i64,
     /// When the work started; defaults to `minutes` before now.
@@ -658,6 +676,7 @@ pub struct SavedView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct NewSavedView {
     pub name: String,
     pub query: TicketQuery,
@@ -741,6 +760,7 @@ pub struct Asset {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct NewAsset {
     pub client_id: Uuid,
     #[serde(default)]
@@ -761,6 +781,7 @@ pub struct NewAsset {
 
 /// A partial edit of an asset: absent fields are left alone; `site_id: null` clears the site.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateAsset {
     #[serde(default)]
     #[ts(optional)]
@@ -788,6 +809,7 @@ pub struct UpdateAsset {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AssetQuery {
     #[serde(default)]
@@ -843,6 +865,7 @@ pub struct ChangeRecord {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct PushRequest {
     pub replica_id: Uuid,
     /// In `replica_seq` order, starting at most one past what the server acknowledged.
@@ -862,6 +885,7 @@ pub struct PushResponse {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PullQuery {
     /// Server log position already applied (0 at first).
@@ -902,6 +926,7 @@ pub struct PullPage {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SnapshotQuery {
     /// An entity type (`client`, `ticket`, ...), in the order `SNAPSHOT_ORDER` gives.
@@ -992,7 +1017,16 @@ pub struct ConnectPreview {
     pub changes: i64,
 }
 
+/// An https server's address, to read the certificate it presents.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ServerAddress {
+    /// e.g. `https://outpost.example.com:8787`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
 pub struct ConnectRequest {
     /// e.g. `https://outpost.example.com` or `http://127.0.0.1:8787`.
     pub server_url: String,
@@ -1025,8 +1059,19 @@ pub struct SyncStatus {
     pub certificate: Option<String>,
 }
 
-macro_rules! ts_decls {
+/// Every wire type, listed once: its TypeScript declaration and its [`WireType`] names.
+macro_rules! wire_types {
     ($($t:ty),* $(,)?) => {
+        $(
+            impl WireType for $t {
+                fn describe(schemas: &mut wire::SchemaList) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                    wire::named::<$t>(schemas)
+                }
+                fn ts_name() -> String {
+                    <$t as TS>::name()
+                }
+            }
+        )*
         /// TypeScript for every wire type, written to `ui/src/lib/types.ts` by `cargo xtask gen`.
         pub fn typescript_declarations() -> String {
             let mut out = String::from(
@@ -1046,7 +1091,7 @@ macro_rules! ts_decls {
     };
 }
 
-ts_decls!(
+wire_types!(
     ApiError,
     Health,
     Role,
@@ -1105,6 +1150,7 @@ ts_decls!(
     SyncStatus,
     ConnectPreview,
     ConnectRequest,
+    ServerAddress,
     EntityChecksum,
     SnapshotQuery,
     SnapshotRecord,

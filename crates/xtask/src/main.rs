@@ -186,19 +186,36 @@ fn setup_test_tools() -> Result<()> {
     Ok(())
 }
 
-/// Writes (or with `check`, compares) the generated TypeScript types.
+/// Writes (or with `check`, compares) the generated TypeScript: the wire types and the
+/// client of every declared operation.
 fn gen(check: bool) -> Result<()> {
-    let path = Path::new("ui/src/lib/types.ts");
-    let fresh = outpost_proto::typescript_declarations();
-    if check {
-        let current = std::fs::read_to_string(path).unwrap_or_default();
-        if current != fresh {
-            bail!("ui/src/lib/types.ts is out of date with crates/proto: run `cargo xtask gen` and commit it");
+    let files = [
+        (
+            "ui/src/lib/types.ts",
+            outpost_proto::typescript_declarations(),
+            "crates/proto",
+        ),
+        (
+            "ui/src/lib/api.ts",
+            outpost_core::api::typescript_client(),
+            "the operation table (crates/core/src/api)",
+        ),
+    ];
+    for (path, fresh, source) in files {
+        let path = Path::new(path);
+        if check {
+            let current = std::fs::read_to_string(path).unwrap_or_default();
+            if current != fresh {
+                bail!(
+                    "{} is out of date with {source}: run `cargo xtask gen` and commit it",
+                    path.display()
+                );
+            }
+            continue;
         }
-        return Ok(());
+        std::fs::write(path, fresh)?;
+        eprintln!("wrote {}", path.display());
     }
-    std::fs::write(path, fresh)?;
-    eprintln!("wrote {}", path.display());
     Ok(())
 }
 

@@ -1,18 +1,22 @@
-// The one typed client of the Outpost API, with two transports:
-// - desktop app (Tauri): `invoke(command, args)`; authenticated commands take `token`;
-// - browser (web console): `fetch` against `/api/v1` on the same origin, `Authorization: Bearer`.
-// Both fail with `ApiRequestError {code, message}`; `message` is written for people.
+// Generated from the operation table (crates/core/src/api/operations.rs) by
+// `cargo xtask gen`. Do not edit by hand: add or change the operation there.
 
 import type {
-  ApiError,
+  Asset,
+  AssetPage,
+  AssetQuery,
   Client,
   ClientDetail,
   Comment,
+  ConnectPreview,
+  ConnectRequest,
   Contact,
   DemoSummary,
+  EntityChecksum,
   FirstAdminRequest,
   Health,
   LoginRequest,
+  NewAsset,
   NewClient,
   NewComment,
   NewContact,
@@ -21,500 +25,221 @@ import type {
   NewTicket,
   NewTimeEntry,
   NewUser,
+  PullPage,
+  PullQuery,
+  PushRequest,
+  PushResponse,
   QueueCounts,
   SavedView,
+  ServerAddress,
   Session,
   SetupState,
   Site,
   SlaPolicy,
+  SnapshotPage,
+  SnapshotQuery,
   SyncStatus,
   Ticket,
+  TicketDetail,
   TicketPage,
   TicketQuery,
   TimeEntry,
+  UpdateAsset,
   UpdateClient,
   UpdateContact,
   UpdateSite,
   UpdateTicket,
   User,
   UserClients,
-  Asset,
-  AssetPage,
-  AssetQuery,
-  NewAsset,
-  UpdateAsset,
 } from './types';
-import type { ConnectPreview, ConnectRequest, TicketDetail as TicketDetailWithConflicts } from './types';
+import { call } from './transport';
 
-/** The single error type every API call throws. */
-export class ApiRequestError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'ApiRequestError';
-    this.code = code;
-  }
-}
-
-/** True inside the desktop app. */
-export const inTauri: boolean = typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
-
-const TOKEN_KEY = 'outpost.token';
-
-let token: string | null = readToken();
-let onUnauthorized: (() => void) | null = null;
-let onWrite: (() => void) | null = null;
-
-/** What a browser says when asked for something only the desktop app does. */
-export const DESKTOP_ONLY =
-  "Only the desktop app connects to a server; this is the server's own web console.";
-
-function readToken(): string | null {
-  try {
-    return localStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
-}
-
-export function getToken(): string | null {
-  return token;
-}
-
-export function setToken(t: string | null): void {
-  token = t;
-  try {
-    if (t) localStorage.setItem(TOKEN_KEY, t);
-    else localStorage.removeItem(TOKEN_KEY);
-  } catch {
-    // Storage can be unavailable (private mode); the session then lasts for this page only.
-  }
-}
-
-/** Called after every successful write the UI makes (the top bar then re-reads the sync state). */
-export function setWriteHandler(fn: () => void): void {
-  onWrite = fn;
-}
-
-/** Called when an authenticated call is refused with `unauthorized` (expired session). */
-export function setUnauthorizedHandler(fn: () => void): void {
-  onUnauthorized = fn;
-}
-
-function isApiError(v: unknown): v is ApiError {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof (v as ApiError).code === 'string' &&
-    typeof (v as ApiError).message === 'string'
-  );
-}
-
-function toError(e: unknown): ApiRequestError {
-  if (e instanceof ApiRequestError) return e;
-  if (isApiError(e)) return new ApiRequestError(e.code, e.message);
-  if (typeof e === 'string') return new ApiRequestError('internal', e);
-  if (e instanceof Error) return new ApiRequestError('internal', e.message);
-  return new ApiRequestError('internal', 'Something went wrong; try again.');
-}
-
-/** Drops empty values from any query object, so absent means absent on both transports. */
-export function cleanParams<T extends object>(q: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(q)) {
-    if (v === undefined || v === null || v === '' || v === false) continue;
-    out[k] = v;
-  }
-  return out as T;
-}
-
-/** `?a=1&b=2` for a cleaned query object ('' when empty). */
-export function paramString(q: object): string {
-  const p = new URLSearchParams();
-  for (const [k, v] of Object.entries(cleanParams(q))) p.set(k, String(v));
-  const s = p.toString();
-  return s ? `?${s}` : '';
-}
-
-export function cleanQuery(q: TicketQuery): TicketQuery {
-  return cleanParams(q);
-}
-
-export function queryString(q: TicketQuery): string {
-  return paramString(q);
-}
-
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-interface Route {
-  method: Method;
-  path: string;
-  body?: unknown;
-}
-
-interface Call {
-  /** Tauri command name. */
-  cmd: string;
-  /** Tauri arguments, without the token. */
-  args?: Record<string, unknown>;
-  /** The HTTP route; absent for desktop-only commands (a browser refuses them as `unsupported`). */
-  http?: Route;
-  /** Sends the session token (Bearer / `token` argument). */
-  auth: boolean;
-  /**
-   * Changes data, so the sync state moves. Default: authenticated calls with a non-GET route.
-   */
-  write?: boolean;
-}
-
-let tauriInvoke: ((cmd: string, args?: Record<string, unknown>) => Promise<unknown>) | null = null;
-
-async function invokeTauri(cmd: string, args: Record<string, unknown>): Promise<unknown> {
-  if (!tauriInvoke) {
-    const core = await import('@tauri-apps/api/core');
-    tauriInvoke = core.invoke;
-  }
-  return tauriInvoke(cmd, args);
-}
-
-async function viaHttp(route: Route, auth: boolean): Promise<unknown> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (route.body !== undefined) headers['Content-Type'] = 'application/json';
-  if (auth && token) headers.Authorization = `Bearer ${token}`;
-  let res: Response;
-  try {
-    res = await fetch(`/api/v1${route.path}`, {
-      method: route.method,
-      headers,
-      body: route.body === undefined ? undefined : JSON.stringify(route.body),
-    });
-  } catch {
-    throw new ApiRequestError(
-      'network',
-      'Cannot reach the Outpost server. Check your network connection and try again.',
-    );
-  }
-  const text = await res.text();
-  let data: unknown = null;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = text;
-    }
-  }
-  if (!res.ok) {
-    if (isApiError(data)) throw new ApiRequestError(data.code, data.message);
-    const code = res.status === 401 ? 'unauthorized' : res.status === 404 ? 'not_found' : 'internal';
-    throw new ApiRequestError(
-      code,
-      `The server answered ${res.status} ${res.statusText || ''}`.trim() +
-        (typeof data === 'string' && data.length < 200 ? `: ${data}` : '.'),
-    );
-  }
-  return data;
-}
-
-async function call<T>(c: Call): Promise<T> {
-  try {
-    let result: unknown;
-    if (inTauri) {
-      const args: Record<string, unknown> = { ...(c.args ?? {}) };
-      if (c.auth) args.token = token ?? '';
-      result = await invokeTauri(c.cmd, args);
-    } else if (c.http) {
-      result = await viaHttp(c.http, c.auth);
-    } else {
-      throw new ApiRequestError('unsupported', DESKTOP_ONLY);
-    }
-    if ((c.write ?? (c.auth && !!c.http && c.http.method !== 'GET')) && onWrite) onWrite();
-    return result as T;
-  } catch (e) {
-    const err = toError(e);
-    if (c.auth && err.code === 'unauthorized' && onUnauthorized) onUnauthorized();
-    throw err;
-  }
-}
+export * from './transport';
 
 const enc = encodeURIComponent;
 
 export const api = {
-  health: () => call<Health>({ cmd: 'health', http: { method: 'GET', path: '/health' }, auth: false }),
+  /** Whether the service answers, and its version. */
+  health: () =>
+    call<Health>({ op: 'health', auth: false, write: false, http: { method: 'GET', path: `/health` } }),
 
+  /** Whether this store still needs its first admin. */
   setupState: () =>
-    call<SetupState>({ cmd: 'setup_state', http: { method: 'GET', path: '/setup' }, auth: false }),
+    call<SetupState>({ op: 'setup_state', auth: false, write: false, http: { method: 'GET', path: `/setup` } }),
 
-  createFirstAdmin: (req: FirstAdminRequest) =>
-    call<Session>({
-      cmd: 'create_first_admin',
-      args: { req },
-      http: { method: 'POST', path: '/setup', body: req },
-      auth: false,
-    }),
+  /** Creates the first admin (first run only). */
+  createFirstAdmin: (body: FirstAdminRequest) =>
+    call<Session>({ op: 'create_first_admin', auth: false, write: false, body, http: { method: 'POST', path: `/setup` } }),
 
-  login: (req: LoginRequest) =>
-    call<Session>({
-      cmd: 'login',
-      args: { req },
-      http: { method: 'POST', path: '/auth/login', body: req },
-      auth: false,
-    }),
+  /** Logs in; the answer carries the bearer token. */
+  login: (body: LoginRequest) =>
+    call<Session>({ op: 'login', auth: false, write: false, body, http: { method: 'POST', path: `/auth/login` } }),
 
+  /** Ends the session the request carries. */
   logout: () =>
-    call<null>({
-      cmd: 'logout',
-      http: { method: 'POST', path: '/auth/logout' },
-      auth: true,
-      write: false,
-    }),
+    call<null>({ op: 'logout', auth: false, write: false, http: { method: 'POST', path: `/auth/logout` } }),
 
-  me: () => call<User>({ cmd: 'me', http: { method: 'GET', path: '/me' }, auth: true }),
+  /** The person logged in. */
+  me: () =>
+    call<User>({ op: 'me', auth: true, write: false, http: { method: 'GET', path: `/me` } }),
 
+  /** Everyone in the organisation. */
   listUsers: () =>
-    call<User[]>({ cmd: 'list_users', http: { method: 'GET', path: '/users' }, auth: true }),
+    call<User[]>({ op: 'list_users', auth: true, write: false, http: { method: 'GET', path: `/users` } }),
 
-  createUser: (req: NewUser) =>
-    call<User>({
-      cmd: 'create_user',
-      args: { req },
-      http: { method: 'POST', path: '/users', body: req },
-      auth: true,
-    }),
+  /** Adds a person (admins). */
+  createUser: (body: NewUser) =>
+    call<User>({ op: 'create_user', auth: true, write: true, body, http: { method: 'POST', path: `/users` } }),
 
-  setUserClients: (id: string, req: UserClients) =>
-    call<User>({
-      cmd: 'set_user_clients',
-      args: { id, req },
-      http: { method: 'PUT', path: `/users/${id}/clients`, body: req },
-      auth: true,
-    }),
+  /** Limits a technician or viewer to some clients, or to none (admins). */
+  setUserClients: (id: string, body: UserClients) =>
+    call<User>({ op: 'set_user_clients', auth: true, write: true, id, body, http: { method: 'PUT', path: `/users/${enc(id)}/clients` } }),
 
+  /** The clients this person may see. */
   listClients: () =>
-    call<Client[]>({ cmd: 'list_clients', http: { method: 'GET', path: '/clients' }, auth: true }),
+    call<Client[]>({ op: 'list_clients', auth: true, write: false, http: { method: 'GET', path: `/clients` } }),
 
-  createClient: (req: NewClient) =>
-    call<Client>({
-      cmd: 'create_client',
-      args: { req },
-      http: { method: 'POST', path: '/clients', body: req },
-      auth: true,
-    }),
+  /** Adds a client. */
+  createClient: (body: NewClient) =>
+    call<Client>({ op: 'create_client', auth: true, write: true, body, http: { method: 'POST', path: `/clients` } }),
 
+  /** A client with its sites and contacts. */
   getClient: (id: string) =>
-    call<ClientDetail>({
-      cmd: 'get_client',
-      args: { id },
-      http: { method: 'GET', path: `/clients/${enc(id)}` },
-      auth: true,
-    }),
+    call<ClientDetail>({ op: 'get_client', auth: true, write: false, id, http: { method: 'GET', path: `/clients/${enc(id)}` } }),
 
-  updateClient: (id: string, req: UpdateClient) =>
-    call<Client>({
-      cmd: 'update_client',
-      args: { id, req },
-      http: { method: 'PATCH', path: `/clients/${enc(id)}`, body: req },
-      auth: true,
-    }),
+  /** Renames a client or edits its notes. */
+  updateClient: (id: string, body: UpdateClient) =>
+    call<Client>({ op: 'update_client', auth: true, write: true, id, body, http: { method: 'PATCH', path: `/clients/${enc(id)}` } }),
 
-  createSite: (id: string, req: NewSite) =>
-    call<Site>({
-      cmd: 'create_site',
-      args: { id, req },
-      http: { method: 'POST', path: `/clients/${enc(id)}/sites`, body: req },
-      auth: true,
-    }),
+  /** Adds a site to a client. */
+  createSite: (id: string, body: NewSite) =>
+    call<Site>({ op: 'create_site', auth: true, write: true, id, body, http: { method: 'POST', path: `/clients/${enc(id)}/sites` } }),
 
-  createContact: (id: string, req: NewContact) =>
-    call<Contact>({
-      cmd: 'create_contact',
-      args: { id, req },
-      http: { method: 'POST', path: `/clients/${enc(id)}/contacts`, body: req },
-      auth: true,
-    }),
+  /** Adds a contact to a client. */
+  createContact: (id: string, body: NewContact) =>
+    call<Contact>({ op: 'create_contact', auth: true, write: true, id, body, http: { method: 'POST', path: `/clients/${enc(id)}/contacts` } }),
 
-  updateSite: (id: string, req: UpdateSite) =>
-    call<Site>({
-      cmd: 'update_site',
-      args: { id, req },
-      http: { method: 'PATCH', path: `/sites/${enc(id)}`, body: req },
-      auth: true,
-    }),
+  /** Edits a site. */
+  updateSite: (id: string, body: UpdateSite) =>
+    call<Site>({ op: 'update_site', auth: true, write: true, id, body, http: { method: 'PATCH', path: `/sites/${enc(id)}` } }),
 
-  updateContact: (id: string, req: UpdateContact) =>
-    call<Contact>({
-      cmd: 'update_contact',
-      args: { id, req },
-      http: { method: 'PATCH', path: `/contacts/${enc(id)}`, body: req },
-      auth: true,
-    }),
+  /** Edits a contact. */
+  updateContact: (id: string, body: UpdateContact) =>
+    call<Contact>({ op: 'update_contact', auth: true, write: true, id, body, http: { method: 'PATCH', path: `/contacts/${enc(id)}` } }),
 
-  listAssets: (query: AssetQuery) => {
-    const q = cleanParams(query);
-    return call<AssetPage>({
-      cmd: 'list_assets',
-      args: { query: q },
-      http: { method: 'GET', path: `/assets${paramString(q)}` },
-      auth: true,
-    });
-  },
+  /** Devices, filtered by client, site, kind or text. */
+  listAssets: (query: AssetQuery) =>
+    call<AssetPage>({ op: 'list_assets', auth: true, write: false, query, http: { method: 'GET', path: `/assets` } }),
 
+  /** One device. */
   getAsset: (id: string) =>
-    call<Asset>({ cmd: 'get_asset', args: { id }, http: { method: 'GET', path: `/assets/${enc(id)}` }, auth: true }),
+    call<Asset>({ op: 'get_asset', auth: true, write: false, id, http: { method: 'GET', path: `/assets/${enc(id)}` } }),
 
-  createAsset: (req: NewAsset) =>
-    call<Asset>({
-      cmd: 'create_asset',
-      args: { req },
-      http: { method: 'POST', path: '/assets', body: req },
-      auth: true,
-    }),
+  /** Records a device. */
+  createAsset: (body: NewAsset) =>
+    call<Asset>({ op: 'create_asset', auth: true, write: true, body, http: { method: 'POST', path: `/assets` } }),
 
-  updateAsset: (id: string, req: UpdateAsset) =>
-    call<Asset>({
-      cmd: 'update_asset',
-      args: { id, req },
-      http: { method: 'PATCH', path: `/assets/${enc(id)}`, body: req },
-      auth: true,
-    }),
+  /** Edits a device. */
+  updateAsset: (id: string, body: UpdateAsset) =>
+    call<Asset>({ op: 'update_asset', auth: true, write: true, id, body, http: { method: 'PATCH', path: `/assets/${enc(id)}` } }),
 
-  listTickets: (query: TicketQuery) => {
-    const q = cleanQuery(query);
-    return call<TicketPage>({
-      cmd: 'list_tickets',
-      args: { query: q },
-      http: { method: 'GET', path: `/tickets${queryString(q)}` },
-      auth: true,
-    });
-  },
+  /** The queue: filters, sort, full-text search, a page. */
+  listTickets: (query: TicketQuery) =>
+    call<TicketPage>({ op: 'list_tickets', auth: true, write: false, query, http: { method: 'GET', path: `/tickets` } }),
 
-  createTicket: (req: NewTicket) =>
-    call<Ticket>({
-      cmd: 'create_ticket',
-      args: { req },
-      http: { method: 'POST', path: '/tickets', body: req },
-      auth: true,
-    }),
+  /** Opens a ticket. */
+  createTicket: (body: NewTicket) =>
+    call<Ticket>({ op: 'create_ticket', auth: true, write: true, body, http: { method: 'POST', path: `/tickets` } }),
 
+  /** A ticket with its comments, time, history and conflicts. */
   getTicket: (id: string) =>
-    call<TicketDetailWithConflicts>({
-      cmd: 'get_ticket',
-      args: { id },
-      http: { method: 'GET', path: `/tickets/${enc(id)}` },
-      auth: true,
-    }),
+    call<TicketDetail>({ op: 'get_ticket', auth: true, write: false, id, http: { method: 'GET', path: `/tickets/${enc(id)}` } }),
 
-  updateTicket: (id: string, req: UpdateTicket) =>
-    call<Ticket>({
-      cmd: 'update_ticket',
-      args: { id, req },
-      http: { method: 'PATCH', path: `/tickets/${enc(id)}`, body: req },
-      auth: true,
-    }),
+  /** Changes a ticket's fields. */
+  updateTicket: (id: string, body: UpdateTicket) =>
+    call<Ticket>({ op: 'update_ticket', auth: true, write: true, id, body, http: { method: 'PATCH', path: `/tickets/${enc(id)}` } }),
 
-  addComment: (id: string, req: NewComment) =>
-    call<Comment>({
-      cmd: 'add_comment',
-      args: { id, req },
-      http: { method: 'POST', path: `/tickets/${enc(id)}/comments`, body: req },
-      auth: true,
-    }),
+  /** Adds a public reply or an internal note. */
+  addComment: (id: string, body: NewComment) =>
+    call<Comment>({ op: 'add_comment', auth: true, write: true, id, body, http: { method: 'POST', path: `/tickets/${enc(id)}/comments` } }),
 
-  addTimeEntry: (id: string, req: NewTimeEntry) =>
-    call<TimeEntry>({
-      cmd: 'add_time_entry',
-      args: { id, req },
-      http: { method: 'POST', path: `/tickets/${enc(id)}/time-entries`, body: req },
-      auth: true,
-    }),
+  /** Records time spent on a ticket. */
+  addTimeEntry: (id: string, body: NewTimeEntry) =>
+    call<TimeEntry>({ op: 'add_time_entry', auth: true, write: true, id, body, http: { method: 'POST', path: `/tickets/${enc(id)}/time-entries` } }),
 
+  /** Every tag in use. */
   listTags: () =>
-    call<string[]>({ cmd: 'list_tags', http: { method: 'GET', path: '/tags' }, auth: true }),
+    call<string[]>({ op: 'list_tags', auth: true, write: false, http: { method: 'GET', path: `/tags` } }),
 
+  /** Saved queue views. */
   listViews: () =>
-    call<SavedView[]>({ cmd: 'list_views', http: { method: 'GET', path: '/views' }, auth: true }),
+    call<SavedView[]>({ op: 'list_views', auth: true, write: false, http: { method: 'GET', path: `/views` } }),
 
-  createView: (req: NewSavedView) =>
-    call<SavedView>({
-      cmd: 'create_view',
-      args: { req: { ...req, query: cleanQuery(req.query) } },
-      http: { method: 'POST', path: '/views', body: { ...req, query: cleanQuery(req.query) } },
-      auth: true,
-    }),
+  /** Saves a queue view. */
+  createView: (body: NewSavedView) =>
+    call<SavedView>({ op: 'create_view', auth: true, write: true, body, http: { method: 'POST', path: `/views` } }),
 
+  /** Deletes a saved view of one's own. */
   deleteView: (id: string) =>
-    call<null>({
-      cmd: 'delete_view',
-      args: { id },
-      http: { method: 'DELETE', path: `/views/${enc(id)}` },
-      auth: true,
-    }),
+    call<null>({ op: 'delete_view', auth: true, write: true, id, http: { method: 'DELETE', path: `/views/${enc(id)}` } }),
 
+  /** How many tickets each queue view holds. */
   queueCounts: () =>
-    call<QueueCounts>({
-      cmd: 'queue_counts',
-      http: { method: 'GET', path: '/queue-counts' },
-      auth: true,
-    }),
+    call<QueueCounts>({ op: 'queue_counts', auth: true, write: false, http: { method: 'GET', path: `/queue-counts` } }),
 
+  /** Response and resolution targets per priority. */
   getSlaPolicy: () =>
-    call<SlaPolicy>({
-      cmd: 'get_sla_policy',
-      http: { method: 'GET', path: '/sla-policy' },
-      auth: true,
-    }),
+    call<SlaPolicy>({ op: 'get_sla_policy', auth: true, write: false, http: { method: 'GET', path: `/sla-policy` } }),
 
-  setSlaPolicy: (req: SlaPolicy) =>
-    call<SlaPolicy>({
-      cmd: 'set_sla_policy',
-      args: { req },
-      http: { method: 'PUT', path: '/sla-policy', body: req },
-      auth: true,
-    }),
+  /** Changes the SLA policy (admins). */
+  setSlaPolicy: (body: SlaPolicy) =>
+    call<SlaPolicy>({ op: 'set_sla_policy', auth: true, write: true, body, http: { method: 'PUT', path: `/sla-policy` } }),
 
+  /** Loads the demo MSP into an empty store (admins). */
   loadDemo: () =>
-    call<DemoSummary>({ cmd: 'load_demo', http: { method: 'POST', path: '/demo' }, auth: true }),
+    call<DemoSummary>({ op: 'load_demo', auth: true, write: true, http: { method: 'POST', path: `/demo` } }),
 
-  // ---- sync (desktop app <-> server)
+  /** Takes a batch of a console's changes. */
+  syncPush: (body: PushRequest) =>
+    call<PushResponse>({ op: 'sync_push', auth: true, write: true, body, http: { method: 'POST', path: `/sync/push` } }),
 
+  /** A page of the change log. */
+  syncPull: (query: PullQuery) =>
+    call<PullPage>({ op: 'sync_pull', auth: true, write: false, query, http: { method: 'GET', path: `/sync/pull` } }),
+
+  /** Where this store stands with its server. */
   syncStatus: () =>
-    call<SyncStatus>({
-      cmd: 'sync_status',
-      http: { method: 'GET', path: '/sync/status' },
-      auth: true,
-    }),
+    call<SyncStatus>({ op: 'sync_status', auth: true, write: false, http: { method: 'GET', path: `/sync/status` } }),
 
-  /** Desktop only: what connecting would upload. */
-  connectPreview: () => call<ConnectPreview>({ cmd: 'connect_preview', auth: true }),
+  /** A digest per record type, to compare stores. */
+  syncChecksums: () =>
+    call<EntityChecksum[]>({ op: 'sync_checksums', auth: true, write: false, http: { method: 'GET', path: `/sync/checksums` } }),
 
-  /** Desktop only: the SHA-256 fingerprint of the certificate an https server presents. */
-  serverFingerprint: (url: string) =>
-    call<string>({ cmd: 'server_fingerprint', args: { url }, auth: true, write: false }),
+  /** A page of the current records of one type (a console's first sync). */
+  syncSnapshot: (query: SnapshotQuery) =>
+    call<SnapshotPage>({ op: 'sync_snapshot', auth: true, write: false, query, http: { method: 'GET', path: `/sync/snapshot` } }),
 
-  /**
-   * Desktop only: connects to a server and uploads this store. Returns a NEW local session for
-   * the server user; the caller replaces the stored token and current user with it.
-   */
-  connectServer: (req: ConnectRequest) =>
-    call<Session>({ cmd: 'connect_server', args: { req }, auth: true, write: false }),
-
-  /** Desktop only: back to standalone; the data stays on this machine. */
-  disconnectServer: () =>
-    call<SyncStatus>({ cmd: 'disconnect_server', auth: true, write: false }),
-
-  /** Desktop only: one sync round now; a failed round shows in `last_error`, not as an error. */
-  syncNow: () => call<SyncStatus>({ cmd: 'sync_now', auth: true, write: false }),
-
+  /** Marks a sync conflict as dealt with. */
   resolveConflict: (id: string) =>
-    call<null>({
-      cmd: 'resolve_conflict',
-      args: { id },
-      http: { method: 'POST', path: `/conflicts/${enc(id)}/resolve` },
-      auth: true,
-    }),
-};
+    call<null>({ op: 'resolve_conflict', auth: true, write: true, id, http: { method: 'POST', path: `/conflicts/${enc(id)}/resolve` } }),
 
-/** The message to show a person for any thrown value. */
-export function errorMessage(e: unknown): string {
-  const m = toError(e).message.trim();
-  return m ? m[0].toUpperCase() + m.slice(1) : 'Something went wrong; try again.';
-}
+  /** What connecting this console to a server would upload. (desktop app only) */
+  connectPreview: () =>
+    call<ConnectPreview>({ op: 'connect_preview', auth: true, write: false }),
+
+  /** The certificate an https server presents, to compare before trusting it. (desktop app only) */
+  serverFingerprint: (body: ServerAddress) =>
+    call<string>({ op: 'server_fingerprint', auth: true, write: false, body }),
+
+  /** Connects this console to a server, uploads its data and syncs. (desktop app only) */
+  connectServer: (body: ConnectRequest) =>
+    call<Session>({ op: 'connect_server', auth: true, write: false, body }),
+
+  /** Back to standalone; the data stays here. (desktop app only) */
+  disconnectServer: () =>
+    call<SyncStatus>({ op: 'disconnect_server', auth: true, write: false }),
+
+  /** One sync round now; a failure shows in the status. (desktop app only) */
+  syncNow: () =>
+    call<SyncStatus>({ op: 'sync_now', auth: true, write: false }),
+};

@@ -363,6 +363,12 @@ server_url: string, username: string, password: string,
  */
 fingerprint?: string, };
 
+export type ServerAddress = { 
+/**
+ * e.g. `https://outpost.example.com:8787`.
+ */
+url: string, };
+
 export type EntityChecksum = { entity: string, count: number, 
 /**
  * sha256 over the synced columns of every record, in id order.

@@ -1,19 +1,96 @@
 //! The REST API over a real loopback port with a real HTTP client.
+//!
+//! Every answer any test receives is checked against the OpenAPI document: a status the
+//! document does not list for that route, or a served route it does not name, fails the test
+//! (see [`Contract`]).
 
 mod binary;
+mod contract;
 mod routes;
 
 use outpost_core::{Core, SystemClock};
 use outpost_server::{app, AppState};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub struct Server {
     pub base: String,
     pub http: Client,
     pub token: String,
     _dir: Arc<tempfile::TempDir>,
+    _contract: Arc<ContractGuard>,
+}
+
+/// The OpenAPI document and what the server answered that it does not describe.
+#[derive(Clone)]
+struct Contract {
+    doc: Arc<Value>,
+    breaches: Arc<Mutex<Vec<String>>>,
+}
+
+/// The route template of the document a concrete path matches (`/api/v1/tickets/{id}`).
+fn template<'a>(doc: &'a Value, path: &str) -> Option<&'a str> {
+    let want: Vec<&str> = path.split('/').collect();
+    doc["paths"]
+        .as_object()?
+        .keys()
+        .map(String::as_str)
+        .find(|t| {
+            let parts: Vec<&str> = t.split('/').collect();
+            parts.len() == want.len()
+                && parts
+                    .iter()
+                    .zip(&want)
+                    .all(|(p, w)| p == w || (p.starts_with('{') && p.ends_with('}')))
+        })
+}
+
+async fn check_contract(
+    axum::extract::State(c): axum::extract::State<Contract>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = req.method().as_str().to_ascii_lowercase();
+    let path = req.uri().path().to_string();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    let breach = match template(&c.doc, &path) {
+        Some(t) => {
+            let responses = &c.doc["paths"][t][&method]["responses"];
+            if responses.is_null() {
+                (res.status() != StatusCode::METHOD_NOT_ALLOWED)
+                    .then(|| format!("{method} {t} answered {status} but is not in openapi.json"))
+            } else {
+                responses[&status].is_null().then(|| {
+                    format!("{method} {t} answered {status}, which openapi.json does not list")
+                })
+            }
+        }
+        None if path == "/api/v1/openapi.json" || res.status() == StatusCode::NOT_FOUND => None,
+        None => Some(format!(
+            "{method} {path} answered {status} but openapi.json has no such route"
+        )),
+    };
+    if let Some(b) = breach {
+        c.breaches.lock().unwrap().push(b);
+    }
+    res
+}
+
+/// Fails the test at its end if any answer broke the contract.
+struct ContractGuard(Arc<Mutex<Vec<String>>>);
+
+impl Drop for ContractGuard {
+    fn drop(&mut self) {
+        let breaches = self.0.lock().unwrap();
+        if !breaches.is_empty() && !std::thread::panicking() {
+            panic!(
+                "answers outside the OpenAPI contract:\n{}",
+                breaches.join("\n")
+            );
+        }
+    }
 }
 
 /// Starts the router on 127.0.0.1:0 over a fresh store with a first admin logged in.
@@ -27,7 +104,16 @@ pub async fn server() -> Server {
     let state = AppState {
         core: Arc::new(core),
     };
-    tokio::spawn(async move { axum::serve(listener, app(state, None)).await.unwrap() });
+    let contract = Contract {
+        doc: Arc::new(serde_json::to_value(outpost_server::openapi::document()).unwrap()),
+        breaches: Arc::default(),
+    };
+    let guard = Arc::new(ContractGuard(contract.breaches.clone()));
+    let router = app(state, None).layer(axum::middleware::from_fn_with_state(
+        contract,
+        check_contract,
+    ));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let base = format!("http://{addr}/api/v1");
     let http = Client::new();
     let session: Value = http
@@ -48,6 +134,7 @@ pub async fn server() -> Server {
         http,
         token,
         _dir: Arc::new(dir),
+        _contract: guard,
     }
 }
 
@@ -59,6 +146,7 @@ impl Server {
             http: self.http.clone(),
             token: String::new(),
             _dir: self._dir.clone(),
+            _contract: self._contract.clone(),
         }
     }
 

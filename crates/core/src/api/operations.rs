@@ -1,0 +1,243 @@
+//! The operation table: every operation of Outpost, once. Add an operation here (and its
+//! core function in its domain module); the route, the OpenAPI entry, the desktop command
+//! and the TypeScript method follow from it.
+
+use super::{op, Operation, Shape};
+use outpost_proto::*;
+use std::sync::OnceLock;
+
+/// Every operation, in the order the OpenAPI document and the TypeScript client list them.
+pub fn operations() -> &'static [Operation] {
+    static TABLE: OnceLock<Vec<Operation>> = OnceLock::new();
+    TABLE.get_or_init(table)
+}
+
+fn table() -> Vec<Operation> {
+    vec![
+        // ---- session and accounts
+        op("health", "Whether the service answers, and its version.")
+            .get("/health")
+            .public()
+            .run(|_, _| async {
+                Ok(Health {
+                    status: "ok".into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                })
+            }),
+        op("setup_state", "Whether this store still needs its first admin.")
+            .get("/setup")
+            .public()
+            .run(|core, _| async move { core.setup_state().await }),
+        op("create_first_admin", "Creates the first admin (first run only).")
+            .post("/setup")
+            .public()
+            .also(&[409])
+            .body(|core, _, req: FirstAdminRequest| async move { core.create_first_admin(req).await }),
+        op("login", "Logs in; the answer carries the bearer token.")
+            .post("/auth/login")
+            .public()
+            .also(&[401, 429])
+            .body(|core, _, req: LoginRequest| async move { core.login(req).await }),
+        op("logout", "Ends the session the request carries.")
+            .post("/auth/logout")
+            .public()
+            .no_content()
+            .run(|core, who| async move {
+                match who.token.as_deref() {
+                    Some(t) => core.logout(t).await,
+                    None => Ok(()),
+                }
+            }),
+        op("me", "The person logged in.")
+            .get("/me")
+            .run(|core, who| async move { core.current_user(who.actor()?).await }),
+        op("list_users", "Everyone in the organisation.")
+            .get("/users")
+            .run(|core, who| async move { core.list_users(who.actor()?).await }),
+        op("create_user", "Adds a person (admins).")
+            .post("/users")
+            .admin()
+            .created()
+            .also(&[409])
+            .body(|core, who, req: NewUser| async move { core.create_user(who.actor()?, req).await }),
+        op("set_user_clients", "Limits a technician or viewer to some clients, or to none (admins).")
+            .put("/users/{id}/clients")
+            .admin()
+            .id_body(|core, who, id, req: UserClients| async move {
+                core.set_user_clients(who.actor()?, id, req.clients).await
+            }),
+        // ---- clients, sites, contacts
+        op("list_clients", "The clients this person may see.")
+            .get("/clients")
+            .run(|core, who| async move { core.list_clients(who.actor()?).await }),
+        op("create_client", "Adds a client.")
+            .post("/clients")
+            .writer()
+            .created()
+            .also(&[409])
+            .body(|core, who, req: NewClient| async move { core.create_client(who.actor()?, req).await }),
+        op("get_client", "A client with its sites and contacts.")
+            .get("/clients/{id}")
+            .id(|core, who, id| async move { core.get_client(who.actor()?, id).await }),
+        op("update_client", "Renames a client or edits its notes.")
+            .patch("/clients/{id}")
+            .writer()
+            .also(&[409])
+            .id_body(|core, who, id, req: UpdateClient| async move {
+                core.update_client(who.actor()?, id, req).await
+            }),
+        op("create_site", "Adds a site to a client.")
+            .post("/clients/{id}/sites")
+            .writer()
+            .created()
+            .id_body(|core, who, id, req: NewSite| async move {
+                core.create_site(who.actor()?, id, req).await
+            }),
+        op("create_contact", "Adds a contact to a client.")
+            .post("/clients/{id}/contacts")
+            .writer()
+            .created()
+            .id_body(|core, who, id, req: NewContact| async move {
+                core.create_contact(who.actor()?, id, req).await
+            }),
+        op("update_site", "Edits a site.")
+            .patch("/sites/{id}")
+            .writer()
+            .id_body(|core, who, id, req: UpdateSite| async move {
+                core.update_site(who.actor()?, id, req).await
+            }),
+        op("update_contact", "Edits a contact.")
+            .patch("/contacts/{id}")
+            .writer()
+            .id_body(|core, who, id, req: UpdateContact| async move {
+                core.update_contact(who.actor()?, id, req).await
+            }),
+        // ---- fleet
+        op("list_assets", "Devices, filtered by client, site, kind or text.")
+            .get("/assets")
+            .query(|core, who, q: AssetQuery| async move { core.list_assets(who.actor()?, &q).await }),
+        op("get_asset", "One device.")
+            .get("/assets/{id}")
+            .id(|core, who, id| async move { core.get_asset(who.actor()?, id).await }),
+        op("create_asset", "Records a device.")
+            .post("/assets")
+            .writer()
+            .created()
+            .also(&[404])
+            .body(|core, who, req: NewAsset| async move { core.create_asset(who.actor()?, req).await }),
+        op("update_asset", "Edits a device.")
+            .patch("/assets/{id}")
+            .writer()
+            .id_body(|core, who, id, req: UpdateAsset| async move {
+                core.update_asset(who.actor()?, id, req).await
+            }),
+        // ---- the desk
+        op("list_tickets", "The queue: filters, sort, full-text search, a page.")
+            .get("/tickets")
+            .query(|core, who, q: TicketQuery| async move { core.list_tickets(who.actor()?, &q).await }),
+        op("create_ticket", "Opens a ticket.")
+            .post("/tickets")
+            .writer()
+            .created()
+            .also(&[404])
+            .body(|core, who, req: NewTicket| async move { core.create_ticket(who.actor()?, req).await }),
+        op("get_ticket", "A ticket with its comments, time, history and conflicts.")
+            .get("/tickets/{id}")
+            .id(|core, who, id| async move { core.get_ticket(who.actor()?, id).await }),
+        op("update_ticket", "Changes a ticket's fields.")
+            .patch("/tickets/{id}")
+            .writer()
+            .also(&[409])
+            .id_body(|core, who, id, req: UpdateTicket| async move {
+                core.update_ticket(who.actor()?, id, req).await
+            }),
+        op("add_comment", "Adds a public reply or an internal note.")
+            .post("/tickets/{id}/comments")
+            .writer()
+            .created()
+            .id_body(|core, who, id, req: NewComment| async move {
+                core.add_comment(who.actor()?, id, req).await
+            }),
+        op("add_time_entry", "Records time spent on a ticket.")
+            .post("/tickets/{id}/time-entries")
+            .writer()
+            .created()
+            .id_body(|core, who, id, req: NewTimeEntry| async move {
+                core.add_time_entry(who.actor()?, id, req).await
+            }),
+        op("list_tags", "Every tag in use.")
+            .get("/tags")
+            .run(|core, who| async move { core.list_tags(who.actor()?).await }),
+        op("list_views", "Saved queue views.")
+            .get("/views")
+            .run(|core, who| async move { core.list_views(who.actor()?).await }),
+        op("create_view", "Saves a queue view.")
+            .post("/views")
+            .created()
+            .body(|core, who, req: NewSavedView| async move { core.create_view(who.actor()?, req).await }),
+        op("delete_view", "Deletes a saved view of one's own.")
+            .delete("/views/{id}")
+            .no_content()
+            .id(|core, who, id| async move { core.delete_view(who.actor()?, id).await }),
+        op("queue_counts", "How many tickets each queue view holds.")
+            .get("/queue-counts")
+            .run(|core, who| async move { core.queue_counts(who.actor()?).await }),
+        op("get_sla_policy", "Response and resolution targets per priority.")
+            .get("/sla-policy")
+            .run(|core, _| async move { core.sla_policy().await }),
+        op("set_sla_policy", "Changes the SLA policy (admins).")
+            .put("/sla-policy")
+            .admin()
+            .body(|core, who, req: SlaPolicy| async move { core.set_sla_policy(who.actor()?, req).await }),
+        op("load_demo", "Loads the demo MSP into an empty store (admins).")
+            .post("/demo")
+            .admin()
+            .also(&[409])
+            .run(|core, who| async move { core.load_demo(who.actor()?).await }),
+        // ---- sync
+        op("sync_push", "Takes a batch of a console's changes.")
+            .post("/sync/push")
+            .writer()
+            .also(&[409])
+            .body(|core, who, req: PushRequest| async move { core.accept_push(who.actor()?, req).await }),
+        op("sync_pull", "A page of the change log.")
+            .get("/sync/pull")
+            .query(|core, who, q: PullQuery| async move {
+                let actor = who.actor()?;
+                match q.entity.as_deref() {
+                    Some(entity) => core.pull_entity_changes(actor, entity, q.after, q.limit).await,
+                    None => core.pull_changes(actor, q.after, q.limit).await,
+                }
+            }),
+        op("sync_status", "Where this store stands with its server.")
+            .get("/sync/status")
+            .run(|core, _| async move { core.sync_status().await }),
+        op("sync_checksums", "A digest per record type, to compare stores.")
+            .get("/sync/checksums")
+            .run(|core, who| async move { core.checksums(who.actor()?).await }),
+        op("sync_snapshot", "A page of the current records of one type (a console's first sync).")
+            .get("/sync/snapshot")
+            .query(|core, who, q: SnapshotQuery| async move {
+                core.snapshot(who.actor()?, &q.entity, q.after, q.limit).await
+            }),
+        op("resolve_conflict", "Marks a sync conflict as dealt with.")
+            .post("/conflicts/{id}/resolve")
+            .writer()
+            .no_content()
+            .id(|core, who, id| async move { core.resolve_conflict(who.actor()?, id).await }),
+        // ---- the desktop app's own (no route; the web console refuses them)
+        op("connect_preview", "What connecting this console to a server would upload.")
+            .run(|core, _| async move { core.connect_preview().await }),
+        op("server_fingerprint", "The certificate an https server presents, to compare before trusting it.")
+            .admin()
+            .desktop::<ServerAddress, String>(Shape::Body),
+        op("connect_server", "Connects this console to a server, uploads its data and syncs.")
+            .admin()
+            .desktop::<ConnectRequest, Session>(Shape::Body),
+        op("disconnect_server", "Back to standalone; the data stays here.")
+            .admin()
+            .desktop::<(), SyncStatus>(Shape::Nothing),
+        op("sync_now", "One sync round now; a failure shows in the status.")
+            .desktop::<(), SyncStatus>(Shape::Nothing),
+    ]
+}
