@@ -6,6 +6,7 @@ use crate::clock::{from_ms, to_ms};
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::sla::{next_due, opt_time, parse_state, state_sql, SlaClockState, SlaEngine};
 use crate::store::{opt_uuid, parse_uuid, Actor, Core, Op, WriteTx};
+use crate::sync::Merge;
 use chrono::{DateTime, Duration, Utc};
 use outpost_proto::{
     Comment, FieldChange, HistoryEntry, NewComment, NewTicket, NewTimeEntry, Priority, QueueCounts,
@@ -142,6 +143,18 @@ impl TicketState {
         }
     }
 }
+
+/// How a ticket's fields merge when two replicas wrote them at once (every other field is
+/// what a person edits: the later write wins and the other is kept as a conflict). The first
+/// response is the earliest public reply on any replica; the SLA clock state travels with the
+/// status change that moved it, so it follows whichever status wins and never conflicts.
+pub(crate) const TICKET_MERGE: &[(&str, Merge)] = &[
+    ("first_response_at", Merge::Earliest),
+    ("resolved_at", Merge::Derived),
+    ("paused_since", Merge::Derived),
+    ("paused_minutes", Merge::Derived),
+    ("created_at", Merge::Derived),
+];
 
 /// The SLA clock fields a status move or first reply changes. They travel in change records,
 /// so every replica holds the same clock state and recomputes the same deadlines.
@@ -771,6 +784,8 @@ impl Core {
         }
         w.record_change("ticket", id, Op::Update, synced.into())
             .await?;
+        let edited: Vec<&str> = after.keys().map(String::as_str).collect();
+        crate::sync::settle_conflicts(&mut w, "ticket", id, &edited).await?;
         w.audit(
             action,
             "ticket",

@@ -44,15 +44,47 @@ fn checked_entities() -> impl Iterator<Item = &'static str> {
 const VERIFY_EVERY_MS: i64 = 60 * 60 * 1000;
 pub const MAX_PUSH_BATCH: usize = 1000;
 
+/// How concurrent writes of one field merge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merge {
+    /// What a person edits: the later write wins, and a concurrent overwrite of a different
+    /// value is kept as a conflict for a person to look at.
+    Edited,
+    /// The earliest value wins on every replica, whatever order writes arrive in (a ticket's
+    /// first response is the earliest public reply anywhere). Never a conflict.
+    Earliest,
+    /// State that moves with another field (a ticket's SLA clock moves with its status): it
+    /// follows the write that wins, and is never a conflict of its own.
+    Derived,
+}
+
 /// Where each entity lives and which of its fields sync. Field names are column names; a
 /// remote change may only ever touch the columns listed here.
 struct Spec {
     table: &'static str,
     columns: &'static [&'static str],
+    /// Fields that do not merge as [`Merge::Edited`], declared by the record's domain.
+    merge: &'static [(&'static str, Merge)],
+}
+
+impl Spec {
+    fn merge_of(&self, field: &str) -> Merge {
+        self.merge
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| *m)
+            .unwrap_or(Merge::Edited)
+    }
 }
 
 fn spec(entity: &str) -> Option<Spec> {
-    let s = |table, columns| Some(Spec { table, columns });
+    let s = |table, columns| {
+        Some(Spec {
+            table,
+            columns,
+            merge: &[],
+        })
+    };
     match entity {
         "client" => s("clients", &["name", "notes"]),
         "site" => s("sites", &["client_id", "name", "address", "timezone"]),
@@ -73,25 +105,28 @@ fn spec(entity: &str) -> Option<Spec> {
             ],
         ),
         "user" => s("users", &["username", "display_name", "role"]),
-        "ticket" => s(
-            "tickets",
-            &[
-                "number",
-                "title",
-                "description",
-                "status",
-                "priority",
-                "client_id",
-                "site_id",
-                "contact_id",
-                "assignee_id",
-                "created_at",
-                "first_response_at",
-                "resolved_at",
-                "paused_since",
-                "paused_minutes",
-            ],
-        ),
+        "ticket" => Some(Spec {
+            merge: crate::tickets::TICKET_MERGE,
+            ..s(
+                "tickets",
+                &[
+                    "number",
+                    "title",
+                    "description",
+                    "status",
+                    "priority",
+                    "client_id",
+                    "site_id",
+                    "contact_id",
+                    "assignee_id",
+                    "created_at",
+                    "first_response_at",
+                    "resolved_at",
+                    "paused_since",
+                    "paused_minutes",
+                ],
+            )?
+        }),
         "comment" => s(
             "comments",
             &["ticket_id", "author_id", "body", "internal", "created_at"],
@@ -472,6 +507,7 @@ async fn apply_change(
 
     let mut clocks = cache.get(w, &c.entity, &id).await?;
     let mut sets: Vec<(&str, &Value)> = Vec::new();
+    let mut earliest: Vec<(&str, &Value)> = Vec::new();
     let mut tags: Option<&Value> = None;
     for (field, value) in fields {
         let is_tags = c.entity == "ticket" && field == "tags";
@@ -488,7 +524,16 @@ async fn apply_change(
             .and_then(Value::as_str)
             .map(str::to_string);
         let incoming_wins = clock.as_deref().is_none_or(|k| key.as_str() > k);
-        if detect && clock.is_some() && base != clock {
+        let rule = spec.merge_of(field);
+        if rule == Merge::Earliest {
+            // The earlier of the two values stays, in any order of arrival.
+            if incoming_wins {
+                clocks.insert(field.clone(), json!(key));
+            }
+            earliest.push((field.as_str(), value));
+            continue;
+        }
+        if detect && rule == Merge::Edited && clock.is_some() && base != clock {
             let current = if is_tags {
                 current_tags(&mut w.tx, &id).await?
             } else {
@@ -523,11 +568,17 @@ async fn apply_change(
             sets.push((field.as_str(), value));
         }
     }
-    if sets.is_empty() && tags.is_none() {
+    if sets.is_empty() && earliest.is_empty() && tags.is_none() {
         return Ok(applied);
     }
-    if !sets.is_empty() {
+    if !sets.is_empty() || !earliest.is_empty() {
         let mut assignments: Vec<String> = sets.iter().map(|(f, _)| format!("{f} = ?")).collect();
+        // SQLite's min() of a NULL is NULL: an empty side gives way to the other.
+        assignments.extend(
+            earliest
+                .iter()
+                .map(|(f, _)| format!("{f} = coalesce(min({f}, ?), {f}, ?)")),
+        );
         // Records whose lists sort by last change keep `updated_at` moving with remote edits.
         let stamped = matches!(c.entity.as_str(), "ticket" | "asset" | "client");
         if stamped {
@@ -541,6 +592,9 @@ async fn apply_change(
         let mut q = sqlx::query(&sql);
         for (_, v) in &sets {
             q = bind_json(q, v);
+        }
+        for (_, v) in &earliest {
+            q = bind_json(bind_json(q, v), v);
         }
         if stamped {
             q = q.bind(
@@ -562,7 +616,7 @@ async fn apply_change(
         crate::tickets::write_tags(w, c.entity_id, &list).await?;
     }
     cache.put(&c.entity, &id, clocks);
-    let written: Vec<&str> = sets.iter().map(|(f, _)| *f).collect();
+    let written: Vec<&str> = sets.iter().chain(&earliest).map(|(f, _)| *f).collect();
     after_apply(w, c, &written).await?;
     if c.entity == "ticket" && written.iter().any(|f| SLA_FIELDS.contains(f)) {
         crate::tickets::refresh_sla(w, engine, c.entity_id).await?;
@@ -1003,6 +1057,43 @@ async fn record_conflict(
     )
     .await?;
     w.record_change("conflict", id, Op::Insert, fields).await
+}
+
+/// Someone who edits a field while the record shows a conflict on it has seen both values:
+/// the conflict is dealt with, by a synced edit of it (as when resolved by hand).
+pub(crate) async fn settle_conflicts(
+    w: &mut WriteTx<'_>,
+    entity: &str,
+    id: Uuid,
+    fields: &[&str],
+) -> CoreResult<()> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let now = w.now_ms();
+    let sql = format!(
+        "UPDATE conflicts SET resolved_at = ? WHERE entity = ? AND entity_id = ? \
+         AND resolved_at IS NULL AND field IN ({}) RETURNING id",
+        vec!["?"; fields.len()].join(", ")
+    );
+    let mut q = sqlx::query_scalar::<_, String>(&sql)
+        .bind(now)
+        .bind(entity)
+        .bind(id.to_string());
+    for f in fields {
+        q = q.bind(*f);
+    }
+    for settled in q.fetch_all(&mut *w.tx).await? {
+        let conflict = parse_uuid(&settled)?;
+        w.record_change(
+            "conflict",
+            conflict,
+            Op::Update,
+            json!({ "resolved_at": now }),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Remembers a change the server did not take over, so a retried push is not mistaken for a

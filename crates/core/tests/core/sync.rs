@@ -961,3 +961,98 @@ async fn records_made_after_their_parents_were_copied_arrive_through_the_log() {
         f.core.checksums(&admin).await.unwrap()
     );
 }
+
+/// Two consoles offline on one ticket: one sets it In progress and replies to the client,
+/// the other sets it Waiting on client and replies too. Whatever order they come back in,
+/// the technician sees one conflict (the status, which both people chose), the first
+/// response is the earliest reply, and every store holds the same SLA state.
+#[tokio::test]
+async fn two_offline_consoles_moving_and_answering_one_ticket_make_one_conflict() {
+    for a_first in [true, false] {
+        let (f, admin, id) = server_with_ticket().await;
+        let link = Link::new(&f.core, &admin);
+        let a = console(&link).await;
+        let b = console(&link).await;
+        a.clock.advance(Duration::minutes(5));
+        b.clock.advance(Duration::minutes(9));
+        for (c, status, reply) in [
+            (&a, TicketStatus::InProgress, "Looking at it now"),
+            (&b, TicketStatus::WaitingOnClient, "Which printer is it?"),
+        ] {
+            c.core
+                .update_ticket(
+                    &admin,
+                    id,
+                    UpdateTicket {
+                        status: Some(status),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            c.core
+                .add_comment(
+                    &admin,
+                    id,
+                    NewComment {
+                        body: reply.into(),
+                        internal: Some(false),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let (first, second) = if a_first { (&a, &b) } else { (&b, &a) };
+        for _ in 0..2 {
+            first.core.sync_once(&link, 50).await.unwrap();
+            second.core.sync_once(&link, 50).await.unwrap();
+        }
+        let reference = ticket(&f.core, &admin, id).await.ticket;
+        for core in [&f.core, &a.core, &b.core] {
+            let t = ticket(core, &admin, id).await.ticket;
+            assert_eq!(
+                t.status,
+                TicketStatus::WaitingOnClient,
+                "the later move wins"
+            );
+            assert_eq!(
+                t.sla.first_response_at,
+                Some(monday_10() + Duration::minutes(5)),
+                "the earliest public reply is the first response (a first: {a_first})"
+            );
+            assert_eq!(t.sla, reference.sla, "same SLA state on every store");
+            let open: Vec<String> = core
+                .conflicts_for("ticket", id)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|c| !c.resolved)
+                .map(|c| c.field)
+                .collect();
+            assert_eq!(open, vec!["status".to_string()], "a first: {a_first}");
+        }
+        // Choosing the other status settles the conflict everywhere: the edit saw both.
+        a.core
+            .update_ticket(
+                &admin,
+                id,
+                UpdateTicket {
+                    status: Some(TicketStatus::InProgress),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            a.core.sync_once(&link, 50).await.unwrap();
+            b.core.sync_once(&link, 50).await.unwrap();
+        }
+        for core in [&f.core, &a.core, &b.core] {
+            assert_eq!(core.sync_status().await.unwrap().open_conflicts, 0);
+            assert_eq!(
+                ticket(core, &admin, id).await.ticket.status,
+                TicketStatus::InProgress
+            );
+        }
+    }
+}
