@@ -6,11 +6,44 @@ use crate::clients::{as_map, ensure_client, ensure_site_of, record_edit};
 use crate::clock::from_ms;
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::store::{opt_uuid, parse_uuid, Actor, Core, WriteTx};
+use crate::sync::record::{ClientOf, Link, SyncedRecord};
 use outpost_proto::{Asset, AssetKind, AssetPage, AssetQuery, NewAsset, UpdateAsset};
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use uuid::Uuid;
+
+/// Devices sync to the consoles of people who may see their client.
+pub(crate) const ASSET_RECORD: SyncedRecord = SyncedRecord {
+    client: ClientOf::Column("client_id"),
+    links: &[
+        Link {
+            field: "client_id",
+            entity: "client",
+            required: true,
+        },
+        Link {
+            field: "site_id",
+            entity: "site",
+            required: false,
+        },
+    ],
+    moves_updated_at: true,
+    stamps: &["created_at", "updated_at"],
+    ..SyncedRecord::table(
+        "asset",
+        "assets",
+        &[
+            "client_id",
+            "site_id",
+            "name",
+            "kind",
+            "os",
+            "serial",
+            "notes",
+        ],
+    )
+};
 
 const MAX_PAGE: i64 = 500;
 

@@ -3,6 +3,7 @@
 use crate::clock::{from_ms, to_ms};
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::store::{parse_uuid, Actor, Core};
+use crate::sync::record::SyncedRecord;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
 use chrono::Duration;
@@ -13,6 +14,16 @@ use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use uuid::Uuid;
+
+/// People sync to every console; on the server only admins' consoles may change them. Two
+/// stores that each made a user of one name keep both people, the newcomer suffixed.
+pub(crate) const USER_RECORD: SyncedRecord = SyncedRecord {
+    admin_only: true,
+    // A console may hold a local account renamed to avoid a name clash.
+    checked: false,
+    unique: Some("username"),
+    ..SyncedRecord::table("user", "users", &["username", "display_name", "role"])
+};
 
 pub const SESSION_HOURS: i64 = 12;
 /// Failed logins allowed before the account is locked for a while.

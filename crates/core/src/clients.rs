@@ -3,6 +3,7 @@
 use crate::clock::from_ms;
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::store::{opt_uuid, parse_uuid, Actor, Core, WriteTx};
+use crate::sync::record::{ClientOf, Link, SyncedRecord};
 use chrono_tz::Tz;
 use outpost_proto::{
     Client, ClientDetail, Contact, NewClient, NewContact, NewSite, Site, UpdateClient,
@@ -12,6 +13,50 @@ use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use uuid::Uuid;
+
+/// Clients, their sites and contacts sync to the consoles of people who may see them.
+pub(crate) const CLIENT_RECORD: SyncedRecord = SyncedRecord {
+    client: ClientOf::Itself,
+    moves_updated_at: true,
+    stamps: &["created_at", "updated_at"],
+    drop_also: &["DELETE FROM user_clients WHERE client_id IN ({gone})"],
+    ..SyncedRecord::table("client", "clients", &["name", "notes"])
+};
+
+pub(crate) const SITE_RECORD: SyncedRecord = SyncedRecord {
+    client: ClientOf::Column("client_id"),
+    links: &[Link {
+        field: "client_id",
+        entity: "client",
+        required: true,
+    }],
+    ..SyncedRecord::table(
+        "site",
+        "sites",
+        &["client_id", "name", "address", "timezone"],
+    )
+};
+
+pub(crate) const CONTACT_RECORD: SyncedRecord = SyncedRecord {
+    client: ClientOf::Column("client_id"),
+    links: &[
+        Link {
+            field: "client_id",
+            entity: "client",
+            required: true,
+        },
+        Link {
+            field: "site_id",
+            entity: "site",
+            required: false,
+        },
+    ],
+    ..SyncedRecord::table(
+        "contact",
+        "contacts",
+        &["client_id", "site_id", "name", "email", "phone"],
+    )
+};
 
 fn client_name(name: &str) -> CoreResult<String> {
     let n = name.trim();

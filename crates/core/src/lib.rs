@@ -16,6 +16,7 @@ pub mod clients;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod records;
 pub mod sla;
 pub mod store;
 pub mod sync;

@@ -5,7 +5,9 @@
 
 use crate::clock::{from_ms, to_ms};
 use crate::error::{invalid, CoreResult};
-use crate::store::{Actor, Core};
+use crate::store::{Actor, Core, WriteTx};
+use crate::sync::record::{HookFuture, SyncedRecord};
+use crate::sync::ClockCache;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use outpost_proto::{Priority, SlaPolicy, SlaState, SlaTarget, TicketStatus};
@@ -372,4 +374,89 @@ impl Core {
         w.commit().await?;
         Ok(policy)
     }
+}
+
+/// The SLA policy syncs as one record of its own (not a table row); only admins' consoles
+/// change it on the server. A policy that arrives recomputes every open ticket's deadlines.
+pub(crate) const SETTINGS_RECORD: SyncedRecord = SyncedRecord {
+    admin_only: true,
+    checked: false,
+    stamps: &[],
+    apply_own: Some(apply_remote_policy),
+    snapshot_own: Some(policy_snapshot),
+    ..SyncedRecord::table("settings", "", &[])
+};
+
+fn apply_remote_policy<'a>(
+    w: &'a mut WriteTx<'_>,
+    c: &'a outpost_proto::ChangeRecord,
+    engine: &'a mut SlaEngine,
+    cache: &'a mut ClockCache,
+) -> HookFuture<'a> {
+    Box::pin(async move {
+        let Some(policy) = c.fields.get(POLICY_KEY) else {
+            return Ok(());
+        };
+        let id = uuid::Uuid::nil().to_string();
+        let mut clocks = cache.get(w, "settings", &id).await?;
+        let version = crate::sync::clock_key(&c.hlc, c.change_id);
+        if clocks
+            .get(POLICY_KEY)
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|k| version.as_str() <= k)
+        {
+            return Ok(());
+        }
+        let parsed: SlaPolicy = serde_json::from_value(policy.clone()).map_err(|e| {
+            invalid(format!(
+                "change {} has an unreadable SLA policy: {e}",
+                c.change_id
+            ))
+        })?;
+        let fresh = SlaEngine::new(parsed)?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(POLICY_KEY)
+        .bind(policy.to_string())
+        .execute(&mut *w.tx)
+        .await?;
+        clocks.insert(POLICY_KEY.into(), serde_json::json!(version));
+        cache.put("settings", &id, clocks);
+        crate::tickets::recompute_open_deadlines(w, &fresh).await?;
+        *engine = fresh;
+        Ok(())
+    })
+}
+
+fn policy_snapshot(pool: &sqlx::SqlitePool) -> HookFuture<'_, Vec<outpost_proto::SnapshotRecord>> {
+    Box::pin(async move {
+        let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(POLICY_KEY)
+            .fetch_optional(pool)
+            .await?;
+        let Some(value) = value else {
+            return Ok(Vec::new());
+        };
+        let versions: Option<String> = sqlx::query_scalar(
+            "SELECT clocks FROM record_clocks WHERE entity = 'settings' AND entity_id = ?",
+        )
+        .bind(uuid::Uuid::nil().to_string())
+        .fetch_optional(pool)
+        .await?;
+        Ok(vec![outpost_proto::SnapshotRecord {
+            id: uuid::Uuid::nil(),
+            fields: serde_json::json!({
+                POLICY_KEY: serde_json::from_str::<serde_json::Value>(&value)
+                    .unwrap_or(serde_json::Value::Null)
+            }),
+            versions: serde_json::Value::Object(
+                versions
+                    .map(|v| crate::sync::decode_clocks(&v))
+                    .unwrap_or_default(),
+            ),
+            created: None,
+        }])
+    })
 }

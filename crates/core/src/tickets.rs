@@ -6,6 +6,7 @@ use crate::clock::{from_ms, to_ms};
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::sla::{next_due, opt_time, parse_state, state_sql, SlaClockState, SlaEngine};
 use crate::store::{opt_uuid, parse_uuid, Actor, Core, Op, WriteTx};
+use crate::sync::record::{ClientOf, ExtraField, HookFuture, Link, SyncedRecord};
 use crate::sync::Merge;
 use chrono::{DateTime, Duration, Utc};
 use outpost_proto::{
@@ -155,6 +156,353 @@ pub(crate) const TICKET_MERGE: &[(&str, Merge)] = &[
     ("paused_minutes", Merge::Derived),
     ("created_at", Merge::Derived),
 ];
+
+const TICKET_LINKS: &[Link] = &[
+    Link {
+        field: "client_id",
+        entity: "client",
+        required: true,
+    },
+    Link {
+        field: "site_id",
+        entity: "site",
+        required: false,
+    },
+    Link {
+        field: "contact_id",
+        entity: "contact",
+        required: false,
+    },
+    Link {
+        field: "assignee_id",
+        entity: "user",
+        required: false,
+    },
+];
+
+/// Tickets sync to the consoles of people who may see their client; their tags travel as a
+/// field of the ticket. Deadlines, the priority rank and time totals are derived on every
+/// store, never taken from the wire.
+pub(crate) const TICKET_RECORD: SyncedRecord = SyncedRecord {
+    merge: TICKET_MERGE,
+    client: ClientOf::Column("client_id"),
+    links: TICKET_LINKS,
+    moves_updated_at: true,
+    stamps: &[],
+    extra: Some(ExtraField {
+        name: "tags",
+        read: read_tags,
+        write: write_tags_value,
+        snapshot_sql: "json((SELECT json_group_array(tag) FROM \
+                       (SELECT tag FROM ticket_tags WHERE ticket_id = tickets.id ORDER BY tag)))",
+        drop_sql: "DELETE FROM ticket_tags WHERE ticket_id IN ({gone})",
+    }),
+    derive_on_insert: Some(derived_on_insert),
+    after_apply: Some(after_remote_write),
+    after_creates: Some(after_remote_creates),
+    server_insert: Some(renumber_if_taken),
+    drop_also: &[
+        "DELETE FROM ticket_fts WHERE rowid IN (SELECT rid FROM tickets WHERE id IN ({gone}))",
+    ],
+    ..SyncedRecord::table(
+        "ticket",
+        "tickets",
+        &[
+            "number",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "client_id",
+            "site_id",
+            "contact_id",
+            "assignee_id",
+            "created_at",
+            "first_response_at",
+            "resolved_at",
+            "paused_since",
+            "paused_minutes",
+        ],
+    )
+};
+
+/// Comments are only ever added; each links to its ticket's row for full-text search.
+pub(crate) const COMMENT_RECORD: SyncedRecord = SyncedRecord {
+    client: ClientOf::Parent {
+        field: "ticket_id",
+        entity: "ticket",
+    },
+    links: &[
+        Link {
+            field: "ticket_id",
+            entity: "ticket",
+            required: true,
+        },
+        Link {
+            field: "author_id",
+            entity: "user",
+            required: true,
+        },
+    ],
+    append_only: true,
+    rowid_link: Some(("ticket_rid", "tickets", "ticket_id")),
+    ..SyncedRecord::table(
+        "comment",
+        "comments",
+        &["ticket_id", "author_id", "body", "internal", "created_at"],
+    )
+};
+
+/// Time entries are only ever added; a ticket's totals are recounted from them.
+pub(crate) const TIME_ENTRY_RECORD: SyncedRecord = SyncedRecord {
+    client: ClientOf::Parent {
+        field: "ticket_id",
+        entity: "ticket",
+    },
+    links: &[
+        Link {
+            field: "ticket_id",
+            entity: "ticket",
+            required: true,
+        },
+        Link {
+            field: "technician_id",
+            entity: "user",
+            required: true,
+        },
+    ],
+    append_only: true,
+    after_apply: Some(after_remote_time),
+    after_creates: Some(after_remote_time_entries),
+    ..SyncedRecord::table(
+        "time_entry",
+        "time_entries",
+        &[
+            "ticket_id",
+            "technician_id",
+            "started_at",
+            "minutes",
+            "billable",
+            "note",
+        ],
+    )
+};
+
+/// Fields whose change moves a ticket's SLA clocks.
+const SLA_FIELDS: &[&str] = &[
+    "status",
+    "priority",
+    "created_at",
+    "first_response_at",
+    "resolved_at",
+    "paused_since",
+    "paused_minutes",
+];
+
+fn read_tags<'a>(w: &'a mut WriteTx<'_>, id: Uuid) -> HookFuture<'a, Value> {
+    Box::pin(async move {
+        let tags: Vec<String> =
+            sqlx::query_scalar("SELECT tag FROM ticket_tags WHERE ticket_id = ? ORDER BY tag")
+                .bind(id.to_string())
+                .fetch_all(&mut *w.tx)
+                .await?;
+        Ok(json!(tags))
+    })
+}
+
+fn write_tags_value<'a>(w: &'a mut WriteTx<'_>, id: Uuid, v: &'a Value) -> HookFuture<'a> {
+    Box::pin(async move {
+        let list: Vec<String> = serde_json::from_value(v.clone()).unwrap_or_default();
+        write_tags(w, id, &list).await
+    })
+}
+
+/// A created ticket's derived columns: computed here, not in a second pass, since this is
+/// the hot path of a console's first sync.
+fn derived_on_insert(
+    fields: &Map<String, Value>,
+    created: i64,
+    engine: &SlaEngine,
+) -> Vec<(&'static str, Value)> {
+    let prio = fields
+        .get("priority")
+        .and_then(Value::as_str)
+        .and_then(Priority::parse)
+        .unwrap_or(Priority::Normal);
+    let at = fields.get("created_at").cloned().unwrap_or(json!(created));
+    let ms = |k: &str| fields.get(k).and_then(Value::as_i64).map(from_ms);
+    let clock = SlaClockState {
+        created_at: from_ms(at.as_i64().unwrap_or(created)),
+        priority: prio,
+        status: fields
+            .get("status")
+            .and_then(Value::as_str)
+            .and_then(TicketStatus::parse)
+            .unwrap_or(TicketStatus::New),
+        first_response_at: ms("first_response_at"),
+        paused_since: ms("paused_since"),
+        paused_minutes: fields
+            .get("paused_minutes")
+            .and_then(Value::as_i64)
+            .unwrap_or(0),
+    };
+    let d = engine.deadlines(&clock);
+    vec![
+        ("priority_rank", json!(prio.rank())),
+        ("updated_at", at.clone()),
+        ("created_at", at),
+        ("fr_due", json!(d.fr_due)),
+        ("fr_risk_at", json!(d.fr_risk_at)),
+        ("res_due", json!(d.res_due)),
+        ("res_risk_at", json!(d.res_risk_at)),
+        ("next_due", json!(next_due(&clock, &d))),
+    ]
+}
+
+/// The local ticket counter stays above every number this store holds.
+async fn raise_counter(w: &mut WriteTx<'_>, number: i64) -> CoreResult<()> {
+    sqlx::query(
+        "INSERT INTO counters (name, value) VALUES ('ticket_number', ?) \
+         ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
+    )
+    .bind(number)
+    .execute(&mut *w.tx)
+    .await?;
+    Ok(())
+}
+
+/// Keeps derived state right after remote fields landed: the ticket counter, the priority
+/// sort rank, the SLA deadlines. (`written` is empty for a create.)
+fn after_remote_write<'a>(
+    w: &'a mut WriteTx<'_>,
+    c: &'a outpost_proto::ChangeRecord,
+    written: &'a [&'a str],
+    engine: &'a SlaEngine,
+) -> HookFuture<'a> {
+    Box::pin(async move {
+        let inserted = written.is_empty();
+        if inserted || written.contains(&"number") {
+            if let Some(n) = c.fields.get("number").and_then(Value::as_i64) {
+                raise_counter(w, n).await?;
+            }
+        }
+        if written.contains(&"priority") {
+            if let Some(p) = c
+                .fields
+                .get("priority")
+                .and_then(Value::as_str)
+                .and_then(Priority::parse)
+            {
+                sqlx::query("UPDATE tickets SET priority_rank = ? WHERE id = ?")
+                    .bind(p.rank())
+                    .bind(c.entity_id.to_string())
+                    .execute(&mut *w.tx)
+                    .await?;
+            }
+        }
+        if !inserted && written.iter().any(|f| SLA_FIELDS.contains(f)) {
+            refresh_sla(w, engine, c.entity_id).await?;
+        }
+        Ok(())
+    })
+}
+
+fn after_remote_creates<'a>(
+    w: &'a mut WriteTx<'_>,
+    run: &'a [&'a outpost_proto::ChangeRecord],
+    _engine: &'a SlaEngine,
+) -> HookFuture<'a> {
+    Box::pin(async move {
+        let top = run
+            .iter()
+            .filter_map(|c| c.fields.get("number").and_then(Value::as_i64))
+            .max();
+        if let Some(n) = top {
+            raise_counter(w, n).await?;
+        }
+        Ok(())
+    })
+}
+
+/// A ticket's time totals, recounted from its entries (never trusted from the wire).
+async fn refresh_time_totals(w: &mut WriteTx<'_>, ticket_id: &str) -> CoreResult<()> {
+    sqlx::query(
+        "UPDATE tickets SET \
+         total_minutes = (SELECT coalesce(sum(minutes), 0) FROM time_entries WHERE ticket_id = tickets.id), \
+         billable_minutes = (SELECT coalesce(sum(minutes), 0) FROM time_entries \
+                             WHERE ticket_id = tickets.id AND billable) \
+         WHERE id = ?",
+    )
+    .bind(ticket_id)
+    .execute(&mut *w.tx)
+    .await?;
+    Ok(())
+}
+
+fn after_remote_time<'a>(
+    w: &'a mut WriteTx<'_>,
+    c: &'a outpost_proto::ChangeRecord,
+    _written: &'a [&'a str],
+    _engine: &'a SlaEngine,
+) -> HookFuture<'a> {
+    Box::pin(async move {
+        if let Some(t) = c.fields.get("ticket_id").and_then(Value::as_str) {
+            refresh_time_totals(w, t).await?;
+        }
+        Ok(())
+    })
+}
+
+fn after_remote_time_entries<'a>(
+    w: &'a mut WriteTx<'_>,
+    run: &'a [&'a outpost_proto::ChangeRecord],
+    _engine: &'a SlaEngine,
+) -> HookFuture<'a> {
+    Box::pin(async move {
+        let mut tickets: Vec<&str> = run
+            .iter()
+            .filter_map(|c| c.fields.get("ticket_id").and_then(Value::as_str))
+            .collect();
+        tickets.sort_unstable();
+        tickets.dedup();
+        for t in tickets {
+            refresh_time_totals(w, t).await?;
+        }
+        Ok(())
+    })
+}
+
+/// Two consoles offline both numbered a new ticket #1302: the server gives the later one the
+/// next free number, as a change of its own that reaches every console.
+fn renumber_if_taken<'a>(w: &'a mut WriteTx<'_>, id: Uuid) -> HookFuture<'a> {
+    Box::pin(async move {
+        let clash: Option<i64> = sqlx::query_scalar(
+            "SELECT t.number FROM tickets t WHERE t.id = ? AND EXISTS \
+             (SELECT 1 FROM tickets o WHERE o.number = t.number AND o.id <> t.id)",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        if clash.is_none() {
+            return Ok(());
+        }
+        let number: i64 = sqlx::query_scalar(
+            "INSERT INTO counters (name, value) VALUES ('ticket_number', \
+               (SELECT coalesce(max(number), 1000) + 1 FROM tickets)) \
+             ON CONFLICT(name) DO UPDATE SET value = max(value, (SELECT max(number) FROM tickets)) + 1 \
+             RETURNING value",
+        )
+        .fetch_one(&mut *w.tx)
+        .await?;
+        sqlx::query("UPDATE tickets SET number = ? WHERE id = ?")
+            .bind(number)
+            .bind(id.to_string())
+            .execute(&mut *w.tx)
+            .await?;
+        w.record_change("ticket", id, Op::Update, json!({ "number": number }))
+            .await
+    })
+}
 
 /// The SLA clock fields a status move or first reply changes. They travel in change records,
 /// so every replica holds the same clock state and recomputes the same deadlines.

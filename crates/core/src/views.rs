@@ -3,9 +3,21 @@
 use crate::clock::to_ms;
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::store::{parse_uuid, Actor, Core};
+use crate::sync::record::{Link, SyncedRecord};
 use outpost_proto::{NewSavedView, SavedView, TicketQuery, TicketSort};
 use sqlx::Row;
 use uuid::Uuid;
+
+/// Saved queue views reach every console; a view's place in the list is its creation time.
+pub(crate) const SAVED_VIEW_RECORD: SyncedRecord = SyncedRecord {
+    links: &[Link {
+        field: "owner_id",
+        entity: "user",
+        required: false,
+    }],
+    stamps: &["created_at", "position"],
+    ..SyncedRecord::table("saved_view", "saved_views", &["owner_id", "name", "query"])
+};
 
 fn builtin(n: u128, name: &str, query: TicketQuery) -> SavedView {
     SavedView {

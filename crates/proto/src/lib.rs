@@ -929,7 +929,7 @@ pub struct PullPage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SnapshotQuery {
-    /// An entity type (`client`, `ticket`, ...), in the order `SNAPSHOT_ORDER` gives.
+    /// A record type (`client`, `ticket`, ...), in the order the core's `records::snapshot_order` gives.
     pub entity: String,
     /// The last record id of the previous page; absent for the first page.
     #[serde(default)]
@@ -940,21 +940,6 @@ pub struct SnapshotQuery {
     #[ts(optional)]
     pub limit: Option<i64>,
 }
-
-/// Entity types in the order a new console receives their snapshots (foreign keys first).
-pub const SNAPSHOT_ORDER: &[&str] = &[
-    "user",
-    "settings",
-    "client",
-    "site",
-    "contact",
-    "asset",
-    "ticket",
-    "comment",
-    "time_entry",
-    "saved_view",
-    "conflict",
-];
 
 /// One record as the server holds it now, with the version of each field.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]

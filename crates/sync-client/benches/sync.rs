@@ -177,7 +177,7 @@ fn main() {
             // console's share of a first sync, without the server's or the network's.
             let t = Instant::now();
             let mut pages = Vec::new();
-            for entity in outpost_proto::SNAPSHOT_ORDER {
+            for entity in outpost_core::records::snapshot_order() {
                 let mut after = None;
                 loop {
                     let p = link.snapshot(entity, after, 1000).await.unwrap();

@@ -5,6 +5,7 @@
 //! a console calls [`Core::sync_once`] with any [`SyncTransport`] (HTTP in the desktop app,
 //! in memory in tests).
 
+pub(crate) mod record;
 mod scope;
 mod snapshot;
 
@@ -13,9 +14,10 @@ use crate::error::{invalid, CoreError, CoreResult};
 use crate::sla::SlaEngine;
 use crate::store::{parse_uuid, Actor, Core, Op, WriteTx};
 use outpost_proto::{
-    ChangeRecord, Conflict, EntityChecksum, Priority, PullPage, PushRequest, PushResponse,
-    SnapshotPage, SyncStatus,
+    ChangeRecord, Conflict, EntityChecksum, PullPage, PushRequest, PushResponse, SnapshotPage,
+    SyncStatus,
 };
+use record::{ClientOf, SyncedRecord};
 use scope::ScopeMove;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -23,22 +25,17 @@ use sqlx::{Row, Sqlite, Transaction};
 use std::str::FromStr;
 use uuid::Uuid;
 
+/// The declaration of a synced record type.
+pub(crate) fn record(entity: &str) -> Option<&'static SyncedRecord> {
+    crate::records::find(entity)
+}
+
 /// Records that are only ever added, never edited: they cannot conflict.
 pub fn is_append_only(entity: &str) -> bool {
-    matches!(entity, "comment" | "time_entry")
+    record(entity).is_some_and(|r| r.append_only)
 }
 
 pub const MAX_PULL_PAGE: i64 = 1000;
-
-/// Entity types whose checksums consoles compare with the server: every synced table but
-/// users (a console may hold a local account renamed to avoid a name clash); the settings
-/// are not a table.
-fn checked_entities() -> impl Iterator<Item = &'static str> {
-    outpost_proto::SNAPSHOT_ORDER
-        .iter()
-        .copied()
-        .filter(|e| !matches!(*e, "user" | "settings"))
-}
 
 /// How often a caught-up console compares checksums with the server.
 const VERIFY_EVERY_MS: i64 = 60 * 60 * 1000;
@@ -58,106 +55,40 @@ pub enum Merge {
     Derived,
 }
 
-/// Where each entity lives and which of its fields sync. Field names are column names; a
-/// remote change may only ever touch the columns listed here.
-struct Spec {
-    table: &'static str,
-    columns: &'static [&'static str],
-    /// Fields that do not merge as [`Merge::Edited`], declared by the record's domain.
-    merge: &'static [(&'static str, Merge)],
+/// Sync conflicts are the sync engine's own records: made on the server, they reach every
+/// console that may see the record they name; resolving one is an edit like any other.
+pub(crate) const CONFLICT_RECORD: SyncedRecord = SyncedRecord {
+    client: ClientOf::Named,
+    stamps: &[],
+    ..SyncedRecord::table(
+        "conflict",
+        "conflicts",
+        &[
+            "entity",
+            "entity_id",
+            "field",
+            "kept_value",
+            "lost_value",
+            "lost_hlc",
+            "lost_replica",
+            "detected_at",
+            "resolved_at",
+        ],
+    )
+};
+
+/// Creates of this type may go in bulk (no per-record checks on insert).
+fn bulk_insertable(r: &SyncedRecord) -> bool {
+    r.is_table() && r.unique.is_none()
 }
 
-impl Spec {
-    fn merge_of(&self, field: &str) -> Merge {
-        self.merge
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| *m)
-            .unwrap_or(Merge::Edited)
-    }
-}
-
-fn spec(entity: &str) -> Option<Spec> {
-    let s = |table, columns| {
-        Some(Spec {
-            table,
-            columns,
-            merge: &[],
-        })
-    };
-    match entity {
-        "client" => s("clients", &["name", "notes"]),
-        "site" => s("sites", &["client_id", "name", "address", "timezone"]),
-        "contact" => s(
-            "contacts",
-            &["client_id", "site_id", "name", "email", "phone"],
-        ),
-        "asset" => s(
-            "assets",
-            &[
-                "client_id",
-                "site_id",
-                "name",
-                "kind",
-                "os",
-                "serial",
-                "notes",
-            ],
-        ),
-        "user" => s("users", &["username", "display_name", "role"]),
-        "ticket" => Some(Spec {
-            merge: crate::tickets::TICKET_MERGE,
-            ..s(
-                "tickets",
-                &[
-                    "number",
-                    "title",
-                    "description",
-                    "status",
-                    "priority",
-                    "client_id",
-                    "site_id",
-                    "contact_id",
-                    "assignee_id",
-                    "created_at",
-                    "first_response_at",
-                    "resolved_at",
-                    "paused_since",
-                    "paused_minutes",
-                ],
-            )?
-        }),
-        "comment" => s(
-            "comments",
-            &["ticket_id", "author_id", "body", "internal", "created_at"],
-        ),
-        "time_entry" => s(
-            "time_entries",
-            &[
-                "ticket_id",
-                "technician_id",
-                "started_at",
-                "minutes",
-                "billable",
-                "note",
-            ],
-        ),
-        "saved_view" => s("saved_views", &["owner_id", "name", "query"]),
-        "conflict" => s(
-            "conflicts",
-            &[
-                "entity",
-                "entity_id",
-                "field",
-                "kept_value",
-                "lost_value",
-                "lost_hlc",
-                "lost_replica",
-                "detected_at",
-                "resolved_at",
-            ],
-        ),
-        _ => None,
+/// A value that holds nothing (an extra field need not be written for it).
+fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::String(s) => s.is_empty(),
+        _ => false,
     }
 }
 
@@ -290,7 +221,12 @@ impl ClockCache {
         Ok(cache)
     }
 
-    async fn get(&mut self, w: &mut WriteTx<'_>, entity: &str, id: &str) -> CoreResult<Clocks> {
+    pub(crate) async fn get(
+        &mut self,
+        w: &mut WriteTx<'_>,
+        entity: &str,
+        id: &str,
+    ) -> CoreResult<Clocks> {
         let k = (entity.to_string(), id.to_string());
         if let Some(c) = self.map.get(&k) {
             return Ok(c.clone());
@@ -300,7 +236,7 @@ impl ClockCache {
         Ok(loaded)
     }
 
-    fn put(&mut self, entity: &str, id: &str, clocks: Clocks) {
+    pub(crate) fn put(&mut self, entity: &str, id: &str, clocks: Clocks) {
         let k = (entity.to_string(), id.to_string());
         self.map.insert(k.clone(), clocks);
         self.dirty.insert(k);
@@ -414,15 +350,6 @@ async fn current_value(
     })
 }
 
-async fn current_tags(tx: &mut Transaction<'static, Sqlite>, id: &str) -> CoreResult<Value> {
-    let tags: Vec<String> =
-        sqlx::query_scalar("SELECT tag FROM ticket_tags WHERE ticket_id = ? ORDER BY tag")
-            .bind(id)
-            .fetch_all(&mut **tx)
-            .await?;
-    Ok(json!(tags))
-}
-
 /// SQLite stores booleans as 0/1; compare JSON values the way they are stored.
 fn same_value(a: &Value, b: &Value) -> bool {
     let norm = |v: &Value| match v {
@@ -436,16 +363,15 @@ struct Applied {
     conflicts: i64,
 }
 
-/// Fields whose change moves a ticket's SLA clocks.
-const SLA_FIELDS: &[&str] = &[
-    "status",
-    "priority",
-    "created_at",
-    "first_response_at",
-    "resolved_at",
-    "paused_since",
-    "paused_minutes",
-];
+/// The declaration a change is for, or a clear error.
+fn record_for(c: &ChangeRecord) -> CoreResult<&'static SyncedRecord> {
+    record(&c.entity).ok_or_else(|| {
+        invalid(format!(
+            "change {} is for an unknown entity '{}'",
+            c.change_id, c.entity
+        ))
+    })
+}
 
 /// Applies one change from another replica inside `w`'s transaction. With `detect`
 /// (the server, where every pair of concurrent writes meets) concurrent overwrites are
@@ -458,9 +384,11 @@ async fn apply_change(
     engine: &mut SlaEngine,
     cache: &mut ClockCache,
 ) -> CoreResult<Applied> {
-    let Some(spec) = spec_for(c)? else {
-        return apply_settings(w, c, engine, cache).await;
-    };
+    let rec = record_for(c)?;
+    if let Some(apply) = rec.apply_own {
+        apply(w, c, engine, cache).await?;
+        return Ok(Applied { conflicts: 0 });
+    }
     let op = Op::parse(&c.op).ok_or_else(|| {
         invalid(format!(
             "change {} has an unknown op '{}'",
@@ -476,7 +404,7 @@ async fn apply_change(
     let key = clock_key(&c.hlc, c.change_id);
 
     if op == Op::Delete {
-        sqlx::query(&format!("DELETE FROM {} WHERE id = ?", spec.table))
+        sqlx::query(&format!("DELETE FROM {} WHERE id = ?", rec.table))
             .bind(&id)
             .execute(&mut *w.tx)
             .await?;
@@ -489,29 +417,31 @@ async fn apply_change(
         return Ok(applied);
     }
 
-    if op == Op::Insert && insert_row(w, &spec, c, fields, engine).await? {
-        if !is_append_only(&c.entity) {
+    if op == Op::Insert && insert_row(w, rec, c, fields, engine).await? {
+        if !rec.append_only {
             let clocks: Clocks = fields.keys().map(|f| (f.clone(), json!(key))).collect();
             cache.put(&c.entity, &id, clocks);
         }
-        if detect && c.entity == "ticket" {
+        if let (true, Some(settle)) = (detect, rec.server_insert) {
             cache.flush_one(w, &c.entity, &id).await?;
-            renumber_if_taken(w, c.entity_id).await?;
+            settle(w, c.entity_id).await?;
         }
-        after_apply(w, c, &[]).await?;
+        if let Some(after) = rec.after_apply {
+            after(w, c, &[], engine).await?;
+        }
         return Ok(applied);
     }
-    if is_append_only(&c.entity) {
+    if rec.append_only {
         return Ok(applied); // already here: a replayed page or a retried push
     }
 
     let mut clocks = cache.get(w, &c.entity, &id).await?;
     let mut sets: Vec<(&str, &Value)> = Vec::new();
     let mut earliest: Vec<(&str, &Value)> = Vec::new();
-    let mut tags: Option<&Value> = None;
+    let mut extra: Option<&Value> = None;
     for (field, value) in fields {
-        let is_tags = c.entity == "ticket" && field == "tags";
-        if !is_tags && !spec.columns.contains(&field.as_str()) {
+        let is_extra = rec.extra.is_some_and(|e| e.name == field);
+        if !rec.knows(field) {
             continue; // a field this version does not know: ignore, never guess a column
         }
         let clock = clocks
@@ -524,7 +454,7 @@ async fn apply_change(
             .and_then(Value::as_str)
             .map(str::to_string);
         let incoming_wins = clock.as_deref().is_none_or(|k| key.as_str() > k);
-        let rule = spec.merge_of(field);
+        let rule = rec.merge_of(field);
         if rule == Merge::Earliest {
             // The earlier of the two values stays, in any order of arrival.
             if incoming_wins {
@@ -534,10 +464,9 @@ async fn apply_change(
             continue;
         }
         if detect && rule == Merge::Edited && clock.is_some() && base != clock {
-            let current = if is_tags {
-                current_tags(&mut w.tx, &id).await?
-            } else {
-                current_value(&mut w.tx, spec.table, field, &id).await?
+            let current = match rec.extra.filter(|_| is_extra) {
+                Some(e) => (e.read)(w, c.entity_id).await?,
+                None => current_value(&mut w.tx, rec.table, field, &id).await?,
             };
             if !same_value(&current, value) {
                 let (kept, lost, lost_version, lost_replica) = if incoming_wins {
@@ -562,13 +491,13 @@ async fn apply_change(
             continue;
         }
         clocks.insert(field.clone(), json!(key));
-        if is_tags {
-            tags = Some(value);
+        if is_extra {
+            extra = Some(value);
         } else {
             sets.push((field.as_str(), value));
         }
     }
-    if sets.is_empty() && earliest.is_empty() && tags.is_none() {
+    if sets.is_empty() && earliest.is_empty() && extra.is_none() {
         return Ok(applied);
     }
     if !sets.is_empty() || !earliest.is_empty() {
@@ -580,13 +509,12 @@ async fn apply_change(
                 .map(|(f, _)| format!("{f} = coalesce(min({f}, ?), {f}, ?)")),
         );
         // Records whose lists sort by last change keep `updated_at` moving with remote edits.
-        let stamped = matches!(c.entity.as_str(), "ticket" | "asset" | "client");
-        if stamped {
+        if rec.moves_updated_at {
             assignments.push("updated_at = max(updated_at, ?)".into());
         }
         let sql = format!(
             "UPDATE {} SET {} WHERE id = ?",
-            spec.table,
+            rec.table,
             assignments.join(", ")
         );
         let mut q = sqlx::query(&sql);
@@ -596,7 +524,7 @@ async fn apply_change(
         for (_, v) in &earliest {
             q = bind_json(bind_json(q, v), v);
         }
-        if stamped {
+        if rec.moves_updated_at {
             q = q.bind(
                 key_hlc(&key)
                     .map(|h| h.wall_ms)
@@ -611,35 +539,20 @@ async fn apply_change(
             return Ok(applied);
         }
     }
-    if let Some(v) = tags {
-        let list: Vec<String> = serde_json::from_value(v.clone()).unwrap_or_default();
-        crate::tickets::write_tags(w, c.entity_id, &list).await?;
+    if let (Some(v), Some(e)) = (extra, rec.extra) {
+        (e.write)(w, c.entity_id, v).await?;
     }
     cache.put(&c.entity, &id, clocks);
     let written: Vec<&str> = sets.iter().chain(&earliest).map(|(f, _)| *f).collect();
-    after_apply(w, c, &written).await?;
-    if c.entity == "ticket" && written.iter().any(|f| SLA_FIELDS.contains(f)) {
-        crate::tickets::refresh_sla(w, engine, c.entity_id).await?;
+    if let Some(after) = rec.after_apply {
+        after(w, c, &written, engine).await?;
     }
     Ok(applied)
 }
 
-/// `None` for the settings entity, which is not a table row.
-fn spec_for(c: &ChangeRecord) -> CoreResult<Option<Spec>> {
-    if c.entity == "settings" {
-        return Ok(None);
-    }
-    spec(&c.entity).map(Some).ok_or_else(|| {
-        invalid(format!(
-            "change {} is for an unknown entity '{}'",
-            c.change_id, c.entity
-        ))
-    })
-}
-
 /// The columns and values of the row a create change makes (derived columns included).
 fn insert_values(
-    spec: &Spec,
+    rec: &SyncedRecord,
     c: &ChangeRecord,
     fields: &Map<String, Value>,
     engine: &SlaEngine,
@@ -649,7 +562,7 @@ fn insert_values(
     let mut cols: Vec<String> = vec!["id".into()];
     let mut vals: Vec<Value> = vec![json!(c.entity_id.to_string())];
     for (k, v) in fields {
-        if spec.columns.contains(&k.as_str()) {
+        if rec.columns.contains(&k.as_str()) {
             cols.push(k.clone());
             vals.push(v.clone());
         }
@@ -660,57 +573,13 @@ fn insert_values(
             vals.push(v);
         }
     };
-    match c.entity.as_str() {
-        "ticket" => {
-            let prio = fields
-                .get("priority")
-                .and_then(Value::as_str)
-                .and_then(Priority::parse)
-                .unwrap_or(Priority::Normal);
-            let at = fields.get("created_at").cloned().unwrap_or(json!(created));
-            extra("priority_rank", json!(prio.rank()));
-            extra("updated_at", at.clone());
-            extra("created_at", at.clone());
-            // Deadlines computed here, not in a second pass: this is the hot path of a
-            // console's first sync.
-            let ms = |k: &str| {
-                fields
-                    .get(k)
-                    .and_then(Value::as_i64)
-                    .map(crate::clock::from_ms)
-            };
-            let clock = crate::sla::SlaClockState {
-                created_at: crate::clock::from_ms(at.as_i64().unwrap_or(created)),
-                priority: prio,
-                status: fields
-                    .get("status")
-                    .and_then(Value::as_str)
-                    .and_then(outpost_proto::TicketStatus::parse)
-                    .unwrap_or(outpost_proto::TicketStatus::New),
-                first_response_at: ms("first_response_at"),
-                paused_since: ms("paused_since"),
-                paused_minutes: fields
-                    .get("paused_minutes")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0),
-            };
-            let d = engine.deadlines(&clock);
-            extra("fr_due", json!(d.fr_due));
-            extra("fr_risk_at", json!(d.fr_risk_at));
-            extra("res_due", json!(d.res_due));
-            extra("res_risk_at", json!(d.res_risk_at));
-            extra("next_due", json!(crate::sla::next_due(&clock, &d)));
+    if let Some(derive) = rec.derive_on_insert {
+        for (col, v) in derive(fields, created, engine) {
+            extra(col, v);
         }
-        "client" | "asset" => {
-            extra("created_at", json!(created));
-            extra("updated_at", json!(created));
-        }
-        "saved_view" => {
-            extra("created_at", json!(created));
-            extra("position", json!(created));
-        }
-        "conflict" => {}
-        _ => extra("created_at", json!(created)),
+    }
+    for col in rec.stamps {
+        extra(col, json!(created));
     }
     (cols, vals)
 }
@@ -722,29 +591,33 @@ const INSERT_CHUNK: usize = 400;
 /// costs a round trip to the database thread, which dominates a first sync).
 async fn insert_rows(
     w: &mut WriteTx<'_>,
-    table: &str,
+    rec: &SyncedRecord,
     cols: &[String],
     rows: &[Vec<Value>],
-    comment_ticket: Option<usize>,
 ) -> CoreResult<u64> {
     let mut inserted = 0;
     let mut one = vec!["?"; cols.len()].join(", ");
     let mut col_list = cols.join(", ");
-    if comment_ticket.is_some() {
-        // Comments link to their ticket's rowid for full-text search.
-        col_list.push_str(", ticket_rid");
-        one.push_str(", (SELECT rid FROM tickets WHERE id = ?)");
+    // A column holding a linked record's rowid (full-text search), looked up in the insert.
+    let rowid = rec
+        .rowid_link
+        .and_then(|(col, table, link)| Some((col, table, cols.iter().position(|k| k == link)?)));
+    if let Some((col, table, _)) = rowid {
+        col_list.push_str(&format!(", {col}"));
+        one.push_str(&format!(", (SELECT rid FROM {table} WHERE id = ?)"));
     }
     for chunk in rows.chunks(INSERT_CHUNK) {
         let values = vec![format!("({one})"); chunk.len()].join(", ");
-        let sql =
-            format!("INSERT INTO {table} ({col_list}) VALUES {values} ON CONFLICT(id) DO NOTHING");
+        let sql = format!(
+            "INSERT INTO {} ({col_list}) VALUES {values} ON CONFLICT(id) DO NOTHING",
+            rec.table
+        );
         let mut q = sqlx::query(&sql);
         for row in chunk {
             for v in row {
                 q = bind_json(q, v);
             }
-            if let Some(i) = comment_ticket {
+            if let Some((_, _, i)) = rowid {
                 q = bind_json(q, &row[i]);
             }
         }
@@ -756,47 +629,41 @@ async fn insert_rows(
 /// Inserts the record a change creates; false when it is already here.
 async fn insert_row(
     w: &mut WriteTx<'_>,
-    spec: &Spec,
+    rec: &SyncedRecord,
     c: &ChangeRecord,
     fields: &Map<String, Value>,
     engine: &SlaEngine,
 ) -> CoreResult<bool> {
-    let (cols, mut vals) = insert_values(spec, c, fields, engine, w.now_ms());
-    if c.entity == "user" {
-        // Two stores each made a user of the same name: keep both people, tell them apart.
-        if let Some(pos) = cols.iter().position(|c| c == "username") {
-            let name = vals[pos].as_str().unwrap_or_default().to_string();
+    let (cols, mut vals) = insert_values(rec, c, fields, engine, w.now_ms());
+    if let Some(unique) = rec.unique {
+        // Two stores each made a record with this value: keep both, tell them apart.
+        if let Some(pos) = cols.iter().position(|c| c == unique) {
+            let value = vals[pos].as_str().unwrap_or_default().to_string();
             let taken: Option<String> =
-                sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
-                    .bind(&name)
+                sqlx::query_scalar(&format!("SELECT id FROM {} WHERE {unique} = ?", rec.table))
+                    .bind(&value)
                     .fetch_optional(&mut *w.tx)
                     .await?;
             if taken.is_some() {
-                vals[pos] = json!(format!("{name}-{}", &c.entity_id.simple().to_string()[..6]));
+                vals[pos] = json!(format!(
+                    "{value}-{}",
+                    &c.entity_id.simple().to_string()[..6]
+                ));
             }
         }
     }
-    let comment_ticket = (c.entity == "comment")
-        .then(|| cols.iter().position(|k| k == "ticket_id"))
-        .flatten();
-    let done = insert_rows(w, spec.table, &cols, &[vals], comment_ticket)
-        .await
-        .map_err(|e| {
-            invalid(format!(
-                "change {} ({} {}) cannot be applied: {e}",
-                c.change_id, c.entity, c.entity_id
-            ))
-        })?;
+    let done = insert_rows(w, rec, &cols, &[vals]).await.map_err(|e| {
+        invalid(format!(
+            "change {} ({} {}) cannot be applied: {e}",
+            c.change_id, c.entity, c.entity_id
+        ))
+    })?;
     if done == 0 {
         return Ok(false);
     }
-    if c.entity == "ticket" {
-        let tags: Vec<String> = fields
-            .get("tags")
-            .and_then(|t| serde_json::from_value(t.clone()).ok())
-            .unwrap_or_default();
-        if !tags.is_empty() {
-            crate::tickets::write_tags(w, c.entity_id, &tags).await?;
+    if let Some(e) = rec.extra {
+        if let Some(v) = fields.get(e.name).filter(|v| !is_empty_value(v)) {
+            (e.write)(w, c.entity_id, v).await?;
         }
     }
     Ok(true)
@@ -812,15 +679,13 @@ async fn apply_creates(
     cache: &mut ClockCache,
 ) -> CoreResult<()> {
     let entity = run[0].entity.as_str();
-    let Some(spec) = spec(entity) else {
-        return Err(invalid(format!("unknown entity '{entity}'")));
-    };
+    let rec = record(entity).ok_or_else(|| invalid(format!("unknown entity '{entity}'")))?;
     let ids: Vec<String> = run.iter().map(|c| c.entity_id.to_string()).collect();
-    let present = ids_present(&mut w.tx, spec.table, "id", &ids, "1").await?;
+    let present = ids_present(&mut w.tx, rec.table, "id", &ids, "1").await?;
     let mut groups: Vec<(Vec<String>, Vec<Vec<Value>>)> = Vec::new();
     let mut again: Vec<&ChangeRecord> = Vec::new();
-    let mut top_number: Option<i64> = None;
-    let mut tagged: Vec<(&ChangeRecord, Vec<String>)> = Vec::new();
+    let mut fresh: Vec<&ChangeRecord> = Vec::new();
+    let mut extras: Vec<(Uuid, &Value)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for c in run {
         let id = c.entity_id.to_string();
@@ -834,189 +699,38 @@ async fn apply_creates(
             again.push(c);
             continue;
         }
-        let (cols, vals) = insert_values(&spec, c, fields, engine, w.now_ms());
+        let (cols, vals) = insert_values(rec, c, fields, engine, w.now_ms());
         match groups.iter_mut().find(|(k, _)| *k == cols) {
             Some((_, rows)) => rows.push(vals),
             None => groups.push((cols, vec![vals])),
         }
-        if !is_append_only(entity) {
+        if !rec.append_only {
             let key = clock_key(&c.hlc, c.change_id);
             let versions: Clocks = fields.keys().map(|f| (f.clone(), json!(key))).collect();
             cache.put(entity, &id, versions);
         }
-        if entity == "ticket" {
-            top_number = top_number.max(fields.get("number").and_then(Value::as_i64));
-            let tags: Vec<String> = fields
-                .get("tags")
-                .and_then(|t| serde_json::from_value(t.clone()).ok())
-                .unwrap_or_default();
-            if !tags.is_empty() {
-                tagged.push((c, tags));
+        if let Some(e) = rec.extra {
+            if let Some(v) = fields.get(e.name).filter(|v| !is_empty_value(v)) {
+                extras.push((c.entity_id, v));
             }
         }
+        fresh.push(c);
     }
     for (cols, rows) in &groups {
-        let comment_ticket = (entity == "comment")
-            .then(|| cols.iter().position(|k| k == "ticket_id"))
-            .flatten();
-        insert_rows(w, spec.table, cols, rows, comment_ticket).await?;
+        insert_rows(w, rec, cols, rows).await?;
     }
-    if let Some(n) = top_number {
-        sqlx::query(
-            "INSERT INTO counters (name, value) VALUES ('ticket_number', ?) \
-             ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
-        )
-        .bind(n)
-        .execute(&mut *w.tx)
-        .await?;
-    }
-    for (c, tags) in tagged {
-        crate::tickets::write_tags(w, c.entity_id, &tags).await?;
-    }
-    if entity == "time_entry" {
-        let mut tickets: Vec<&str> = run
-            .iter()
-            .filter_map(|c| c.fields.get("ticket_id").and_then(Value::as_str))
-            .collect();
-        tickets.sort_unstable();
-        tickets.dedup();
-        for t in tickets {
-            refresh_time_totals(w, t).await?;
+    if let Some(e) = rec.extra {
+        for (id, v) in extras {
+            (e.write)(w, id, v).await?;
         }
+    }
+    if let (Some(after), false) = (rec.after_creates, fresh.is_empty()) {
+        after(w, &fresh, engine).await?;
     }
     for c in again {
         apply_change(w, c, false, engine, cache).await?;
     }
     Ok(())
-}
-
-/// Keeps derived state right after remote fields landed: the local ticket counter, the
-/// priority sort rank, time totals. (`written` is empty for an insert.)
-async fn after_apply(w: &mut WriteTx<'_>, c: &ChangeRecord, written: &[&str]) -> CoreResult<()> {
-    match c.entity.as_str() {
-        "ticket" => {
-            let inserted = written.is_empty();
-            if inserted || written.contains(&"number") {
-                if let Some(n) = c.fields.get("number").and_then(Value::as_i64) {
-                    sqlx::query(
-                        "INSERT INTO counters (name, value) VALUES ('ticket_number', ?) \
-                         ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)",
-                    )
-                    .bind(n)
-                    .execute(&mut *w.tx)
-                    .await?;
-                }
-            }
-            if written.contains(&"priority") {
-                if let Some(p) = c
-                    .fields
-                    .get("priority")
-                    .and_then(Value::as_str)
-                    .and_then(Priority::parse)
-                {
-                    sqlx::query("UPDATE tickets SET priority_rank = ? WHERE id = ?")
-                        .bind(p.rank())
-                        .bind(c.entity_id.to_string())
-                        .execute(&mut *w.tx)
-                        .await?;
-                }
-            }
-        }
-        "time_entry" => {
-            if let Some(t) = c.fields.get("ticket_id").and_then(Value::as_str) {
-                refresh_time_totals(w, t).await?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// A ticket's time totals, recounted from its entries (never trusted from the wire).
-async fn refresh_time_totals(w: &mut WriteTx<'_>, ticket_id: &str) -> CoreResult<()> {
-    sqlx::query(
-        "UPDATE tickets SET \
-         total_minutes = (SELECT coalesce(sum(minutes), 0) FROM time_entries WHERE ticket_id = tickets.id), \
-         billable_minutes = (SELECT coalesce(sum(minutes), 0) FROM time_entries \
-                             WHERE ticket_id = tickets.id AND billable) \
-         WHERE id = ?",
-    )
-    .bind(ticket_id)
-    .execute(&mut *w.tx)
-    .await?;
-    Ok(())
-}
-
-async fn apply_settings(
-    w: &mut WriteTx<'_>,
-    c: &ChangeRecord,
-    engine: &mut SlaEngine,
-    cache: &mut ClockCache,
-) -> CoreResult<Applied> {
-    let key = crate::sla::POLICY_KEY;
-    let Some(policy) = c.fields.get(key) else {
-        return Ok(Applied { conflicts: 0 });
-    };
-    let id = Uuid::nil().to_string();
-    let mut clocks = cache.get(w, "settings", &id).await?;
-    let version = clock_key(&c.hlc, c.change_id);
-    if clocks
-        .get(key)
-        .and_then(Value::as_str)
-        .is_some_and(|k| version.as_str() <= k)
-    {
-        return Ok(Applied { conflicts: 0 });
-    }
-    let parsed: outpost_proto::SlaPolicy = serde_json::from_value(policy.clone()).map_err(|e| {
-        invalid(format!(
-            "change {} has an unreadable SLA policy: {e}",
-            c.change_id
-        ))
-    })?;
-    let fresh = SlaEngine::new(parsed)?;
-    sqlx::query(
-        "INSERT INTO settings (key, value) VALUES (?, ?) \
-         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(key)
-    .bind(policy.to_string())
-    .execute(&mut *w.tx)
-    .await?;
-    clocks.insert(key.into(), json!(version));
-    cache.put("settings", &id, clocks);
-    crate::tickets::recompute_open_deadlines(w, &fresh).await?;
-    *engine = fresh;
-    Ok(Applied { conflicts: 0 })
-}
-
-/// Two consoles offline both numbered a new ticket #1302: the server gives the later one the
-/// next free number, as a change of its own that reaches every console.
-async fn renumber_if_taken(w: &mut WriteTx<'_>, id: Uuid) -> CoreResult<()> {
-    let clash: Option<i64> = sqlx::query_scalar(
-        "SELECT t.number FROM tickets t WHERE t.id = ? AND EXISTS \
-         (SELECT 1 FROM tickets o WHERE o.number = t.number AND o.id <> t.id)",
-    )
-    .bind(id.to_string())
-    .fetch_optional(&mut *w.tx)
-    .await?;
-    if clash.is_none() {
-        return Ok(());
-    }
-    let number: i64 = sqlx::query_scalar(
-        "INSERT INTO counters (name, value) VALUES ('ticket_number', \
-           (SELECT coalesce(max(number), 1000) + 1 FROM tickets)) \
-         ON CONFLICT(name) DO UPDATE SET value = max(value, (SELECT max(number) FROM tickets)) + 1 \
-         RETURNING value",
-    )
-    .fetch_one(&mut *w.tx)
-    .await?;
-    sqlx::query("UPDATE tickets SET number = ? WHERE id = ?")
-        .bind(number)
-        .bind(id.to_string())
-        .execute(&mut *w.tx)
-        .await?;
-    w.record_change("ticket", id, Op::Update, json!({ "number": number }))
-        .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1035,13 +749,12 @@ async fn record_conflict(
         "kept_value": kept.to_string(), "lost_value": lost.to_string(),
         "lost_hlc": lost_hlc, "lost_replica": lost_replica, "detected_at": w.now_ms(),
     });
-    let spec = spec("conflict").expect("conflict spec");
     let record = ChangeRecord {
         change_id: Uuid::now_v7(),
         replica_id: Uuid::nil(),
         replica_seq: 0,
         hlc: String::new(),
-        entity: "conflict".into(),
+        entity: CONFLICT_RECORD.entity.into(),
         entity_id: id,
         op: "insert".into(),
         fields: fields.clone(),
@@ -1050,13 +763,14 @@ async fn record_conflict(
     let engine = SlaEngine::new(crate::sla::default_policy())?;
     insert_row(
         w,
-        &spec,
+        &CONFLICT_RECORD,
         &record,
         fields.as_object().expect("object"),
         &engine,
     )
     .await?;
-    w.record_change("conflict", id, Op::Insert, fields).await
+    w.record_change(CONFLICT_RECORD.entity, id, Op::Insert, fields)
+        .await
 }
 
 /// Someone who edits a field while the record shows a conflict on it has seen both values:
@@ -1366,7 +1080,7 @@ impl Core {
             }
             last = c.replica_seq;
             self.observe_hlc(&c.hlc, w.now);
-            if matches!(c.entity.as_str(), "user" | "settings")
+            if record(&c.entity).is_some_and(|r| r.admin_only)
                 && actor.role != outpost_proto::Role::Admin
             {
                 // Accounts and policy are the admins' on the server; a console's local copy
@@ -1441,7 +1155,7 @@ impl Core {
         after: i64,
         limit: Option<i64>,
     ) -> CoreResult<PullPage> {
-        if entity != "settings" && spec(entity).is_none() {
+        if record(entity).is_none() {
             return Err(invalid(format!(
                 "'{entity}' is not an entity type that syncs"
             )));
@@ -1511,8 +1225,9 @@ impl Core {
         changes: Vec<ChangeRecord>,
     ) -> CoreResult<Vec<ChangeRecord>> {
         let mut by_entity: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        let scoped = |entity: &str| record(entity).is_some_and(|r| r.client != ClientOf::Everyone);
         for c in &changes {
-            if scope::client_expr(&c.entity).is_some() {
+            if scoped(&c.entity) {
                 by_entity
                     .entry(c.entity.as_str())
                     .or_default()
@@ -1522,8 +1237,8 @@ impl Core {
         let mut conn = self.pool.acquire().await?;
         let mut visible = std::collections::HashSet::new();
         for (entity, ids) in by_entity {
-            let Some(spec) = spec(entity) else { continue };
-            for id in scope::visible_ids(&mut conn, entity, spec.table, &ids, actor).await? {
+            let Some(rec) = record(entity) else { continue };
+            for id in scope::visible_ids(&mut conn, rec, &ids, actor).await? {
                 visible.insert((entity.to_string(), id));
             }
         }
@@ -1531,8 +1246,7 @@ impl Core {
         Ok(changes
             .into_iter()
             .filter(|c| {
-                scope::client_expr(&c.entity).is_none()
-                    || visible.contains(&(c.entity.clone(), c.entity_id.to_string()))
+                !scoped(&c.entity) || visible.contains(&(c.entity.clone(), c.entity_id.to_string()))
             })
             .collect())
     }
@@ -1542,13 +1256,16 @@ impl Core {
     /// Only the records `actor` may see count, so a scoped console compares like with like.
     pub async fn checksums(&self, actor: &Actor) -> CoreResult<Vec<EntityChecksum>> {
         let mut out = Vec::new();
-        for entity in checked_entities() {
-            let spec = spec(entity).expect("checked entities have specs");
-            let cols = spec.columns.join(", ");
+        for rec in crate::records::all()
+            .iter()
+            .filter(|r| r.checked && r.is_table())
+        {
+            let entity = rec.entity;
+            let cols = rec.columns.join(", ");
             let rows: Vec<String> = sqlx::query_scalar(&format!(
                 "SELECT json_array(id, {cols}) FROM {} WHERE {} ORDER BY id",
-                spec.table,
-                scope::row_condition(entity, actor)
+                rec.table,
+                scope::row_condition(rec, actor)
             ))
             .fetch_all(&self.pool)
             .await?;
@@ -1620,10 +1337,7 @@ impl Core {
         // Creates of ordinary records can go in bulk; users (name clashes) and conflicts
         // take the one-by-one path.
         let batchable = |c: &ChangeRecord| {
-            c.op == "insert"
-                && spec(&c.entity).is_some()
-                && !matches!(c.entity.as_str(), "user" | "conflict")
-                && !ours(c)
+            c.op == "insert" && record(&c.entity).is_some_and(bulk_insertable) && !ours(c)
         };
         let changes = &page.changes;
         let mut cache = ClockCache::preload(&mut w, &changes.iter().collect::<Vec<_>>()).await?;
@@ -1872,7 +1586,8 @@ impl Core {
                 .fetch_one(&self.pool)
                 .await?;
             if !booted {
-                let entity = boot_entity.unwrap_or_else(|| outpost_proto::SNAPSHOT_ORDER[0].into());
+                let first = crate::records::snapshot_order().next().unwrap_or_default();
+                let entity = boot_entity.unwrap_or_else(|| first.into());
                 let after = boot_after.and_then(|a| Uuid::parse_str(&a).ok());
                 pulled += self.take_snapshot(t, entity, after, page).await?;
                 continue;
@@ -1888,7 +1603,7 @@ impl Core {
         }
     }
 
-    async fn unsent_changes(&self) -> CoreResult<i64> {
+    pub(crate) async fn unsent_changes(&self) -> CoreResult<i64> {
         Ok(sqlx::query_scalar(
             "SELECT count(*) FROM changes WHERE replica_id = ? \
              AND replica_seq > (SELECT pushed_seq FROM sync_state)",
@@ -1996,30 +1711,6 @@ impl Core {
             .execute(&self.pool)
             .await?;
         Ok(url)
-    }
-
-    /// What connecting would upload: everything this store has not sent yet.
-    pub async fn connect_preview(&self) -> CoreResult<outpost_proto::ConnectPreview> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT entity, count(*) FROM changes WHERE replica_id = ? AND op = 'insert' \
-             AND replica_seq > (SELECT pushed_seq FROM sync_state) GROUP BY entity",
-        )
-        .bind(self.replica_id().to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        let n = |e: &str| {
-            rows.iter()
-                .find(|(k, _)| k == e)
-                .map(|(_, n)| *n)
-                .unwrap_or(0)
-        };
-        Ok(outpost_proto::ConnectPreview {
-            clients: n("client"),
-            tickets: n("ticket"),
-            comments: n("comment"),
-            time_entries: n("time_entry"),
-            changes: self.unsent_changes().await?,
-        })
     }
 
     pub(crate) fn observe_hlc(&self, remote: &str, now: chrono::DateTime<chrono::Utc>) {

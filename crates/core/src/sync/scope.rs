@@ -1,42 +1,58 @@
 //! Client scopes in sync: the server sends a console only the records of the clients its
 //! user may see; a console drops what its user may no longer see.
 
+use super::record::{ClientOf, SyncedRecord};
 use crate::error::CoreResult;
 use crate::store::{Actor, WriteTx};
 use uuid::Uuid;
 
-/// The SQL expression (over the entity's own table, unaliased) giving the client a record
-/// belongs to; None for records every console receives (users, settings, saved views).
-pub(crate) fn client_expr(entity: &str) -> Option<&'static str> {
-    Some(match entity {
-        "client" => "clients.id",
-        "site" => "sites.client_id",
-        "contact" => "contacts.client_id",
-        "asset" => "assets.client_id",
-        "ticket" => "tickets.client_id",
-        "comment" => "(SELECT k.client_id FROM tickets k WHERE k.id = comments.ticket_id)",
-        "time_entry" => "(SELECT k.client_id FROM tickets k WHERE k.id = time_entries.ticket_id)",
-        "conflict" => {
-            "(CASE conflicts.entity \
-               WHEN 'client' THEN conflicts.entity_id \
-               WHEN 'ticket' THEN (SELECT k.client_id FROM tickets k WHERE k.id = conflicts.entity_id) \
-               WHEN 'site' THEN (SELECT k.client_id FROM sites k WHERE k.id = conflicts.entity_id) \
-               WHEN 'contact' THEN (SELECT k.client_id FROM contacts k WHERE k.id = conflicts.entity_id) \
-               WHEN 'asset' THEN (SELECT k.client_id FROM assets k WHERE k.id = conflicts.entity_id) \
-             END)"
+/// The SQL expression giving the client a record belongs to, over the record's table under
+/// the name `alias`; None for records every console receives (users, settings, views).
+pub(crate) fn client_sql(rec: &SyncedRecord, alias: &str) -> Option<String> {
+    match rec.client {
+        ClientOf::Everyone => None,
+        ClientOf::Itself => Some(format!("{alias}.id")),
+        ClientOf::Column(c) => Some(format!("{alias}.{c}")),
+        ClientOf::Parent { field, entity } => {
+            let parent = super::record(entity)?;
+            let inner = client_sql(parent, "k")?;
+            Some(format!(
+                "(SELECT {inner} FROM {} k WHERE k.id = {alias}.{field})",
+                parent.table
+            ))
         }
-        _ => return None,
-    })
+        ClientOf::Named => {
+            // The client of whichever record the row names; NULL for records of no client.
+            let arms: Vec<String> = crate::records::all()
+                .iter()
+                .filter(|r| {
+                    r.is_table() && !matches!(r.client, ClientOf::Everyone | ClientOf::Named)
+                })
+                .filter_map(|r| {
+                    let arm = match r.client {
+                        ClientOf::Itself => format!("{alias}.entity_id"),
+                        _ => format!(
+                            "(SELECT {} FROM {} n WHERE n.id = {alias}.entity_id)",
+                            client_sql(r, "n")?,
+                            r.table
+                        ),
+                    };
+                    Some(format!("WHEN '{}' THEN {arm}", r.entity))
+                })
+                .collect();
+            Some(format!("(CASE {alias}.entity {} END)", arms.join(" ")))
+        }
+    }
 }
 
-/// A SQL condition over the entity's table: the rows this person may see.
-pub(crate) fn row_condition(entity: &str, actor: &Actor) -> String {
-    match (client_expr(entity), &actor.clients) {
-        // Conflicts on records of no client (users, settings, views) are everyone's.
-        (Some(expr), Some(_)) if entity == "conflict" => {
-            format!("({expr} IS NULL OR {})", actor.client_condition(expr))
+/// A SQL condition over the record's table: the rows this person may see.
+pub(crate) fn row_condition(rec: &SyncedRecord, actor: &Actor) -> String {
+    match (client_sql(rec, rec.table), &actor.clients) {
+        // Records that name a record of no client (a conflict on a user) are everyone's.
+        (Some(expr), Some(_)) if rec.client == ClientOf::Named => {
+            format!("({expr} IS NULL OR {})", actor.client_condition(&expr))
         }
-        (Some(expr), Some(_)) => actor.client_condition(expr),
+        (Some(expr), Some(_)) => actor.client_condition(&expr),
         _ => "1".into(),
     }
 }
@@ -120,68 +136,52 @@ pub(crate) async fn adopt_scope(
 
 /// Removes every record of the clients outside `keep` from this console (not from the
 /// server, and not through the change log: nobody deleted anything, this console may just
-/// no longer hold it). This console's own change records stay as its history.
+/// no longer hold it). This console's own change records stay as its history. Children go
+/// before what they belong to (the reverse of the snapshot order).
 async fn drop_outside(w: &mut WriteTx<'_>, keep: &[Uuid]) -> CoreResult<()> {
     let keep_list = keep
         .iter()
         .map(|id| format!("'{id}'"))
         .collect::<Vec<_>>()
         .join(",");
-    let gone_tickets = format!("SELECT id FROM tickets WHERE client_id NOT IN ({keep_list})");
-    let statements = [
-        format!(
-            "DELETE FROM conflicts WHERE NOT ({})",
-            client_expr("conflict")
-                .map(|e| format!("coalesce({e}, '') IN ({keep_list}, '')"))
-                .unwrap_or_default()
-        ),
-        format!(
-            "DELETE FROM record_clocks WHERE entity = 'ticket' AND entity_id IN ({gone_tickets})"
-        ),
-        format!(
-            "DELETE FROM record_clocks WHERE entity = 'site' AND entity_id IN \
-             (SELECT id FROM sites WHERE client_id NOT IN ({keep_list}))"
-        ),
-        format!(
-            "DELETE FROM record_clocks WHERE entity = 'contact' AND entity_id IN \
-             (SELECT id FROM contacts WHERE client_id NOT IN ({keep_list}))"
-        ),
-        format!(
-            "DELETE FROM record_clocks WHERE entity = 'client' AND entity_id NOT IN ({keep_list})"
-        ),
-        format!(
-            "DELETE FROM record_clocks WHERE entity = 'asset' AND entity_id IN \
-             (SELECT id FROM assets WHERE client_id NOT IN ({keep_list}))"
-        ),
-        format!("DELETE FROM assets WHERE client_id NOT IN ({keep_list})"),
-        format!("DELETE FROM time_entries WHERE ticket_id IN ({gone_tickets})"),
-        format!("DELETE FROM comments WHERE ticket_id IN ({gone_tickets})"),
-        format!("DELETE FROM ticket_tags WHERE ticket_id IN ({gone_tickets})"),
-        format!(
-            "DELETE FROM ticket_fts WHERE rowid IN \
-             (SELECT rid FROM tickets WHERE client_id NOT IN ({keep_list}))"
-        ),
-        format!("DELETE FROM tickets WHERE client_id NOT IN ({keep_list})"),
-        format!("DELETE FROM contacts WHERE client_id NOT IN ({keep_list})"),
-        format!("DELETE FROM sites WHERE client_id NOT IN ({keep_list})"),
-        format!("DELETE FROM user_clients WHERE client_id NOT IN ({keep_list})"),
-        format!("DELETE FROM clients WHERE id NOT IN ({keep_list})"),
-    ];
-    for sql in statements {
-        sqlx::query(&sql).execute(&mut *w.tx).await?;
+    for rec in crate::records::all().iter().rev().filter(|r| r.is_table()) {
+        let Some(expr) = client_sql(rec, rec.table) else {
+            continue;
+        };
+        let inside = if rec.client == ClientOf::Named {
+            format!("coalesce({expr}, '') IN ({keep_list}, '')")
+        } else {
+            format!("{expr} IN ({keep_list})")
+        };
+        let table = rec.table;
+        let gone = format!("SELECT id FROM {table} WHERE NOT ({inside})");
+        let mut statements = Vec::new();
+        if !rec.append_only {
+            statements.push(format!(
+                "DELETE FROM record_clocks WHERE entity = '{}' AND entity_id IN ({gone})",
+                rec.entity
+            ));
+        }
+        if let Some(e) = rec.extra {
+            statements.push(e.drop_sql.replace("{gone}", &gone));
+        }
+        statements.extend(rec.drop_also.iter().map(|d| d.replace("{gone}", &gone)));
+        statements.push(format!("DELETE FROM {table} WHERE NOT ({inside})"));
+        for sql in statements {
+            sqlx::query(&sql).execute(&mut *w.tx).await?;
+        }
     }
     Ok(())
 }
 
-/// The ids among `ids` (records of one entity type) that this person may see.
+/// The ids among `ids` (records of one type) that this person may see.
 pub(crate) async fn visible_ids(
     w: &mut sqlx::SqliteConnection,
-    entity: &str,
-    table: &str,
+    rec: &SyncedRecord,
     ids: &[String],
     actor: &Actor,
 ) -> CoreResult<std::collections::HashSet<String>> {
-    super::ids_present(w, table, "id", ids, &row_condition(entity, actor)).await
+    super::ids_present(w, rec.table, "id", ids, &row_condition(rec, actor)).await
 }
 
 /// Decides, change by change, which changes of one push a scoped user may make: records of
@@ -193,48 +193,60 @@ pub(crate) struct PushScope {
 }
 
 impl PushScope {
+    /// The client a record belongs to: one created earlier in this push, or as stored.
+    async fn owner(
+        &self,
+        w: &mut WriteTx<'_>,
+        rec: &SyncedRecord,
+        id: Uuid,
+    ) -> CoreResult<Option<Uuid>> {
+        if let Some(client) = self.created.get(&(rec.entity.to_string(), id)) {
+            return Ok(Some(*client));
+        }
+        let Some(expr) = client_sql(rec, "o") else {
+            return Ok(None);
+        };
+        let found: Option<Option<String>> = sqlx::query_scalar(&format!(
+            "SELECT {expr} FROM {} o WHERE o.id = ?",
+            rec.table
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        Ok(found.flatten().and_then(|f| Uuid::parse_str(&f).ok()))
+    }
+
     pub(crate) async fn allows(
         &mut self,
         w: &mut WriteTx<'_>,
         actor: &Actor,
         c: &outpost_proto::ChangeRecord,
     ) -> CoreResult<bool> {
-        if actor.clients.is_none() || client_expr(&c.entity).is_none() {
-            return Ok(true);
-        }
-        let Some(spec) = super::spec(&c.entity) else {
+        let Some(rec) = super::record(&c.entity) else {
             return Ok(true); // unknown entities are refused later, with a message
         };
+        if actor.clients.is_none() || rec.client == ClientOf::Everyone {
+            return Ok(true);
+        }
         let field_uuid = |k: &str| {
             c.fields
                 .get(k)
                 .and_then(serde_json::Value::as_str)
                 .and_then(|s| Uuid::parse_str(s).ok())
         };
-        if let Some(client) = field_uuid("client_id") {
-            if !actor.may_see(client) {
-                return Ok(false);
-            }
-        }
-        // Links to a site or contact must stay inside the user's clients too, or a record
-        // of theirs would show another client's names.
-        for (field, entity, table) in [
-            ("site_id", "site", "sites"),
-            ("contact_id", "contact", "contacts"),
-        ] {
-            let Some(parent) = field_uuid(field) else {
+        // Links must stay inside the user's clients, or a record of theirs would show
+        // another client's names.
+        for link in rec.links {
+            let Some(target) = super::record(link.entity) else {
                 continue;
             };
-            let owner = match self.created.get(&(entity.to_string(), parent)) {
-                Some(client) => Some(*client),
-                None => {
-                    let found: Option<String> =
-                        sqlx::query_scalar(&format!("SELECT client_id FROM {table} WHERE id = ?"))
-                            .bind(parent.to_string())
-                            .fetch_optional(&mut *w.tx)
-                            .await?;
-                    found.and_then(|f| Uuid::parse_str(&f).ok())
-                }
+            let Some(parent) = field_uuid(link.field) else {
+                continue;
+            };
+            let owner = match target.client {
+                ClientOf::Everyone => continue,
+                ClientOf::Itself => Some(parent),
+                _ => self.owner(w, target, parent).await?,
             };
             if owner.is_some_and(|client| !actor.may_see(client)) {
                 return Ok(false);
@@ -246,32 +258,25 @@ impl PushScope {
         }
         let id = c.entity_id.to_string();
         let exists: Option<String> =
-            sqlx::query_scalar(&format!("SELECT id FROM {} WHERE id = ?", spec.table))
+            sqlx::query_scalar(&format!("SELECT id FROM {} WHERE id = ?", rec.table))
                 .bind(&id)
                 .fetch_optional(&mut *w.tx)
                 .await?;
         if exists.is_some() {
-            let seen = visible_ids(&mut w.tx, &c.entity, spec.table, &[id], actor).await?;
+            let seen = visible_ids(&mut w.tx, rec, &[id], actor).await?;
             return Ok(!seen.is_empty());
         }
         // A new record: whose client would it belong to?
-        let client = match c.entity.as_str() {
-            "client" => None, // a scoped user cannot add clients
-            "comment" | "time_entry" => match field_uuid("ticket_id") {
-                Some(t) => match self.created.get(&("ticket".to_string(), t)) {
-                    Some(client) => Some(*client),
-                    None => {
-                        let found: Option<String> =
-                            sqlx::query_scalar("SELECT client_id FROM tickets WHERE id = ?")
-                                .bind(t.to_string())
-                                .fetch_optional(&mut *w.tx)
-                                .await?;
-                        found.and_then(|f| Uuid::parse_str(&f).ok())
-                    }
-                },
-                None => None,
-            },
-            _ => field_uuid("client_id"),
+        let client = match rec.client {
+            // A scoped user cannot add clients; sync records are the server's to make.
+            ClientOf::Itself | ClientOf::Named | ClientOf::Everyone => None,
+            ClientOf::Column(col) => field_uuid(col),
+            ClientOf::Parent { field, entity } => {
+                match (field_uuid(field), super::record(entity)) {
+                    (Some(parent), Some(target)) => self.owner(w, target, parent).await?,
+                    _ => None,
+                }
+            }
         };
         match client {
             Some(client) if actor.may_see(client) => {

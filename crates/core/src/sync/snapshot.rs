@@ -3,16 +3,17 @@
 //! where the snapshot began. Records that changed while the snapshot was paged are replayed
 //! from the log and merge by their versions, so nothing is missed and nothing doubles.
 
+use super::record::SyncedRecord;
 use super::scope::{adopt_scope, row_condition};
 use super::{
-    apply_change, apply_creates, ids_present, is_append_only, persist_clock, spec, ClockCache,
+    apply_change, apply_creates, bulk_insertable, ids_present, persist_clock, record, ClockCache,
     Clocks, MAX_PULL_PAGE,
 };
 use crate::clock::Hlc;
 use crate::error::{invalid, CoreResult};
-use crate::sla::{SlaEngine, POLICY_KEY};
+use crate::sla::SlaEngine;
 use crate::store::{Actor, Core, WriteTx};
-use outpost_proto::{ChangeRecord, SnapshotPage, SnapshotRecord, SNAPSHOT_ORDER};
+use outpost_proto::{ChangeRecord, SnapshotPage, SnapshotRecord};
 use serde_json::{json, Map, Value};
 use sqlx::Row;
 use std::collections::{BTreeMap, HashSet};
@@ -46,9 +47,9 @@ fn next_position(entity: &str, page: &SnapshotPage) -> Option<(String, Option<St
         let last = page.records.last().map(|r| r.id.to_string());
         return Some((entity.to_string(), last));
     }
-    let i = SNAPSHOT_ORDER.iter().position(|e| *e == entity)?;
-    SNAPSHOT_ORDER
-        .get(i + 1)
+    crate::records::snapshot_order()
+        .skip_while(|e| *e != entity)
+        .nth(1)
         .map(|next| (next.to_string(), None))
 }
 
@@ -61,12 +62,14 @@ impl Core {
         after: Option<Uuid>,
         limit: Option<i64>,
     ) -> CoreResult<SnapshotPage> {
-        if !SNAPSHOT_ORDER.contains(&entity) {
+        let Some(rec) = record(entity) else {
             return Err(invalid(format!(
                 "'{entity}' is not an entity type that syncs; use one of {}",
-                SNAPSHOT_ORDER.join(", ")
+                crate::records::snapshot_order()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
-        }
+        };
         let limit = limit.unwrap_or(500);
         if !(1..=MAX_PULL_PAGE).contains(&limit) {
             return Err(invalid(format!(
@@ -77,15 +80,16 @@ impl Core {
         let log_end: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM changes")
             .fetch_one(&self.pool)
             .await?;
-        let records = if entity == "settings" {
-            self.settings_snapshot(after).await?
-        } else {
-            self.table_snapshot(actor, entity, after, limit + 1).await?
+        let records = match rec.snapshot_own {
+            // One record only: the first page holds it.
+            Some(_) if after.is_some() => Vec::new(),
+            Some(own) => own(&self.pool).await?,
+            None => self.table_snapshot(actor, rec, after, limit + 1).await?,
         };
         let has_more = records.len() as i64 > limit;
         let mut records = records;
         records.truncate(limit as usize);
-        let total = if entity == SNAPSHOT_ORDER[0] && after.is_none() {
+        let total = if crate::records::snapshot_order().next() == Some(entity) && after.is_none() {
             Some(self.snapshot_size(actor).await?)
         } else {
             None
@@ -100,15 +104,19 @@ impl Core {
         })
     }
 
-    /// How many records a whole snapshot holds for `actor` (the settings count as one).
+    /// How many records a whole snapshot holds for `actor` (one that is not a table row,
+    /// the settings, counts as one).
     async fn snapshot_size(&self, actor: &Actor) -> CoreResult<i64> {
-        let mut total = 1;
-        for entity in SNAPSHOT_ORDER {
-            let Some(spec) = spec(entity) else { continue };
+        let mut total = 0;
+        for rec in crate::records::all() {
+            if !rec.is_table() {
+                total += 1;
+                continue;
+            }
             let n: i64 = sqlx::query_scalar(&format!(
                 "SELECT count(*) FROM {} WHERE {}",
-                spec.table,
-                row_condition(entity, actor)
+                rec.table,
+                row_condition(rec, actor)
             ))
             .fetch_one(&self.pool)
             .await?;
@@ -117,55 +125,22 @@ impl Core {
         Ok(total)
     }
 
-    async fn settings_snapshot(&self, after: Option<Uuid>) -> CoreResult<Vec<SnapshotRecord>> {
-        if after.is_some() {
-            return Ok(Vec::new()); // one record only
-        }
-        let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-            .bind(POLICY_KEY)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(value) = value else {
-            return Ok(Vec::new());
-        };
-        let versions: Option<String> = sqlx::query_scalar(
-            "SELECT clocks FROM record_clocks WHERE entity = 'settings' AND entity_id = ?",
-        )
-        .bind(Uuid::nil().to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(vec![SnapshotRecord {
-            id: Uuid::nil(),
-            fields: json!({ POLICY_KEY: serde_json::from_str::<Value>(&value).unwrap_or(Value::Null) }),
-            versions: Value::Object(
-                versions
-                    .map(|v| super::decode_clocks(&v))
-                    .unwrap_or_default(),
-            ),
-            created: None,
-        }])
-    }
-
     async fn table_snapshot(
         &self,
         actor: &Actor,
-        entity: &str,
+        rec: &SyncedRecord,
         after: Option<Uuid>,
         limit: i64,
     ) -> CoreResult<Vec<SnapshotRecord>> {
-        let spec = spec(entity).ok_or_else(|| invalid(format!("unknown entity '{entity}'")))?;
-        let table = spec.table;
-        let mut pairs: Vec<String> = spec
+        let entity = rec.entity;
+        let table = rec.table;
+        let mut pairs: Vec<String> = rec
             .columns
             .iter()
             .map(|c| format!("'{c}', {table}.{c}"))
             .collect();
-        if entity == "ticket" {
-            pairs.push(
-                "'tags', json((SELECT json_group_array(tag) FROM \
-                 (SELECT tag FROM ticket_tags WHERE ticket_id = tickets.id ORDER BY tag)))"
-                    .into(),
-            );
+        if let Some(e) = rec.extra {
+            pairs.push(format!("'{}', {}", e.name, e.snapshot_sql));
         }
         // Most fields still hold the value they were created with: those versions go
         // without saying (they are `created`), which keeps pages small. Filtered in SQL, so
@@ -193,7 +168,7 @@ impl Core {
              FROM {table} LEFT JOIN record_clocks rc ON rc.entity = ? AND rc.entity_id = {table}.id \
              WHERE {table}.id > ? AND {} ORDER BY {table}.id LIMIT ?)",
             pairs.join(", "),
-            row_condition(entity, actor)
+            row_condition(rec, actor)
         );
         let rows = sqlx::query(&sql)
             .bind(entity)
@@ -313,7 +288,7 @@ impl Core {
                 .await?;
         }
         sqlx::query("UPDATE sync_state SET boot_done = boot_done + ?")
-            .bind(page.records.len().max(usize::from(entity == "settings")) as i64)
+            .bind(page.records.len().max(usize::from(not_a_row(entity))) as i64)
             .execute(&mut *w.tx)
             .await?;
         match next_position(entity, page) {
@@ -351,6 +326,11 @@ impl Core {
     }
 }
 
+/// A record that is not a table row (the settings): its page counts as one record.
+fn not_a_row(entity: &str) -> bool {
+    record(entity).is_some_and(|r| !r.is_table())
+}
+
 /// The version of every field of a record: the ones listed, and `created` for the rest.
 /// A record's fields. Pages leave out empty (null) fields to stay small; a field edited to
 /// null since the record was created is listed in `versions`, so it comes back as null.
@@ -364,18 +344,17 @@ fn record_fields(r: &SnapshotRecord) -> Map<String, Value> {
 
 /// The version of every field: the ones listed, and `created` for the rest. A record new
 /// to this console gets `created` on every synced column, sent or left out as empty.
-fn full_versions(r: &SnapshotRecord, entity: &str, mutable: bool, new: bool) -> Clocks {
+fn full_versions(r: &SnapshotRecord, rec: &SyncedRecord, new: bool) -> Clocks {
+    let mutable = !rec.append_only;
     let mut versions: Clocks = r.versions.as_object().cloned().unwrap_or_default();
     let Some(created) = r.created.as_ref().filter(|_| mutable) else {
         return versions;
     };
     let mut columns: Vec<String> = record_fields(r).keys().cloned().collect();
     if new {
-        if let Some(spec) = spec(entity) {
-            columns.extend(spec.columns.iter().map(|c| c.to_string()));
-        }
-        if entity == "ticket" {
-            columns.push("tags".into());
+        columns.extend(rec.columns.iter().map(|c| c.to_string()));
+        if let Some(e) = rec.extra {
+            columns.push(e.name.into());
         }
     }
     for field in columns {
@@ -386,37 +365,25 @@ fn full_versions(r: &SnapshotRecord, entity: &str, mutable: bool, new: bool) -> 
     versions
 }
 
-/// Fields that point at another record, and the table it lives in.
-const PARENTS: &[(&str, &str)] = &[
-    ("client_id", "clients"),
-    ("site_id", "sites"),
-    ("contact_id", "contacts"),
-    ("ticket_id", "tickets"),
-    ("assignee_id", "users"),
-    ("author_id", "users"),
-    ("technician_id", "users"),
-    ("owner_id", "users"),
-];
-
-/// Links a record cannot exist without (NOT NULL foreign keys).
-const REQUIRED_PARENTS: &[&str] = &["client_id", "ticket_id", "author_id", "technician_id"];
-
-/// The referenced records (by table) that this console does not hold. A record created
-/// after its parent's type was copied points at a parent that is not here yet; both come
-/// from the log after the snapshot (they were made after it began), in order.
+/// The linked records (by table) that this console does not hold. A record created after
+/// its parent's type was copied points at a parent that is not here yet; both come from the
+/// log after the snapshot (they were made after it began), in order.
 async fn absent_parents(
     w: &mut WriteTx<'_>,
-    entity: &str,
+    rec: &SyncedRecord,
     records: &[SnapshotRecord],
 ) -> CoreResult<HashSet<(&'static str, String)>> {
     let mut wanted: BTreeMap<&'static str, HashSet<String>> = BTreeMap::new();
     for r in records {
-        for (field, table) in PARENTS {
-            if entity == "conflict" {
-                continue; // conflicts name their record without a foreign key
-            }
-            if let Some(id) = r.fields.get(*field).and_then(Value::as_str) {
-                wanted.entry(table).or_default().insert(id.to_string());
+        for link in rec.links {
+            let Some(target) = record(link.entity).filter(|t| t.is_table()) else {
+                continue;
+            };
+            if let Some(id) = r.fields.get(link.field).and_then(Value::as_str) {
+                wanted
+                    .entry(target.table)
+                    .or_default()
+                    .insert(id.to_string());
             }
         }
     }
@@ -446,30 +413,31 @@ async fn apply_records(
     if records.is_empty() {
         return Ok(());
     }
-    let present: HashSet<String> = match spec(entity) {
-        Some(spec) => {
-            let ids: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
-            ids_present(&mut w.tx, spec.table, "id", &ids, "1").await?
-        }
-        None => HashSet::new(), // settings: merged below by version
+    let rec = record(entity).ok_or_else(|| invalid(format!("unknown entity '{entity}'")))?;
+    let present: HashSet<String> = if rec.is_table() {
+        let ids: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
+        ids_present(&mut w.tx, rec.table, "id", &ids, "1").await?
+    } else {
+        HashSet::new() // not a row (settings): merged below by version
     };
-    let absent = absent_parents(w, entity, records).await?;
+    let absent = absent_parents(w, rec, records).await?;
     let dangling = |field: &str, value: &Value| {
-        PARENTS.iter().any(|(f, table)| {
-            *f == field
-                && entity != "conflict"
-                && value
+        rec.link(field)
+            .and_then(|l| record(l.entity))
+            .is_some_and(|target| {
+                value
                     .as_str()
-                    .is_some_and(|id| absent.contains(&(*table, id.to_string())))
-        })
+                    .is_some_and(|id| absent.contains(&(target.table, id.to_string())))
+            })
     };
-    let mutable = !is_append_only(entity);
+    let required = |field: &str| rec.link(field).is_some_and(|l| l.required);
+    let mutable = !rec.append_only;
     let mut inserts: Vec<ChangeRecord> = Vec::new();
     let mut new_versions: Vec<(Uuid, Clocks)> = Vec::new();
     let mut updates: Vec<ChangeRecord> = Vec::new();
     for r in records {
-        let is_new = entity != "settings" && !present.contains(&r.id.to_string());
-        let mut versions = full_versions(r, entity, mutable, is_new);
+        let is_new = rec.is_table() && !present.contains(&r.id.to_string());
+        let mut versions = full_versions(r, rec, is_new);
         let mut fields = record_fields(r);
         if !is_new {
             if !mutable {
@@ -490,10 +458,7 @@ async fn apply_records(
             for (version, group) in groups {
                 updates.push(change_at(&version, entity, r.id, "update", group.into()));
             }
-        } else if fields
-            .iter()
-            .any(|(f, v)| dangling(f, v) && REQUIRED_PARENTS.contains(&f.as_str()))
-        {
+        } else if fields.iter().any(|(f, v)| dangling(f, v) && required(f)) {
             // Made after its parent's type was copied, so after the snapshot began: the
             // log brings parent and record, in that order.
             continue;
@@ -526,7 +491,7 @@ async fn apply_records(
         }
     }
     if !inserts.is_empty() {
-        if matches!(entity, "user" | "conflict") {
+        if !bulk_insertable(rec) {
             for c in &inserts {
                 apply_change(w, c, false, engine, cache).await?;
             }

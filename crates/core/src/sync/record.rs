@@ -1,0 +1,179 @@
+//! Synced-record declarations: what each domain module tells the sync engine about the
+//! records it owns. The engine (push, pull, snapshot, scopes, checksums) reads these and
+//! names no record type itself; `crate::records` lists every declaration, in snapshot order.
+
+use crate::error::CoreResult;
+use crate::sla::SlaEngine;
+use crate::store::WriteTx;
+use outpost_proto::ChangeRecord;
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::pin::Pin;
+use uuid::Uuid;
+
+pub use super::Merge;
+
+/// How to find the client a record belongs to (client scopes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientOf {
+    /// Every console receives it (users, settings, saved views).
+    Everyone,
+    /// The record is a client.
+    Itself,
+    /// A column of its own holds the client.
+    Column(&'static str),
+    /// Its parent's client, through a link (`ticket_id` → ticket).
+    Parent {
+        field: &'static str,
+        entity: &'static str,
+    },
+    /// The client of the record it names by its `entity` and `entity_id` columns (a sync
+    /// conflict); records of no client are everyone's.
+    Named,
+}
+
+/// A field pointing at another synced record.
+#[derive(Clone, Copy, Debug)]
+pub struct Link {
+    pub field: &'static str,
+    pub entity: &'static str,
+    /// The record cannot exist without it (a NOT NULL foreign key).
+    pub required: bool,
+}
+
+pub type HookFuture<'a, T = ()> = Pin<Box<dyn Future<Output = CoreResult<T>> + Send + 'a>>;
+
+/// After a remote change of one record landed; `written` is empty for a create.
+pub type AfterApply = for<'a, 'w> fn(
+    &'a mut WriteTx<'w>,
+    &'a ChangeRecord,
+    &'a [&'a str],
+    &'a SlaEngine,
+) -> HookFuture<'a>;
+/// After a run of creates of one type went in at once (a first sync is mostly these).
+pub type AfterCreates =
+    for<'a, 'w> fn(&'a mut WriteTx<'w>, &'a [&'a ChangeRecord], &'a SlaEngine) -> HookFuture<'a>;
+/// On the server, after a console's create went in (settle clashes such as a number taken).
+pub type ServerInsert = for<'a, 'w> fn(&'a mut WriteTx<'w>, Uuid) -> HookFuture<'a>;
+/// Columns a create fills in that do not travel: computed from the fields, the creation
+/// time (ms) and the SLA policy.
+pub type InsertDerived = fn(&Map<String, Value>, i64, &SlaEngine) -> Vec<(&'static str, Value)>;
+/// A field kept outside the record's row (a ticket's tags): its current value, and a write.
+pub type ReadExtra = for<'a, 'w> fn(&'a mut WriteTx<'w>, Uuid) -> HookFuture<'a, Value>;
+pub type WriteExtra = for<'a, 'w> fn(&'a mut WriteTx<'w>, Uuid, &'a Value) -> HookFuture<'a>;
+/// A record that is not a table row (the settings): how a change applies and how its
+/// snapshot reads.
+pub type ApplyOwn = for<'a, 'w> fn(
+    &'a mut WriteTx<'w>,
+    &'a ChangeRecord,
+    &'a mut SlaEngine,
+    &'a mut super::ClockCache,
+) -> HookFuture<'a>;
+pub type SnapshotOwn =
+    for<'a> fn(&'a sqlx::SqlitePool) -> HookFuture<'a, Vec<outpost_proto::SnapshotRecord>>;
+
+/// A field kept outside the row.
+#[derive(Clone, Copy)]
+pub struct ExtraField {
+    pub name: &'static str,
+    pub read: ReadExtra,
+    pub write: WriteExtra,
+    /// Its value in a snapshot, as SQL over the record's table.
+    pub snapshot_sql: &'static str,
+    /// Removes it for records a console no longer holds (`{gone}`: a subquery of their ids).
+    pub drop_sql: &'static str,
+}
+
+#[derive(Clone, Copy)]
+pub struct SyncedRecord {
+    /// The record type's name on the wire (`ticket`).
+    pub entity: &'static str,
+    /// Its table; empty for a record that is not a table row (`own` says how it applies).
+    pub table: &'static str,
+    /// Columns that sync: a remote change may only ever touch these.
+    pub columns: &'static [&'static str],
+    /// How each field merges, where not [`Merge::Edited`].
+    pub merge: &'static [(&'static str, Merge)],
+    pub client: ClientOf,
+    pub links: &'static [Link],
+    /// Only ever added, never edited: it cannot conflict and keeps no versions.
+    pub append_only: bool,
+    /// Only an admin's console may change it on the server (accounts, policy).
+    pub admin_only: bool,
+    /// Compared by checksum between a console and the server.
+    pub checked: bool,
+    /// Its list sorts by last change: remote edits move `updated_at`.
+    pub moves_updated_at: bool,
+    /// Columns a create sets to the creation time when the change does not carry them.
+    pub stamps: &'static [&'static str],
+    /// A column unique per store (a username): a clash from another replica keeps both,
+    /// the newcomer's value suffixed with its id.
+    pub unique: Option<&'static str>,
+    /// A column holding the rowid of a linked record (full-text search): (column, table,
+    /// link field).
+    pub rowid_link: Option<(&'static str, &'static str, &'static str)>,
+    pub extra: Option<ExtraField>,
+    pub derive_on_insert: Option<InsertDerived>,
+    pub after_apply: Option<AfterApply>,
+    pub after_creates: Option<AfterCreates>,
+    pub server_insert: Option<ServerInsert>,
+    /// Other rows to drop with records a console no longer holds (`{gone}`: their ids).
+    pub drop_also: &'static [&'static str],
+    pub apply_own: Option<ApplyOwn>,
+    pub snapshot_own: Option<SnapshotOwn>,
+}
+
+impl SyncedRecord {
+    /// A table record with the defaults: edited fields, everyone's, checked, `created_at`
+    /// stamped.
+    pub const fn table(
+        entity: &'static str,
+        table: &'static str,
+        columns: &'static [&'static str],
+    ) -> SyncedRecord {
+        SyncedRecord {
+            entity,
+            table,
+            columns,
+            merge: &[],
+            client: ClientOf::Everyone,
+            links: &[],
+            append_only: false,
+            admin_only: false,
+            checked: true,
+            moves_updated_at: false,
+            stamps: &["created_at"],
+            unique: None,
+            rowid_link: None,
+            extra: None,
+            derive_on_insert: None,
+            after_apply: None,
+            after_creates: None,
+            server_insert: None,
+            drop_also: &[],
+            apply_own: None,
+            snapshot_own: None,
+        }
+    }
+
+    pub fn merge_of(&self, field: &str) -> Merge {
+        self.merge
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| *m)
+            .unwrap_or(Merge::Edited)
+    }
+
+    /// A field of this record that a change may carry: a synced column or its extra field.
+    pub fn knows(&self, field: &str) -> bool {
+        self.columns.contains(&field) || self.extra.is_some_and(|e| e.name == field)
+    }
+
+    pub fn is_table(&self) -> bool {
+        !self.table.is_empty()
+    }
+
+    pub fn link(&self, field: &str) -> Option<&Link> {
+        self.links.iter().find(|l| l.field == field)
+    }
+}
