@@ -78,13 +78,16 @@ pub struct User {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UserClients {
+    #[schema(max_items = 1000)]
     pub clients: Option<Vec<Uuid>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(max_length = 1024)]
     pub username: String,
+    #[schema(max_length = 1024)]
     pub password: String,
 }
 
@@ -107,8 +110,11 @@ pub struct SetupState {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct FirstAdminRequest {
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
     /// Load the demo MSP (5 clients, 300 tickets) right after creating the admin.
     #[serde(default)]
@@ -118,9 +124,12 @@ pub struct FirstAdminRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
     pub role: Role,
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
@@ -139,6 +148,7 @@ pub struct Client {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
     #[ts(optional)]
@@ -403,6 +413,7 @@ pub struct Ticket {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicket {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     pub client_id: Uuid,
     #[serde(default)]
@@ -410,6 +421,7 @@ pub struct NewTicket {
     pub priority: Option<Priority>,
     #[serde(default)]
     #[ts(optional)]
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     #[serde(default)]
     #[ts(optional)]
@@ -422,6 +434,7 @@ pub struct NewTicket {
     pub assignee_id: Option<Uuid>,
     #[serde(default)]
     #[ts(optional)]
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -431,9 +444,11 @@ pub struct NewTicket {
 pub struct UpdateTicket {
     #[serde(default)]
     #[ts(optional)]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     #[serde(default)]
     #[ts(optional)]
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     #[serde(default)]
     #[ts(optional)]
@@ -467,6 +482,7 @@ pub struct UpdateTicket {
     pub contact_id: Option<Option<Uuid>>,
     #[serde(default)]
     #[ts(optional)]
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -549,9 +565,11 @@ pub struct TicketQuery {
     /// Page size, 1..=500 (default 50).
     #[serde(default)]
     #[ts(optional)]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     #[serde(default)]
     #[ts(optional)]
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -576,6 +594,7 @@ pub struct Comment {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
+    #[schema(min_length = 1, max_length = 20000)]
     pub body: String,
     #[serde(default)]
     #[ts(optional)]
@@ -597,6 +616,7 @@ pub struct TimeEntry {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct NewTimeEntry {
+    #[schema(minimum = 1, maximum = 1440)]
     pub minutes: i64,
     /// When the work started; defaults to `minutes` before now.
     #[serde(default)]
@@ -828,6 +848,7 @@ pub struct AssetQuery {
     /// 1..=500 (default 100).
     #[serde(default)]
     #[ts(optional)]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     #[serde(default)]
     #[ts(optional)]
@@ -890,10 +911,12 @@ pub struct PushResponse {
 pub struct PullQuery {
     /// Server log position already applied (0 at first).
     #[serde(default)]
+    #[param(minimum = 0)]
     pub after: i64,
     /// Page size, 1..=1000 (default 500).
     #[serde(default)]
     #[ts(optional)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Only changes of this entity type (a console re-syncing one type after a checksum
     /// mismatch).
@@ -938,6 +961,7 @@ pub struct SnapshotQuery {
     /// Page size, 1..=1000 (default 500).
     #[serde(default)]
     #[ts(optional)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

@@ -377,7 +377,7 @@ hash: string, };
 
 export type SnapshotQuery = { 
 /**
- * An entity type (`client`, `ticket`, ...), in the order `SNAPSHOT_ORDER` gives.
+ * A record type (`client`, `ticket`, ...), in the order the core's `records::snapshot_order` gives.
  */
 entity: string, 
 /**

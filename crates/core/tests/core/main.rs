@@ -4,6 +4,7 @@ mod assets;
 mod auth;
 mod clients;
 mod clock;
+mod landed;
 mod scope;
 mod sla;
 mod store;

@@ -107,6 +107,31 @@ async fn every_operation_lists_its_statuses_and_constraints() {
         "{new_ticket}"
     );
     assert!(new_ticket["properties"]["priority"].is_object());
+    // The constraints the server enforces are in the document.
+    assert_eq!(
+        new_ticket["properties"]["title"]["maxLength"], 200,
+        "{new_ticket}"
+    );
+    assert_eq!(
+        new_ticket["properties"]["tags"]["maxItems"], 20,
+        "{new_ticket}"
+    );
+    let time = &doc["components"]["schemas"]["NewTimeEntry"]["properties"]["minutes"];
+    assert_eq!(
+        (time["minimum"].as_i64(), time["maximum"].as_i64()),
+        (Some(1), Some(1440))
+    );
+    let params = doc["paths"]["/api/v1/tickets"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!(limit["schema"]["maximum"], 500, "{limit}");
+    assert_eq!(limit["in"], "query");
+    // Enums and formats too: a status is one of the six, an id is a UUID.
+    let status = &doc["components"]["schemas"]["TicketStatus"]["enum"];
+    assert_eq!(status.as_array().map(Vec::len), Some(6), "{status}");
+    let id = &doc["paths"]["/api/v1/tickets/{id}"]["get"]["parameters"][0]["schema"];
+    assert_eq!(id["format"], "uuid", "{id}");
 }
 
 #[tokio::test]
