@@ -181,9 +181,158 @@ pub(crate) async fn store_clocks(
 pub(crate) struct ClockCache {
     map: std::collections::HashMap<(String, String), Clocks>,
     dirty: std::collections::HashSet<(String, String)>,
+    /// Row updates decided but not written yet: written together at the end of the apply,
+    /// a few statements for a whole push instead of one per change.
+    rows: std::collections::HashMap<(String, String), PendingRow>,
+    /// Whether a record's row is here (known from a bulk look-up or an earlier write).
+    present: std::collections::HashMap<(String, String), bool>,
+    /// Derived-state hooks of the updates above, run (in order) once the rows are written.
+    hooks: Vec<(ChangeRecord, Vec<String>)>,
+}
+
+/// The columns one apply sets on one row: the last winning value of each field, the
+/// earliest of each earliest-wins field, and the latest change time.
+#[derive(Default)]
+struct PendingRow {
+    sets: std::collections::BTreeMap<String, Value>,
+    earliest: std::collections::BTreeMap<String, Value>,
+    stamp: Option<i64>,
+}
+
+/// The earlier of two values of an earliest-wins field (an empty one gives way).
+fn earlier(a: &Value, b: &Value) -> Value {
+    match (a.as_i64(), b.as_i64()) {
+        (Some(x), Some(y)) => json!(x.min(y)),
+        (Some(_), None) => a.clone(),
+        (None, _) => b.clone(),
+    }
 }
 
 impl ClockCache {
+    /// Whether the record's row is here.
+    async fn row_exists(
+        &mut self,
+        w: &mut WriteTx<'_>,
+        rec: &SyncedRecord,
+        id: &str,
+    ) -> CoreResult<bool> {
+        let k = (rec.table.to_string(), id.to_string());
+        if let Some(known) = self.present.get(&k) {
+            return Ok(*known);
+        }
+        let found = !ids_present(&mut w.tx, rec.table, "id", &[id.to_string()], "1")
+            .await?
+            .is_empty();
+        self.present.insert(k, found);
+        Ok(found)
+    }
+
+    fn mark_present(&mut self, rec: &SyncedRecord, id: &str, here: bool) {
+        self.present
+            .insert((rec.table.to_string(), id.to_string()), here);
+        if !here {
+            self.rows.remove(&(rec.table.to_string(), id.to_string()));
+        }
+    }
+
+    /// The value a column will have once pending updates are written (None: as stored).
+    fn pending_value(&self, rec: &SyncedRecord, id: &str, column: &str) -> Option<Value> {
+        self.rows
+            .get(&(rec.table.to_string(), id.to_string()))
+            .and_then(|r| r.sets.get(column).cloned())
+    }
+
+    fn pend_row(
+        &mut self,
+        rec: &SyncedRecord,
+        id: &str,
+        sets: &[(&str, &Value)],
+        earliest: &[(&str, &Value)],
+        stamp: Option<i64>,
+    ) {
+        let row = self
+            .rows
+            .entry((rec.table.to_string(), id.to_string()))
+            .or_default();
+        for (f, v) in sets {
+            row.sets.insert(f.to_string(), (*v).clone());
+        }
+        for (f, v) in earliest {
+            let merged = match row.earliest.get(*f) {
+                Some(before) => earlier(before, v),
+                None => (*v).clone(),
+            };
+            row.earliest.insert(f.to_string(), merged);
+        }
+        if let Some(t) = stamp {
+            row.stamp = Some(row.stamp.map_or(t, |s| s.max(t)));
+        }
+    }
+
+    /// Writes the pending row updates (rows that set the same columns share a statement),
+    /// then runs their derived-state hooks in the order the changes came.
+    async fn flush_rows(&mut self, w: &mut WriteTx<'_>, engine: &SlaEngine) -> CoreResult<()> {
+        type Shape = (String, Vec<String>, Vec<String>, bool);
+        let mut shapes: std::collections::BTreeMap<Shape, Vec<(String, PendingRow)>> =
+            Default::default();
+        for ((table, id), row) in self.rows.drain() {
+            let shape = (
+                table,
+                row.sets.keys().cloned().collect(),
+                row.earliest.keys().cloned().collect(),
+                row.stamp.is_some(),
+            );
+            shapes.entry(shape).or_default().push((id, row));
+        }
+        for ((table, sets, earliest, stamped), rows) in shapes {
+            let width = 1 + sets.len() + earliest.len() + usize::from(stamped);
+            let mut assignments: Vec<String> = Vec::new();
+            let mut col = 2;
+            for f in &sets {
+                assignments.push(format!("{f} = v.column{col}"));
+                col += 1;
+            }
+            for f in &earliest {
+                // SQLite's min() of a NULL is NULL: an empty side gives way to the other.
+                assignments.push(format!(
+                    "{f} = coalesce(min({table}.{f}, v.column{col}), {table}.{f}, v.column{col})"
+                ));
+                col += 1;
+            }
+            if stamped {
+                assignments.push(format!(
+                    "updated_at = max({table}.updated_at, v.column{col})"
+                ));
+            }
+            let one = format!("({})", vec!["?"; width].join(", "));
+            for chunk in rows.chunks((30_000 / width).max(1)) {
+                let sql = format!(
+                    "UPDATE {table} SET {} FROM (VALUES {}) AS v WHERE {table}.id = v.column1",
+                    assignments.join(", "),
+                    vec![one.as_str(); chunk.len()].join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, row) in chunk {
+                    q = q.bind(id.clone());
+                    for v in row.sets.values().chain(row.earliest.values()) {
+                        q = bind_json(q, v);
+                    }
+                    if let Some(t) = row.stamp {
+                        q = q.bind(t);
+                    }
+                }
+                q.execute(&mut *w.tx).await?;
+            }
+        }
+        for (c, written) in std::mem::take(&mut self.hooks) {
+            if let Some(after) = record(&c.entity).and_then(|r| r.after_apply) {
+                let written: Vec<&str> = written.iter().map(String::as_str).collect();
+                after(w, &c, &written, engine).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Loads the versions of the mutable records these changes touch.
     async fn preload(w: &mut WriteTx<'_>, changes: &[&ChangeRecord]) -> CoreResult<ClockCache> {
         let mut cache = ClockCache::default();
@@ -209,6 +358,24 @@ impl ClockCache {
                     let clocks = decode_clocks(&json);
                     cache.map.insert((entity.to_string(), id), clocks);
                 }
+            }
+        }
+        // Which of the records that updates touch are here, in one look-up per type.
+        let mut updated: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for c in changes.iter().filter(|c| c.op == "update") {
+            updated
+                .entry(c.entity.as_str())
+                .or_default()
+                .push(c.entity_id.to_string());
+        }
+        for (entity, ids) in updated {
+            let Some(rec) = record(entity).filter(|r| r.is_table()) else {
+                continue;
+            };
+            let found = ids_present(&mut w.tx, rec.table, "id", &ids, "1").await?;
+            for id in ids {
+                let here = found.contains(&id);
+                cache.present.insert((rec.table.to_string(), id), here);
             }
         }
         // Records not found have no versions yet.
@@ -261,7 +428,8 @@ impl ClockCache {
         Ok(())
     }
 
-    async fn flush(&mut self, w: &mut WriteTx<'_>) -> CoreResult<()> {
+    async fn flush(&mut self, w: &mut WriteTx<'_>, engine: &SlaEngine) -> CoreResult<()> {
+        self.flush_rows(w, engine).await?;
         let rows: Vec<(&(String, String), String)> = self
             .dirty
             .iter()
@@ -386,6 +554,8 @@ async fn apply_change(
 ) -> CoreResult<Applied> {
     let rec = record_for(c)?;
     if let Some(apply) = rec.apply_own {
+        // What it recomputes reads rows: write the updates decided so far first.
+        cache.flush_rows(w, engine).await?;
         apply(w, c, engine, cache).await?;
         return Ok(Applied { conflicts: 0 });
     }
@@ -414,10 +584,12 @@ async fn apply_change(
             .execute(&mut *w.tx)
             .await?;
         cache.forget(&c.entity, &id);
+        cache.mark_present(rec, &id, false);
         return Ok(applied);
     }
 
     if op == Op::Insert && insert_row(w, rec, c, fields, engine).await? {
+        cache.mark_present(rec, &id, true);
         if !rec.append_only {
             let clocks: Clocks = fields.keys().map(|f| (f.clone(), json!(key))).collect();
             cache.put(&c.entity, &id, clocks);
@@ -464,9 +636,13 @@ async fn apply_change(
             continue;
         }
         if detect && rule == Merge::Edited && clock.is_some() && base != clock {
-            let current = match rec.extra.filter(|_| is_extra) {
-                Some(e) => (e.read)(w, c.entity_id).await?,
-                None => current_value(&mut w.tx, rec.table, field, &id).await?,
+            let current = match (
+                rec.extra.filter(|_| is_extra),
+                cache.pending_value(rec, &id, field),
+            ) {
+                (Some(e), _) => (e.read)(w, c.entity_id).await?,
+                (None, Some(pending)) => pending,
+                (None, None) => current_value(&mut w.tx, rec.table, field, &id).await?,
             };
             if !same_value(&current, value) {
                 let (kept, lost, lost_version, lost_replica) = if incoming_wins {
@@ -501,51 +677,32 @@ async fn apply_change(
         return Ok(applied);
     }
     if !sets.is_empty() || !earliest.is_empty() {
-        let mut assignments: Vec<String> = sets.iter().map(|(f, _)| format!("{f} = ?")).collect();
-        // SQLite's min() of a NULL is NULL: an empty side gives way to the other.
-        assignments.extend(
-            earliest
-                .iter()
-                .map(|(f, _)| format!("{f} = coalesce(min({f}, ?), {f}, ?)")),
-        );
-        // Records whose lists sort by last change keep `updated_at` moving with remote edits.
-        if rec.moves_updated_at {
-            assignments.push("updated_at = max(updated_at, ?)".into());
-        }
-        let sql = format!(
-            "UPDATE {} SET {} WHERE id = ?",
-            rec.table,
-            assignments.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for (_, v) in &sets {
-            q = bind_json(q, v);
-        }
-        for (_, v) in &earliest {
-            q = bind_json(bind_json(q, v), v);
-        }
-        if rec.moves_updated_at {
-            q = q.bind(
-                key_hlc(&key)
-                    .map(|h| h.wall_ms)
-                    .unwrap_or_else(|| w.now_ms()),
-            );
-        }
-        let changed = q.bind(&id).execute(&mut *w.tx).await?;
-        if changed.rows_affected() == 0 {
+        if !cache.row_exists(w, rec, &id).await? {
             // Causal order makes this rare (the insert comes first); without the row there
             // is nothing to update, and a partial row would break its constraints.
             tracing::warn!(change = %c.change_id, entity = %c.entity, "update for a record this store does not have; skipped");
             return Ok(applied);
         }
+        // Records whose lists sort by last change keep `updated_at` moving with remote edits.
+        let stamp = rec.moves_updated_at.then(|| {
+            key_hlc(&key)
+                .map(|h| h.wall_ms)
+                .unwrap_or_else(|| w.now_ms())
+        });
+        cache.pend_row(rec, &id, &sets, &earliest, stamp);
     }
     if let (Some(v), Some(e)) = (extra, rec.extra) {
         (e.write)(w, c.entity_id, v).await?;
     }
     cache.put(&c.entity, &id, clocks);
-    let written: Vec<&str> = sets.iter().chain(&earliest).map(|(f, _)| *f).collect();
-    if let Some(after) = rec.after_apply {
-        after(w, c, &written, engine).await?;
+    if rec.after_apply.is_some() {
+        // Derived state reads the row: it runs once the pending updates are written.
+        let written: Vec<String> = sets
+            .iter()
+            .chain(&earliest)
+            .map(|(f, _)| f.to_string())
+            .collect();
+        cache.hooks.push((c.clone(), written));
     }
     Ok(applied)
 }
@@ -718,6 +875,9 @@ async fn apply_creates(
     }
     for (cols, rows) in &groups {
         insert_rows(w, rec, cols, rows).await?;
+    }
+    for c in &fresh {
+        cache.mark_present(rec, &c.entity_id.to_string(), true);
     }
     if let Some(e) = rec.extra {
         for (id, v) in extras {
@@ -1115,7 +1275,7 @@ impl Core {
                 .await?
                 .conflicts;
         }
-        cache.flush(&mut w).await?;
+        cache.flush(&mut w, &engine).await?;
         persist_clock(&mut w, req.changes.iter().map(|c| c.hlc.as_str())).await?;
         sqlx::query(
             "INSERT INTO replicas (replica_id, last_seq, last_seen) VALUES (?, ?, ?) \
@@ -1368,7 +1528,7 @@ impl Core {
             applied += 1;
             i += 1;
         }
-        cache.flush(&mut w).await?;
+        cache.flush(&mut w, &engine).await?;
         persist_clock(&mut w, page.changes.iter().map(|c| c.hlc.as_str())).await?;
         if move_cursor {
             sqlx::query(

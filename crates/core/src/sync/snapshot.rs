@@ -279,7 +279,7 @@ impl Core {
             self.observe_hlc(h, w.now);
         }
         apply_records(&mut w, entity, &page.records, &mut engine, &mut cache).await?;
-        cache.flush(&mut w).await?;
+        cache.flush(&mut w, &engine).await?;
         persist_clock(&mut w, newest.iter().map(String::as_str)).await?;
         if let Some(total) = page.total {
             sqlx::query("UPDATE sync_state SET boot_total = ?, boot_done = 0")
