@@ -144,7 +144,7 @@ async fn generate(core: &Core) {
         (format!(
             "UPDATE tickets SET next_due = {}, resolved_at = updated_at, first_response_at = fr_due \
              WHERE status IN ('resolved','closed')",
-            outpost_core::sla::NO_DEADLINE
+            outpost_core::desk::sla::NO_DEADLINE
         )),
         (format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {COMMENTS}), \
@@ -314,7 +314,7 @@ fn main() {
         search.report("full-text search (2 words, 50 rows)", 25.0);
         if std::env::var_os("OUTPOST_BENCH_DIAG").is_some() {
             let raw = measure(|i| {
-                let m = outpost_core::tickets::fts_query(&format!("{} {}", WORDS[(i * 7) % WORDS.len()], WORDS[(i * 11 + 3) % WORDS.len()])).unwrap();
+                let m = outpost_core::desk::tickets::fts_query(&format!("{} {}", WORDS[(i * 7) % WORDS.len()], WORDS[(i * 11 + 3) % WORDS.len()])).unwrap();
                 async move {
                     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket_fts WHERE ticket_fts MATCH ?").bind(m).fetch_one(core.pool()).await.unwrap();
                     assert!(n >= 0);
@@ -323,7 +323,7 @@ fn main() {
             .await;
             raw.report("  diag: raw FTS count", 25.0);
             let cnt = measure(|i| {
-                let m = outpost_core::tickets::fts_query(&format!("{} {}", WORDS[(i * 7) % WORDS.len()], WORDS[(i * 11 + 3) % WORDS.len()])).unwrap();
+                let m = outpost_core::desk::tickets::fts_query(&format!("{} {}", WORDS[(i * 7) % WORDS.len()], WORDS[(i * 11 + 3) % WORDS.len()])).unwrap();
                 async move {
                     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets t WHERE t.rid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ?)").bind(m).fetch_one(core.pool()).await.unwrap();
                     assert!(n >= 0);
@@ -331,7 +331,7 @@ fn main() {
             })
             .await;
             cnt.report("  diag: count via tickets", 25.0);
-            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket_fts WHERE ticket_fts MATCH ?").bind(outpost_core::tickets::fts_query("printer server").unwrap()).fetch_one(core.pool()).await.unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket_fts WHERE ticket_fts MATCH ?").bind(outpost_core::desk::tickets::fts_query("printer server").unwrap()).fetch_one(core.pool()).await.unwrap();
             println!("  diag: 'printer server' matches {n} tickets");
         }
 

@@ -2,13 +2,13 @@
 //! 300 tickets over the last weeks with comments and time), so a first look is never empty.
 //! It goes through the same insert functions as real writes, in one transaction.
 
-use crate::assets::{insert_asset, AssetDraft};
 use crate::clients::{insert_client, insert_contact, insert_site};
-use crate::error::{CoreError, CoreResult};
-use crate::store::{Actor, Core, WriteTx};
-use crate::tickets::{
+use crate::desk::tickets::{
     insert_comment, insert_ticket, insert_time_entry, set_status_at, TicketDraft,
 };
+use crate::error::{CoreError, CoreResult};
+use crate::fleet::assets::{insert_asset, AssetDraft};
+use crate::store::{Actor, Core, WriteTx};
 use chrono::Duration;
 use outpost_proto::{AssetKind, DemoSummary, Priority, Role, TicketStatus};
 use rand::rngs::StdRng;
@@ -267,7 +267,7 @@ impl Core {
 
         let mut rng = StdRng::seed_from_u64(1042);
         let mut w = self.write(actor).await?;
-        let engine = crate::sla::engine_in(&mut w).await?;
+        let engine = crate::desk::sla::engine_in(&mut w).await?;
         let now = w.now;
         let mut summary = DemoSummary {
             clients: 0,

@@ -1,27 +1,29 @@
 //! outpost-core: Outpost's domain, storage and services.
 //!
-//! Owns every business rule. The desktop app (Tauri commands) and the server (HTTP routes)
-//! are thin callers of [`Core`]'s methods; they parse input, call one method, map the error.
-//! Must not depend on Tauri, axum or any transport.
+//! Owns every business rule. Every operation is declared once in `api` (name, route, input,
+//! output, who may call it, the core function); the desktop app (one Tauri command) and the
+//! server (HTTP routes, OpenAPI) are made from that table and only move requests in and
+//! answers out. Every synced record type is declared once by its module and listed in
+//! `records`; the sync engine reads those declarations. Must not depend on Tauri, axum or any
+//! transport.
 //!
-//! Modules own their tables: `assets` (devices per client), `auth` (users, sessions), `clients` (clients, sites, contacts),
-//! `tickets` (tickets, tags, comments, time entries, full-text search), `sla` (policy and
-//! deadlines), `views` (saved queue views), `store` (database, change log, audit chain),
-//! `demo` (sample data).
+//! Modules own their tables and declare the records they sync: `desk` (tickets, tags,
+//! comments, time entries, full-text search; SLA policy and deadlines; saved views), `fleet`
+//! (devices per client), `auth` (users, sessions), `clients` (clients, sites, contacts),
+//! `sync` (change log, versions, conflicts, push/pull/snapshot), `store` (database, audit
+//! chain), `api` (the operation table), `demo` (sample data).
 
 pub mod api;
-pub mod assets;
 pub mod auth;
 pub mod clients;
 pub mod clock;
 pub mod demo;
+pub mod desk;
 pub mod error;
+pub mod fleet;
 pub mod records;
-pub mod sla;
 pub mod store;
 pub mod sync;
-pub mod tickets;
-pub mod views;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, CoreResult};

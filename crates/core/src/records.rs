@@ -8,15 +8,15 @@ use crate::sync::record::SyncedRecord;
 
 static ALL: &[SyncedRecord] = &[
     crate::auth::USER_RECORD,
-    crate::sla::SETTINGS_RECORD,
+    crate::desk::sla::SETTINGS_RECORD,
     crate::clients::CLIENT_RECORD,
     crate::clients::SITE_RECORD,
     crate::clients::CONTACT_RECORD,
-    crate::assets::ASSET_RECORD,
-    crate::tickets::TICKET_RECORD,
-    crate::tickets::COMMENT_RECORD,
-    crate::tickets::TIME_ENTRY_RECORD,
-    crate::views::SAVED_VIEW_RECORD,
+    crate::fleet::assets::ASSET_RECORD,
+    crate::desk::tickets::TICKET_RECORD,
+    crate::desk::tickets::COMMENT_RECORD,
+    crate::desk::tickets::TIME_ENTRY_RECORD,
+    crate::desk::views::SAVED_VIEW_RECORD,
     crate::sync::CONFLICT_RECORD,
 ];
 

@@ -31,7 +31,7 @@ async fn generate(core: &Core) {
                'normal', 2, printf('00000000-0000-7000-8000-%012d', 1 + i % 50), \
                {now} - i * 60000, {now} - i * 60000, {}
              FROM n",
-            outpost_core::sla::NO_DEADLINE
+            outpost_core::desk::sla::NO_DEADLINE
         ),
         format!(
             "INSERT INTO changes (change_id, replica_id, replica_seq, hlc, entity, entity_id, op, fields, base) \

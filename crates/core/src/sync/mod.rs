@@ -10,8 +10,8 @@ mod scope;
 mod snapshot;
 
 use crate::clock::{from_ms, to_ms, Hlc};
+use crate::desk::sla::SlaEngine;
 use crate::error::{invalid, CoreError, CoreResult};
-use crate::sla::SlaEngine;
 use crate::store::{parse_uuid, Actor, Core, Op, WriteTx};
 use outpost_proto::{
     ChangeRecord, Conflict, EntityChecksum, PullPage, PushRequest, PushResponse, SnapshotPage,
@@ -920,7 +920,7 @@ async fn record_conflict(
         fields: fields.clone(),
         base: json!({}),
     };
-    let engine = SlaEngine::new(crate::sla::default_policy())?;
+    let engine = SlaEngine::new(crate::desk::sla::default_policy())?;
     insert_row(
         w,
         &CONFLICT_RECORD,
@@ -1209,7 +1209,7 @@ impl Core {
                 .unwrap_or(0);
         let mut conflicts = 0;
         let mut refused = 0;
-        let mut engine = crate::sla::engine_in(&mut w).await?;
+        let mut engine = crate::desk::sla::engine_in(&mut w).await?;
         let mut fresh: Vec<&ChangeRecord> = Vec::new();
         let mut batch = scope::PushScope::default();
         for c in &req.changes {
@@ -1484,7 +1484,7 @@ impl Core {
             return Ok(None);
         }
         let me = self.replica_id();
-        let mut engine = crate::sla::engine_in(&mut w).await?;
+        let mut engine = crate::desk::sla::engine_in(&mut w).await?;
         // Which of our own changes in this page we still hold (one query, not one each).
         let own: Vec<String> = page
             .changes

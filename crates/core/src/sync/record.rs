@@ -2,8 +2,8 @@
 //! records it owns. The engine (push, pull, snapshot, scopes, checksums) reads these and
 //! names no record type itself; `crate::records` lists every declaration, in snapshot order.
 
+use crate::desk::sla::SlaEngine;
 use crate::error::CoreResult;
-use crate::sla::SlaEngine;
 use crate::store::WriteTx;
 use outpost_proto::ChangeRecord;
 use serde_json::{Map, Value};

@@ -10,8 +10,8 @@ use super::{
     Clocks, MAX_PULL_PAGE,
 };
 use crate::clock::Hlc;
+use crate::desk::sla::SlaEngine;
 use crate::error::{invalid, CoreResult};
-use crate::sla::SlaEngine;
 use crate::store::{Actor, Core, WriteTx};
 use outpost_proto::{ChangeRecord, SnapshotPage, SnapshotRecord};
 use serde_json::{json, Map, Value};
@@ -260,7 +260,7 @@ impl Core {
             w.commit().await?;
             return Ok(None);
         }
-        let mut engine = crate::sla::engine_in(&mut w).await?;
+        let mut engine = crate::desk::sla::engine_in(&mut w).await?;
         let mut cache = ClockCache::default();
         // The newest version this page carries: later local writes must sort after it, also
         // after a restart (versions sort as text, like the clock readings they start with).

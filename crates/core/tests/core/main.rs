@@ -1,16 +1,12 @@
 //! Integration tests of outpost-core on real SQLite files; modules mirror `src/`.
 
-mod assets;
 mod auth;
 mod clients;
 mod clock;
-mod landed;
-mod scope;
-mod sla;
+mod desk;
+mod fleet;
 mod store;
 mod sync;
-mod sync_model;
-mod tickets;
 
 use chrono::{DateTime, TimeZone, Utc};
 use outpost_core::{Actor, Core, ManualClock};

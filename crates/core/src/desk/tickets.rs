@@ -3,8 +3,8 @@
 
 use crate::clients::{ensure_client, ensure_site_of};
 use crate::clock::{from_ms, to_ms};
+use crate::desk::sla::{next_due, opt_time, parse_state, state_sql, SlaClockState, SlaEngine};
 use crate::error::{invalid, CoreError, CoreResult};
-use crate::sla::{next_due, opt_time, parse_state, state_sql, SlaClockState, SlaEngine};
 use crate::store::{opt_uuid, parse_uuid, Actor, Core, Op, WriteTx};
 use crate::sync::record::{ClientOf, ExtraField, HookFuture, Link, SyncedRecord};
 use crate::sync::Merge;
@@ -1011,7 +1011,7 @@ impl Core {
         let draft = TicketDraft::from_request(req)?;
         actor.require_client(draft.client_id)?;
         let mut w = self.write(actor).await?;
-        let engine = crate::sla::engine_in(&mut w).await?;
+        let engine = crate::desk::sla::engine_in(&mut w).await?;
         let now = w.now;
         let (id, _) = insert_ticket(&mut w, &engine, &draft, now).await?;
         w.commit().await?;
@@ -1034,7 +1034,7 @@ impl Core {
             .transpose()?;
         let new_tags = req.tags.as_deref().map(tags).transpose()?;
         let mut w = self.write(actor).await?;
-        let engine = crate::sla::engine_in(&mut w).await?;
+        let engine = crate::desk::sla::engine_in(&mut w).await?;
         let cur = load_state(&mut w, id).await?;
         if cur.status == TicketStatus::Closed {
             return Err(CoreError::Conflict(
@@ -1159,7 +1159,7 @@ impl Core {
         let text = body("comment", &req.body, false)?;
         let internal = req.internal.unwrap_or(false);
         let mut w = self.write(actor).await?;
-        let engine = crate::sla::engine_in(&mut w).await?;
+        let engine = crate::desk::sla::engine_in(&mut w).await?;
         let now = w.now;
         let id = insert_comment(&mut w, &engine, ticket_id, author, &text, internal, now).await?;
         w.commit().await?;

@@ -1,6 +1,6 @@
 use crate::{fixture, fixture_at, monday_10};
 use chrono::{Duration, TimeZone, Utc};
-use outpost_core::sla::{default_policy, BusinessCalendar};
+use outpost_core::desk::sla::{default_policy, BusinessCalendar};
 use outpost_proto::{
     NewComment, NewTicket, Priority, SlaPolicy, SlaState, TicketStatus, UpdateTicket,
 };

@@ -361,7 +361,7 @@ impl Core {
             .bind(&json)
             .execute(&mut *w.tx)
             .await?;
-        crate::tickets::recompute_open_deadlines(&mut w, &engine).await?;
+        crate::desk::tickets::recompute_open_deadlines(&mut w, &engine).await?;
         let id = uuid::Uuid::nil();
         w.updated(
             "sla_policy.update",
@@ -424,7 +424,7 @@ fn apply_remote_policy<'a>(
         .await?;
         clocks.insert(POLICY_KEY.into(), serde_json::json!(version));
         cache.put("settings", &id, clocks);
-        crate::tickets::recompute_open_deadlines(w, &fresh).await?;
+        crate::desk::tickets::recompute_open_deadlines(w, &fresh).await?;
         *engine = fresh;
         Ok(())
     })

@@ -1,6 +1,10 @@
 //! Sync between consoles and a server, all real cores on real SQLite files, over an
 //! in-memory transport that can lose requests and responses.
 
+mod landed;
+mod model;
+mod scope;
+
 use crate::{fixture, monday_10, Fixture};
 use chrono::Duration;
 use outpost_core::sync::{SyncTransport, TransportError};

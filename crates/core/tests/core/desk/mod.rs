@@ -1,0 +1,4 @@
+//! The desk: tickets, comments, time, SLA.
+
+mod sla;
+mod tickets;

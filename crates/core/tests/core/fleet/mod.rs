@@ -1,0 +1,3 @@
+//! The fleet: devices per client and site.
+
+mod assets;
