@@ -14,6 +14,7 @@ static ALL: &[SyncedRecord] = &[
     crate::clients::CONTACT_RECORD,
     crate::fleet::assets::ASSET_RECORD,
     crate::desk::tickets::TICKET_RECORD,
+    crate::desk::tickets::STATUS_MOVE_RECORD,
     crate::desk::tickets::COMMENT_RECORD,
     crate::desk::tickets::TIME_ENTRY_RECORD,
     crate::desk::views::SAVED_VIEW_RECORD,

@@ -288,6 +288,157 @@ pub(crate) const TIME_ENTRY_RECORD: SyncedRecord = SyncedRecord {
     )
 };
 
+/// A ticket's status moves: only ever added, they reach every store that holds the ticket,
+/// and each store replays the SLA clock from them (see [`replay_clock`]).
+pub(crate) const STATUS_MOVE_RECORD: SyncedRecord = SyncedRecord {
+    client: ClientOf::Parent {
+        field: "ticket_id",
+        entity: "ticket",
+    },
+    links: &[Link {
+        field: "ticket_id",
+        entity: "ticket",
+        required: true,
+    }],
+    append_only: true,
+    after_apply: Some(after_remote_move),
+    after_creates: Some(after_remote_moves),
+    ..SyncedRecord::table(
+        "status_move",
+        "status_moves",
+        &[
+            "ticket_id",
+            "status",
+            "at",
+            "version",
+            "from_status",
+            "from_paused_since",
+            "from_paused_minutes",
+            "from_resolved_at",
+        ],
+    )
+};
+
+fn after_remote_move<'a>(
+    w: &'a mut WriteTx<'_>,
+    c: &'a outpost_proto::ChangeRecord,
+    _written: &'a [&'a str],
+    engine: &'a SlaEngine,
+) -> HookFuture<'a> {
+    Box::pin(async move {
+        if let Some(t) = c.fields.get("ticket_id").and_then(Value::as_str) {
+            replay_clock(w, engine, parse_uuid(t)?).await?;
+        }
+        Ok(())
+    })
+}
+
+fn after_remote_moves<'a>(
+    w: &'a mut WriteTx<'_>,
+    run: &'a [&'a outpost_proto::ChangeRecord],
+    engine: &'a SlaEngine,
+) -> HookFuture<'a> {
+    Box::pin(async move {
+        let mut tickets: Vec<&str> = run
+            .iter()
+            .filter_map(|c| c.fields.get("ticket_id").and_then(Value::as_str))
+            .collect();
+        tickets.sort_unstable();
+        tickets.dedup();
+        for t in tickets {
+            replay_clock(w, engine, parse_uuid(t)?).await?;
+        }
+        Ok(())
+    })
+}
+
+/// Records a status move made here, with the clock its author saw before it and the
+/// version of the status it wrote (so every store replays moves in the order the status
+/// merges).
+async fn record_move(
+    w: &mut WriteTx<'_>,
+    ticket: Uuid,
+    before: &TicketState,
+    to: TicketStatus,
+) -> CoreResult<()> {
+    let clocks = crate::sync::load_clocks(&mut w.tx, "ticket", &ticket.to_string()).await?;
+    let version = clocks
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let id = Uuid::now_v7();
+    let at = w.now_ms();
+    let fields = json!({
+        "ticket_id": ticket, "status": to.as_str(), "at": at, "version": version,
+        "from_status": before.status.as_str(),
+        "from_paused_since": before.paused_since.map(to_ms),
+        "from_paused_minutes": before.paused_minutes,
+        "from_resolved_at": before.resolved_at.map(to_ms),
+    });
+    sqlx::query(
+        "INSERT INTO status_moves (id, ticket_id, status, at, version, from_status, \
+         from_paused_since, from_paused_minutes, from_resolved_at, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(ticket.to_string())
+    .bind(to.as_str())
+    .bind(at)
+    .bind(&version)
+    .bind(before.status.as_str())
+    .bind(before.paused_since.map(to_ms))
+    .bind(before.paused_minutes)
+    .bind(before.resolved_at.map(to_ms))
+    .bind(at)
+    .execute(&mut *w.tx)
+    .await?;
+    w.record_change("status_move", id, Op::Insert, fields).await
+}
+
+/// The SLA clock replayed from the merged history of a ticket's status moves: from the
+/// clock the first move's author saw, each move in the order the status merges. Every
+/// store holds the same moves, so every store ends with the same clock, whoever was
+/// offline when. A ticket with no recorded moves keeps the clock it has.
+pub(crate) async fn replay_clock(
+    w: &mut WriteTx<'_>,
+    engine: &SlaEngine,
+    ticket: Uuid,
+) -> CoreResult<()> {
+    type MoveRow = (String, i64, String, Option<i64>, i64, Option<i64>);
+    let moves: Vec<MoveRow> = sqlx::query_as(
+        "SELECT status, at, from_status, from_paused_since, from_paused_minutes, \
+         from_resolved_at FROM status_moves WHERE ticket_id = ? ORDER BY version, id",
+    )
+    .bind(ticket.to_string())
+    .fetch_all(&mut *w.tx)
+    .await?;
+    let Some(first) = moves.first() else {
+        return Ok(());
+    };
+    let stored = match load_state(w, ticket).await {
+        Ok(s) => s,
+        Err(CoreError::NotFound(_)) => return Ok(()), // not here (yet): nothing to replay
+        Err(e) => return Err(e),
+    };
+    let mut s = stored.clone();
+    s.status = TicketStatus::parse(&first.2).unwrap_or(TicketStatus::New);
+    s.paused_since = first.3.map(from_ms);
+    s.paused_minutes = first.4;
+    s.resolved_at = first.5.map(from_ms);
+    for (status, at, ..) in &moves {
+        if let Some(to) = TicketStatus::parse(status) {
+            apply_status(&mut s, to, from_ms(*at), engine);
+        }
+    }
+    // The status itself merges as a person's edit, and the first response is the earliest
+    // one any author recorded (a public reply, or a resolution as its author made it): the
+    // replay decides only the pause and resolution clock.
+    s.status = stored.status;
+    s.first_response_at = stored.first_response_at;
+    store_sla(w, engine, ticket, &s).await
+}
+
 /// Fields whose change moves a ticket's SLA clocks.
 const SLA_FIELDS: &[&str] = &[
     "status",
@@ -757,7 +908,8 @@ fn apply_status(s: &mut TicketState, to: TicketStatus, now: DateTime<Utc>, engin
     }
     if to.is_done() && !from.is_done() {
         s.resolved_at = Some(now);
-        s.first_response_at.get_or_insert(now);
+        // Resolving counts as a response; the first response is the earliest one.
+        s.first_response_at = Some(s.first_response_at.map_or(now, |f| f.min(now)));
     }
     if !to.is_done() {
         s.resolved_at = None;
@@ -821,7 +973,7 @@ pub(crate) async fn insert_comment(
         .execute(&mut *w.tx)
         .await?;
     // A public reply is the first response the SLA measures.
-    if !internal && s.first_response_at.is_none() {
+    if !internal && s.first_response_at.is_none_or(|f| at < f) {
         s.first_response_at = Some(at);
         store_sla(w, engine, ticket_id, &s).await?;
         w.record_change(
@@ -1132,6 +1284,10 @@ impl Core {
         }
         w.record_change("ticket", id, Op::Update, synced.into())
             .await?;
+        if let Some(to) = req.status.filter(|_| after.contains_key("status")) {
+            record_move(&mut w, id, &cur, to).await?;
+            replay_clock(&mut w, &engine, id).await?;
+        }
         let edited: Vec<&str> = after.keys().map(String::as_str).collect();
         crate::sync::settle_conflicts(&mut w, "ticket", id, &edited).await?;
         w.audit(

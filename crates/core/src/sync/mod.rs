@@ -59,6 +59,8 @@ pub enum Merge {
 /// console that may see the record they name; resolving one is an edit like any other.
 pub(crate) const CONFLICT_RECORD: SyncedRecord = SyncedRecord {
     client: ClientOf::Named,
+    // Two people settling one conflict at once agree: the first settling stands.
+    merge: &[("resolved_at", Merge::Earliest)],
     stamps: &[],
     ..SyncedRecord::table(
         "conflict",
@@ -598,8 +600,9 @@ async fn apply_change(
             cache.flush_one(w, &c.entity, &id).await?;
             settle(w, c.entity_id).await?;
         }
-        if let Some(after) = rec.after_apply {
-            after(w, c, &[], engine).await?;
+        if rec.after_apply.is_some() {
+            // Derived state reads rows that may have updates pending: after the flush.
+            cache.hooks.push((c.clone(), Vec::new()));
         }
         return Ok(applied);
     }
@@ -885,6 +888,8 @@ async fn apply_creates(
         }
     }
     if let (Some(after), false) = (rec.after_creates, fresh.is_empty()) {
+        // Derived state reads rows: write the updates (and run the hooks) decided before.
+        cache.flush_rows(w, engine).await?;
         after(w, &fresh, engine).await?;
     }
     for c in again {

@@ -8,6 +8,7 @@
 use crate::sync::Link;
 use crate::{fixture, monday_10};
 use chrono::Duration;
+use outpost_core::desk::sla::{default_policy, SlaEngine};
 use outpost_core::{Actor, Core, ManualClock};
 use outpost_proto::{
     NewComment, NewTicket, NewTimeEntry, Priority, TicketQuery, TicketStatus, UpdateTicket,
@@ -502,33 +503,155 @@ async fn check(server: &Core, admin: &Actor, consoles: &[Console], model: &Model
     assert_eq!(dup, 0, "a change id is on the server twice");
 
     // No silent loss: a title that is not the final one was either seen by the edit that
-    // replaced it, or kept as the losing value of a conflict.
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT entity_id, hlc || '/' || change_id, json_extract(fields, '$.title'), coalesce(json_extract(base, '$.title'), '') \
-         FROM changes WHERE entity = 'ticket' AND json_extract(fields, '$.title') IS NOT NULL",
+    // replaced it, or kept as the losing value of a conflict. And for every field people
+    // edit, a conflict names a write that really happened.
+    for field in ["title", "priority", "status"] {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(&format!(
+            "SELECT entity_id, hlc || '/' || change_id, json_extract(fields, '$.{field}'), \
+             coalesce(json_extract(base, '$.{field}'), '') FROM changes \
+             WHERE entity = 'ticket' AND json_extract(fields, '$.{field}') IS NOT NULL"
+        ))
+        .fetch_all(server.pool())
+        .await
+        .unwrap();
+        let lost: BTreeSet<(String, String)> = sqlx::query_as::<_, (String, String)>(
+            "SELECT entity_id, lost_hlc FROM conflicts WHERE field = ?",
+        )
+        .bind(field)
+        .fetch_all(server.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+        for (id, hlc, value, _) in &rows {
+            let t = &truth[&Uuid::parse_str(id).unwrap()];
+            let final_value = match field {
+                "title" => t.title.clone(),
+                "priority" => t.priority.as_str().to_string(),
+                _ => t.status.as_str().to_string(),
+            };
+            // Only titles are unique per write; two people setting the same status or
+            // priority is agreement, not a loss.
+            if *value == final_value || field != "title" {
+                continue;
+            }
+            let superseded = rows.iter().any(|(i2, _, _, base)| i2 == id && base == hlc);
+            assert!(
+                superseded || lost.contains(&(id.clone(), hlc.clone())),
+                "{field} '{value}' of {id} vanished without a conflict"
+            );
+        }
+        // And no conflict is invented: each lost value is a write that really happened.
+        for (id, version) in &lost {
+            assert!(
+                rows.iter().any(|(i2, v, _, _)| i2 == id && v == version),
+                "a conflict on {field} of {id} names a write that never happened"
+            );
+        }
+    }
+    // Derived and earliest-wins fields never conflict: only what people edit does.
+    let derived: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT field, kept_value, lost_value FROM conflicts WHERE entity = 'conflict' \
+         OR (entity = 'ticket' AND field IN \
+         ('first_response_at', 'resolved_at', 'paused_since', 'paused_minutes', 'created_at'))",
     )
     .fetch_all(server.pool())
     .await
     .unwrap();
-    let lost: BTreeSet<(String, String)> = sqlx::query_as::<_, (String, String)>(
-        "SELECT entity_id, lost_hlc FROM conflicts WHERE field = 'title'",
+    assert!(
+        derived.is_empty(),
+        "conflicts on fields nobody edits: {derived:?}"
+    );
+
+    // Every store's SLA clock is the replay of the merged status history (computed here,
+    // from the server's moves), and the first response the earliest public reply or
+    // resolution anywhere.
+    let engine = SlaEngine::new(default_policy()).unwrap();
+    for id in truth.keys() {
+        let reference = reference_clock(server, &engine, *id).await;
+        let stores = std::iter::once(server).chain(consoles.iter().map(|c| &c.core));
+        for (i, core) in stores.enumerate() {
+            assert_eq!(
+                stored_clock(core, *id).await,
+                reference,
+                "store {i} (0 is the server), ticket {id}: clock differs from the merged history"
+            );
+        }
+    }
+}
+
+/// Minutes paused, pause start, resolution and first response, as a store holds them.
+type Clock = (i64, Option<i64>, Option<i64>, Option<i64>);
+
+async fn stored_clock(core: &Core, id: Uuid) -> Clock {
+    sqlx::query_as(
+        "SELECT paused_minutes, paused_since, resolved_at, first_response_at FROM tickets WHERE id = ?",
     )
-    .fetch_all(server.pool())
+    .bind(id.to_string())
+    .fetch_one(core.pool())
     .await
     .unwrap()
-    .into_iter()
-    .collect();
-    for (id, hlc, title, _) in &rows {
-        let final_title = &truth[&Uuid::parse_str(id).unwrap()].title;
-        if title == final_title {
+}
+
+/// The model of the SLA clock: the status moves in the order the status merged, each
+/// pausing, resuming or resolving as the policy says; the first response is the earliest
+/// public reply, or resolution as its author made it.
+async fn reference_clock(server: &Core, engine: &SlaEngine, id: Uuid) -> Clock {
+    type MoveRow = (String, i64, String, Option<i64>, i64, Option<i64>);
+    let moves: Vec<MoveRow> = sqlx::query_as(
+        "SELECT status, at, from_status, from_paused_since, from_paused_minutes, from_resolved_at \
+         FROM status_moves WHERE ticket_id = ? ORDER BY version, id",
+    )
+    .bind(id.to_string())
+    .fetch_all(server.pool())
+    .await
+    .unwrap();
+    let done = |s: &str| matches!(s, "resolved" | "closed");
+    let replied: Option<i64> = sqlx::query_scalar(
+        "SELECT min(created_at) FROM comments WHERE ticket_id = ? AND internal = 0",
+    )
+    .bind(id.to_string())
+    .fetch_one(server.pool())
+    .await
+    .unwrap();
+    // A resolution is a response too, at the time its author made it.
+    let resolved_first = moves
+        .iter()
+        .filter(|(to, _, from, ..)| done(to) && !done(from))
+        .map(|(_, at, ..)| *at)
+        .min();
+    let response = match (replied, resolved_first) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let Some(first) = moves.first() else {
+        return (0, None, None, response);
+    };
+    let mut status = first.2.clone();
+    let (mut since, mut minutes, mut resolved) = (first.3, first.4, first.5);
+    for (to, at, ..) in &moves {
+        if *to == status {
             continue;
         }
-        let superseded = rows.iter().any(|(i2, _, _, base)| i2 == id && base == hlc);
-        assert!(
-            superseded || lost.contains(&(id.clone(), hlc.clone())),
-            "title '{title}' of {id} vanished without a conflict"
-        );
+        if let Some(s) = since.take() {
+            minutes += engine.pause_minutes(from_ms(s), from_ms(*at));
+        }
+        if to == "waiting_on_client" {
+            since = Some(*at);
+        }
+        if done(to) && !done(&status) {
+            resolved = Some(*at);
+        }
+        if !done(to) {
+            resolved = None;
+        }
+        status = to.clone();
     }
+    (minutes, since, resolved, response)
+}
+
+fn from_ms(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap()
 }
 
 proptest! {
