@@ -620,3 +620,76 @@ test('admin records assets in Fleet: create, filter, search, edit in place', { t
     await context.close().catch(() => {});
   }
 });
+
+test('a sync conflict shows in words, and choosing the other value settles it', { timeout: 180_000 }, async () => {
+  const session = await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } });
+  const token = session.token;
+  const clients = await apiCall('GET', '/clients', { token });
+  const acme =
+    clients.find((c) => c.name === CLIENT_NAME) ?? (await apiCall('POST', '/clients', { token, body: { name: CLIENT_NAME } }));
+  const colleague = await apiCall('POST', '/users', {
+    token,
+    body: { username: 'e2e.colleague', display_name: 'Priya Natarajan', role: 'technician', password: 'colleague-pass-5521' },
+  });
+  const ticket = await apiCall('POST', '/tickets', { token, body: { title: 'Scanner offline at the front desk', client_id: acme.id } });
+  // Another console, offline, had moved the ticket and assigned it without seeing this
+  // store's values: its change reaches the server later, with a later clock.
+  const replica = crypto.randomUUID();
+  const later = String(Date.now() + 60_000).padStart(15, '0');
+  const push = await apiCall('POST', '/sync/push', {
+    token,
+    body: {
+      replica_id: replica,
+      changes: [
+        {
+          change_id: crypto.randomUUID(),
+          replica_id: replica,
+          replica_seq: 1,
+          hlc: `${later}-0000000000-${replica.replaceAll('-', '')}`,
+          entity: 'ticket',
+          entity_id: ticket.id,
+          op: 'update',
+          fields: { status: 'waiting_on_client', assignee_id: colleague.id },
+          base: {},
+        },
+      ],
+    },
+  });
+  assert.equal(push.conflicts, 2, 'status and assignee were edited in two places');
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  try {
+    await page.goto(`${base}/`);
+    await page.getByTestId('login-username').fill(USERNAME);
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('queue').waitFor();
+    await page.goto(`${base}/#/tickets/${ticket.id}`);
+    await waitForCount(page.getByTestId('conflict'), 2, 'both conflicts shown');
+    const status = page.locator('[data-testid="conflict"][data-field="status"]');
+    const assignee = page.locator('[data-testid="conflict"][data-field="assignee_id"]');
+    await waitForText(status, /Status\..*Kept: Waiting on client.*Other value: New/s, 'the status conflict in words');
+    await waitForText(assignee, /Assignee\..*Kept: Priya Natarajan.*Other value: Unassigned/s, 'the assignee conflict names the person');
+    const text = (await page.getByTestId('conflicts').textContent()) ?? '';
+    assert.doesNotMatch(text, /waiting_on_client|assignee_id|"|[0-9a-f]{8}-[0-9a-f]{4}-/, `no raw values: ${text}`);
+    if (shotsDir) await page.screenshot({ path: path.join(shotsDir, 'conflicts.png') });
+
+    // Choosing the other assignee is an edit of the field: it settles that conflict.
+    await assignee.getByTestId('conflict-use-other').click();
+    await waitForCount(page.getByTestId('conflict'), 1, 'one conflict left after choosing');
+    const detail = await apiCall('GET', `/tickets/${ticket.id}`, { token });
+    assert.equal(detail.ticket.assignee_id, null, 'the other value (nobody) is set');
+    const open = detail.conflicts.filter((c) => !c.resolved).map((c) => c.field);
+    assert.deepEqual(open, ['status'], 'the assignee conflict is settled on the server too');
+    // Keeping the status resolves the last one.
+    await status.getByTestId('conflict-keep').click();
+    await waitForCount(page.getByTestId('conflict'), 0, 'no conflict left');
+    assert.deepEqual(pageErrors, [], 'no script errors');
+  } finally {
+    await context.close();
+  }
+});

@@ -99,11 +99,11 @@ export type ConflictNames = {
 const EMPTY = '(empty)';
 
 /** Which list names the ids of a field, and what to say when the id is not in it. */
-const REFERENCES: Record<string, { list: keyof ConflictNames; unknown: string }> = {
-  assignee_id: { list: 'users', unknown: 'a user not listed here' },
-  client_id: { list: 'clients', unknown: 'a client not listed here' },
-  site_id: { list: 'sites', unknown: 'a site not listed here' },
-  contact_id: { list: 'contacts', unknown: 'a contact not listed here' },
+const REFERENCES: Record<string, { list: keyof ConflictNames; unknown: string; none: string }> = {
+  assignee_id: { list: 'users', unknown: 'a user not listed here', none: 'Unassigned' },
+  client_id: { list: 'clients', unknown: 'a client not listed here', none: 'No client' },
+  site_id: { list: 'sites', unknown: 'a site not listed here', none: 'No site' },
+  contact_id: { list: 'contacts', unknown: 'a contact not listed here', none: 'No contact' },
 };
 
 /** Ticket times travel through sync as epoch milliseconds; `paused_since` is one without the `_at`. */
@@ -127,7 +127,8 @@ function timeText(v: JsonValue): string | null {
  * JSON or epoch numbers: a value of an unexpected shape is still spelled out in words.
  */
 export function conflictValue(field: string, v: JsonValue, names: ConflictNames): string {
-  if (v === null || v === '') return EMPTY;
+  // An empty link reads as the field's own "none" (Unassigned, No site), as in its picker.
+  if (v === null || v === '') return REFERENCES[field]?.none ?? EMPTY;
   if (field === 'tags') {
     const list = tagList(v);
     if (list) return list.length ? list.join(', ') : EMPTY;
