@@ -154,7 +154,7 @@ pub(crate) const TICKET_MERGE: &[(&str, Merge)] = &[
     ("resolved_at", Merge::Derived),
     ("paused_since", Merge::Derived),
     ("paused_minutes", Merge::Derived),
-    ("created_at", Merge::Derived),
+    ("created_at", Merge::SetOnce),
 ];
 
 const TICKET_LINKS: &[Link] = &[

@@ -50,9 +50,15 @@ pub enum Merge {
     /// The earliest value wins on every replica, whatever order writes arrive in (a ticket's
     /// first response is the earliest public reply anywhere). Never a conflict.
     Earliest,
+    /// The latest value wins on every replica, in any order of arrival (when something was
+    /// last seen). Never a conflict.
+    Latest,
     /// State that moves with another field (a ticket's SLA clock moves with its status): it
-    /// follows the write that wins, and is never a conflict of its own.
+    /// follows the write that wins, is recomputed where its record says so, and is never a
+    /// conflict of its own.
     Derived,
+    /// Set when the record is made, never changed by a later write (when it was opened).
+    SetOnce,
 }
 
 /// Sync conflicts are the sync engine's own records: made on the server, they reach every
@@ -193,17 +199,19 @@ pub(crate) struct ClockCache {
 }
 
 /// The columns one apply sets on one row: the last winning value of each field, the
-/// earliest of each earliest-wins field, and the latest change time.
+/// earliest (or latest) of each earliest- (latest-) wins field, and the latest change time.
 #[derive(Default)]
 struct PendingRow {
     sets: std::collections::BTreeMap<String, Value>,
-    earliest: std::collections::BTreeMap<String, Value>,
+    picks: std::collections::BTreeMap<String, (Merge, Value)>,
     stamp: Option<i64>,
 }
 
-/// The earlier of two values of an earliest-wins field (an empty one gives way).
-fn earlier(a: &Value, b: &Value) -> Value {
+/// The earlier (or later) of two values of an earliest- (latest-) wins field; an empty one
+/// gives way.
+fn pick(rule: Merge, a: &Value, b: &Value) -> Value {
     match (a.as_i64(), b.as_i64()) {
+        (Some(x), Some(y)) if rule == Merge::Latest => json!(x.max(y)),
         (Some(x), Some(y)) => json!(x.min(y)),
         (Some(_), None) => a.clone(),
         (None, _) => b.clone(),
@@ -249,7 +257,7 @@ impl ClockCache {
         rec: &SyncedRecord,
         id: &str,
         sets: &[(&str, &Value)],
-        earliest: &[(&str, &Value)],
+        picks: &[(&str, Merge, &Value)],
         stamp: Option<i64>,
     ) {
         let row = self
@@ -259,12 +267,12 @@ impl ClockCache {
         for (f, v) in sets {
             row.sets.insert(f.to_string(), (*v).clone());
         }
-        for (f, v) in earliest {
-            let merged = match row.earliest.get(*f) {
-                Some(before) => earlier(before, v),
+        for (f, rule, v) in picks {
+            let merged = match row.picks.get(*f) {
+                Some((_, before)) => pick(*rule, before, v),
                 None => (*v).clone(),
             };
-            row.earliest.insert(f.to_string(), merged);
+            row.picks.insert(f.to_string(), (*rule, merged));
         }
         if let Some(t) = stamp {
             row.stamp = Some(row.stamp.map_or(t, |s| s.max(t)));
@@ -274,30 +282,34 @@ impl ClockCache {
     /// Writes the pending row updates (rows that set the same columns share a statement),
     /// then runs their derived-state hooks in the order the changes came.
     async fn flush_rows(&mut self, w: &mut WriteTx<'_>, engine: &SlaEngine) -> CoreResult<()> {
-        type Shape = (String, Vec<String>, Vec<String>, bool);
+        type Shape = (String, Vec<String>, Vec<(String, bool)>, bool);
         let mut shapes: std::collections::BTreeMap<Shape, Vec<(String, PendingRow)>> =
             Default::default();
         for ((table, id), row) in self.rows.drain() {
             let shape = (
                 table,
                 row.sets.keys().cloned().collect(),
-                row.earliest.keys().cloned().collect(),
+                row.picks
+                    .iter()
+                    .map(|(f, (rule, _))| (f.clone(), *rule == Merge::Latest))
+                    .collect(),
                 row.stamp.is_some(),
             );
             shapes.entry(shape).or_default().push((id, row));
         }
-        for ((table, sets, earliest, stamped), rows) in shapes {
-            let width = 1 + sets.len() + earliest.len() + usize::from(stamped);
+        for ((table, sets, picks, stamped), rows) in shapes {
+            let width = 1 + sets.len() + picks.len() + usize::from(stamped);
             let mut assignments: Vec<String> = Vec::new();
             let mut col = 2;
             for f in &sets {
                 assignments.push(format!("{f} = v.column{col}"));
                 col += 1;
             }
-            for f in &earliest {
-                // SQLite's min() of a NULL is NULL: an empty side gives way to the other.
+            for (f, latest) in &picks {
+                // SQLite's min() and max() of a NULL are NULL: an empty side gives way.
+                let op = if *latest { "max" } else { "min" };
                 assignments.push(format!(
-                    "{f} = coalesce(min({table}.{f}, v.column{col}), {table}.{f}, v.column{col})"
+                    "{f} = coalesce({op}({table}.{f}, v.column{col}), {table}.{f}, v.column{col})"
                 ));
                 col += 1;
             }
@@ -316,7 +328,7 @@ impl ClockCache {
                 let mut q = sqlx::query(&sql);
                 for (id, row) in chunk {
                     q = q.bind(id.clone());
-                    for v in row.sets.values().chain(row.earliest.values()) {
+                    for v in row.sets.values().chain(row.picks.values().map(|(_, v)| v)) {
                         q = bind_json(q, v);
                     }
                     if let Some(t) = row.stamp {
@@ -612,7 +624,7 @@ async fn apply_change(
 
     let mut clocks = cache.get(w, &c.entity, &id).await?;
     let mut sets: Vec<(&str, &Value)> = Vec::new();
-    let mut earliest: Vec<(&str, &Value)> = Vec::new();
+    let mut picks: Vec<(&str, Merge, &Value)> = Vec::new();
     let mut extra: Option<&Value> = None;
     for (field, value) in fields {
         let is_extra = rec.extra.is_some_and(|e| e.name == field);
@@ -630,13 +642,17 @@ async fn apply_change(
             .map(str::to_string);
         let incoming_wins = clock.as_deref().is_none_or(|k| key.as_str() > k);
         let rule = rec.merge_of(field);
-        if rule == Merge::Earliest {
-            // The earlier of the two values stays, in any order of arrival.
-            if incoming_wins {
-                clocks.insert(field.clone(), json!(key));
+        match rule {
+            Merge::Earliest | Merge::Latest => {
+                // The earlier (later) of the two values stays, in any order of arrival.
+                if incoming_wins {
+                    clocks.insert(field.clone(), json!(key));
+                }
+                picks.push((field.as_str(), rule, value));
+                continue;
             }
-            earliest.push((field.as_str(), value));
-            continue;
+            Merge::SetOnce if clock.is_some() => continue, // set already: it stays
+            _ => {}
         }
         if detect && rule == Merge::Edited && clock.is_some() && base != clock {
             let current = match (
@@ -676,10 +692,10 @@ async fn apply_change(
             sets.push((field.as_str(), value));
         }
     }
-    if sets.is_empty() && earliest.is_empty() && extra.is_none() {
+    if sets.is_empty() && picks.is_empty() && extra.is_none() {
         return Ok(applied);
     }
-    if !sets.is_empty() || !earliest.is_empty() {
+    if !sets.is_empty() || !picks.is_empty() {
         if !cache.row_exists(w, rec, &id).await? {
             // Causal order makes this rare (the insert comes first); without the row there
             // is nothing to update, and a partial row would break its constraints.
@@ -692,7 +708,7 @@ async fn apply_change(
                 .map(|h| h.wall_ms)
                 .unwrap_or_else(|| w.now_ms())
         });
-        cache.pend_row(rec, &id, &sets, &earliest, stamp);
+        cache.pend_row(rec, &id, &sets, &picks, stamp);
     }
     if let (Some(v), Some(e)) = (extra, rec.extra) {
         (e.write)(w, c.entity_id, v).await?;
@@ -702,8 +718,8 @@ async fn apply_change(
         // Derived state reads the row: it runs once the pending updates are written.
         let written: Vec<String> = sets
             .iter()
-            .chain(&earliest)
             .map(|(f, _)| f.to_string())
+            .chain(picks.iter().map(|(f, ..)| f.to_string()))
             .collect();
         cache.hooks.push((c.clone(), written));
     }
@@ -1888,6 +1904,19 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn earliest_and_latest_wins_pick_in_any_order_and_empty_gives_way() {
+        for (a, b) in [(json!(5), json!(9)), (json!(9), json!(5))] {
+            assert_eq!(pick(Merge::Earliest, &a, &b), json!(5));
+            assert_eq!(pick(Merge::Latest, &a, &b), json!(9));
+        }
+        for rule in [Merge::Earliest, Merge::Latest] {
+            assert_eq!(pick(rule, &Value::Null, &json!(7)), json!(7));
+            assert_eq!(pick(rule, &json!(7), &Value::Null), json!(7));
+            assert_eq!(pick(rule, &Value::Null, &Value::Null), Value::Null);
+        }
+    }
 
     #[test]
     fn versions_are_stored_grouped_and_read_in_both_forms() {

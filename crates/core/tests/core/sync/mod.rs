@@ -1060,3 +1060,51 @@ async fn two_offline_consoles_moving_and_answering_one_ticket_make_one_conflict(
         }
     }
 }
+
+/// When a ticket was opened is set once: a later write from anywhere does not move it (and
+/// is no conflict), while the same change's other fields still land.
+#[tokio::test]
+async fn a_tickets_opening_time_is_set_once() {
+    let (f, admin, id) = server_with_ticket().await;
+    let opened = ticket(&f.core, &admin, id).await.ticket.created_at;
+    let replica = Uuid::now_v7();
+    let later = (monday_10() + Duration::hours(1)).timestamp_millis();
+    let hlc = format!("{later:015}-{:010}-{}", 0, replica.simple());
+    let push = f
+        .core
+        .accept_push(
+            &admin,
+            PushRequest {
+                replica_id: replica,
+                changes: vec![outpost_proto::ChangeRecord {
+                    change_id: Uuid::now_v7(),
+                    replica_id: replica,
+                    replica_seq: 1,
+                    hlc,
+                    entity: "ticket".into(),
+                    entity_id: id,
+                    op: "update".into(),
+                    fields: serde_json::json!({"created_at": later, "title": "Moved in time?"}),
+                    base: serde_json::json!({}),
+                }],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        push.conflicts, 1,
+        "the title was edited without seeing the current one"
+    );
+    let t = ticket(&f.core, &admin, id).await.ticket;
+    assert_eq!(t.title, "Moved in time?");
+    assert_eq!(t.created_at, opened, "the opening time stays");
+    let fields: Vec<String> = f
+        .core
+        .conflicts_for("ticket", id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.field)
+        .collect();
+    assert_eq!(fields, vec!["title".to_string()]);
+}
