@@ -333,19 +333,24 @@ fn after_remote_move<'a>(
     })
 }
 
+/// The tickets a run of remote records (moves, time entries) belongs to, each once.
+fn tickets_of<'a>(run: &'a [&'a outpost_proto::ChangeRecord]) -> Vec<&'a str> {
+    let mut tickets: Vec<&str> = run
+        .iter()
+        .filter_map(|c| c.fields.get("ticket_id").and_then(Value::as_str))
+        .collect();
+    tickets.sort_unstable();
+    tickets.dedup();
+    tickets
+}
+
 fn after_remote_moves<'a>(
     w: &'a mut WriteTx<'_>,
     run: &'a [&'a outpost_proto::ChangeRecord],
     engine: &'a SlaEngine,
 ) -> HookFuture<'a> {
     Box::pin(async move {
-        let mut tickets: Vec<&str> = run
-            .iter()
-            .filter_map(|c| c.fields.get("ticket_id").and_then(Value::as_str))
-            .collect();
-        tickets.sort_unstable();
-        tickets.dedup();
-        for t in tickets {
+        for t in tickets_of(run) {
             replay_clock(w, engine, parse_uuid(t)?).await?;
         }
         Ok(())
@@ -610,13 +615,7 @@ fn after_remote_time_entries<'a>(
     _engine: &'a SlaEngine,
 ) -> HookFuture<'a> {
     Box::pin(async move {
-        let mut tickets: Vec<&str> = run
-            .iter()
-            .filter_map(|c| c.fields.get("ticket_id").and_then(Value::as_str))
-            .collect();
-        tickets.sort_unstable();
-        tickets.dedup();
-        for t in tickets {
+        for t in tickets_of(run) {
             refresh_time_totals(w, t).await?;
         }
         Ok(())
