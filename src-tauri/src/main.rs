@@ -68,6 +68,12 @@ async fn call(
         id,
         input: input.map(Input::Json).unwrap_or_default(),
     };
+    if operation.server_only {
+        return Err(failure(
+            "unsupported",
+            format!("'{op}' is answered by a server; this console calls its server for it"),
+        ));
+    }
     if OWN_OPERATIONS.contains(&operation.name) {
         return own(&state, operation, req).await;
     }

@@ -923,7 +923,28 @@ pub struct PullQuery {
     #[serde(default)]
     #[ts(optional)]
     pub entity: Option<String>,
+    /// The sync generation the console speaks (`SYNC_GENERATION`); record types newer than
+    /// it are left out. Absent: 1, consoles from before status moves.
+    #[serde(default)]
+    #[ts(optional)]
+    #[param(minimum = 1)]
+    pub sync: Option<u8>,
 }
+
+/// Which checksums a console compares: those of the record types its generation knows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChecksumQuery {
+    /// As in [`PullQuery`]. Absent: 1.
+    #[serde(default)]
+    #[ts(optional)]
+    #[param(minimum = 1)]
+    pub sync: Option<u8>,
+}
+
+/// The sync generation this version speaks: 1 was the landed protocol; 2 adds status moves.
+pub const SYNC_GENERATION: u8 = 2;
 
 /// A digest of every record of one type as a store holds it, to compare with the server.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
@@ -1154,6 +1175,7 @@ wire_types!(
     PushRequest,
     PushResponse,
     PullQuery,
+    ChecksumQuery,
     PullPage,
     Conflict,
     SyncStatus,

@@ -3,6 +3,7 @@
 //! The sync rules themselves live in `outpost-core::sync`; this crate only moves bytes.
 
 use outpost_core::sync::{SyncTransport, TransportError};
+use outpost_proto::SYNC_GENERATION;
 use outpost_proto::{
     ApiError, EntityChecksum, LoginRequest, PullPage, PushRequest, PushResponse, Session,
     SnapshotPage,
@@ -96,11 +97,12 @@ impl SyncTransport for HttpTransport {
     }
 
     async fn pull(&self, after: i64, limit: i64) -> Result<PullPage, TransportError> {
-        self.get(
-            "/sync/pull",
-            &[("after", after.to_string()), ("limit", limit.to_string())],
-        )
-        .await
+        let query = [
+            ("after", after.to_string()),
+            ("limit", limit.to_string()),
+            ("sync", SYNC_GENERATION.to_string()),
+        ];
+        self.get("/sync/pull", &query).await
     }
 
     async fn pull_entity(
@@ -113,12 +115,14 @@ impl SyncTransport for HttpTransport {
             ("after", after.to_string()),
             ("limit", limit.to_string()),
             ("entity", entity.to_string()),
+            ("sync", SYNC_GENERATION.to_string()),
         ];
         self.get("/sync/pull", &query).await
     }
 
     async fn checksums(&self) -> Result<Vec<EntityChecksum>, TransportError> {
-        self.get("/sync/checksums", &[]).await
+        self.get("/sync/checksums", &[("sync", SYNC_GENERATION.to_string())])
+            .await
     }
 
     async fn snapshot(

@@ -5,6 +5,7 @@ import type {
   Asset,
   AssetPage,
   AssetQuery,
+  ChecksumQuery,
   Client,
   ClientDetail,
   Comment,
@@ -199,11 +200,11 @@ export const api = {
   loadDemo: () =>
     call<DemoSummary>({ op: 'load_demo', auth: true, write: true, http: { method: 'POST', path: `/demo` } }),
 
-  /** Takes a batch of a console's changes. */
+  /** Takes a batch of a console's changes. (answered by the server; the desktop app refuses it) */
   syncPush: (body: PushRequest) =>
     call<PushResponse>({ op: 'sync_push', auth: true, write: true, body, http: { method: 'POST', path: `/sync/push` } }),
 
-  /** A page of the change log. */
+  /** A page of the change log. (answered by the server; the desktop app refuses it) */
   syncPull: (query: PullQuery) =>
     call<PullPage>({ op: 'sync_pull', auth: true, write: false, query, http: { method: 'GET', path: `/sync/pull` } }),
 
@@ -211,11 +212,11 @@ export const api = {
   syncStatus: () =>
     call<SyncStatus>({ op: 'sync_status', auth: true, write: false, http: { method: 'GET', path: `/sync/status` } }),
 
-  /** A digest per record type, to compare stores. */
-  syncChecksums: () =>
-    call<EntityChecksum[]>({ op: 'sync_checksums', auth: true, write: false, http: { method: 'GET', path: `/sync/checksums` } }),
+  /** A digest per record type, to compare stores. (answered by the server; the desktop app refuses it) */
+  syncChecksums: (query: ChecksumQuery) =>
+    call<EntityChecksum[]>({ op: 'sync_checksums', auth: true, write: false, query, http: { method: 'GET', path: `/sync/checksums` } }),
 
-  /** A page of the current records of one type (a console's first sync). */
+  /** A page of the current records of one type (a console's first sync). (answered by the server; the desktop app refuses it) */
   syncSnapshot: (query: SnapshotQuery) =>
     call<SnapshotPage>({ op: 'sync_snapshot', auth: true, write: false, query, http: { method: 'GET', path: `/sync/snapshot` } }),
 

@@ -293,7 +293,18 @@ limit?: number,
  * Only changes of this entity type (a console re-syncing one type after a checksum
  * mismatch).
  */
-entity?: string, };
+entity?: string, 
+/**
+ * The sync generation the console speaks (`SYNC_GENERATION`); record types newer than
+ * it are left out. Absent: 1, consoles from before status moves.
+ */
+sync?: number, };
+
+export type ChecksumQuery = { 
+/**
+ * As in [`PullQuery`]. Absent: 1.
+ */
+sync?: number, };
 
 export type PullPage = { changes: Array<ChangeRecord>, 
 /**

@@ -184,6 +184,9 @@ pub struct Operation {
     pub also: &'static [u16],
     /// Changes data, so a console's sync state moves.
     pub writes: bool,
+    /// Only the server answers it (what consoles call on their server to sync); the desktop
+    /// app refuses it.
+    pub server_only: bool,
     run: Option<Runner>,
 }
 
@@ -321,6 +324,7 @@ pub(crate) struct Builder {
     access: Access,
     success: Success,
     also: &'static [u16],
+    server_only: bool,
 }
 
 pub(crate) fn op(name: &'static str, summary: &'static str) -> Builder {
@@ -331,6 +335,7 @@ pub(crate) fn op(name: &'static str, summary: &'static str) -> Builder {
         access: Access::User,
         success: Success::Ok,
         also: &[],
+        server_only: false,
     }
 }
 
@@ -374,6 +379,11 @@ impl Builder {
         self.success = Success::NoContent;
         self
     }
+    /// Only the server answers it (the sync endpoints consoles call).
+    pub fn server(mut self) -> Self {
+        self.server_only = true;
+        self
+    }
     /// Statuses besides those implied (409 conflict, 429 throttled, 503 unavailable…).
     pub fn also(mut self, statuses: &'static [u16]) -> Self {
         self.also = statuses;
@@ -403,6 +413,7 @@ impl Builder {
             output,
             also: self.also,
             writes,
+            server_only: self.server_only,
             run,
         }
     }

@@ -197,26 +197,26 @@ fn table() -> Vec<Operation> {
         // ---- sync
         op("sync_push", "Takes a batch of a console's changes.")
             .post("/sync/push")
+            .server()
             .writer()
             .also(&[409])
             .body(|core, who, req: PushRequest| async move { core.accept_push(who.actor()?, req).await }),
         op("sync_pull", "A page of the change log.")
             .get("/sync/pull")
-            .query(|core, who, q: PullQuery| async move {
-                let actor = who.actor()?;
-                match q.entity.as_deref() {
-                    Some(entity) => core.pull_entity_changes(actor, entity, q.after, q.limit).await,
-                    None => core.pull_changes(actor, q.after, q.limit).await,
-                }
-            }),
+            .server()
+            .query(|core, who, q: PullQuery| async move { core.pull_for(who.actor()?, &q).await }),
         op("sync_status", "Where this store stands with its server.")
             .get("/sync/status")
             .run(|core, _| async move { core.sync_status().await }),
         op("sync_checksums", "A digest per record type, to compare stores.")
             .get("/sync/checksums")
-            .run(|core, who| async move { core.checksums(who.actor()?).await }),
+            .server()
+            .query(|core, who, q: ChecksumQuery| async move {
+                core.checksums_for(who.actor()?, q.sync.unwrap_or(1)).await
+            }),
         op("sync_snapshot", "A page of the current records of one type (a console's first sync).")
             .get("/sync/snapshot")
+            .server()
             .query(|core, who, q: SnapshotQuery| async move {
                 core.snapshot(who.actor()?, &q.entity, q.after, q.limit).await
             }),

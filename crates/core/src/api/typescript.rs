@@ -70,6 +70,8 @@ pub fn typescript_client() -> String {
         }
         let note = if op.desktop_only() {
             " (desktop app only)"
+        } else if op.server_only {
+            " (answered by the server; the desktop app refuses it)"
         } else {
             ""
         };

@@ -301,6 +301,7 @@ pub(crate) const STATUS_MOVE_RECORD: SyncedRecord = SyncedRecord {
         required: true,
     }],
     append_only: true,
+    since: 2,
     after_apply: Some(after_remote_move),
     after_creates: Some(after_remote_moves),
     ..SyncedRecord::table(
@@ -404,12 +405,12 @@ async fn record_move(
 /// The SLA clock replayed from the merged history of a ticket's status moves: from the
 /// clock the first move's author saw, each move in the order the status merges. Every
 /// store holds the same moves, so every store ends with the same clock, whoever was
-/// offline when. A ticket with no recorded moves keeps the clock it has.
+/// offline when. A ticket with no recorded moves keeps the clock it has (false).
 pub(crate) async fn replay_clock(
     w: &mut WriteTx<'_>,
     engine: &SlaEngine,
     ticket: Uuid,
-) -> CoreResult<()> {
+) -> CoreResult<bool> {
     type MoveRow = (String, i64, String, Option<i64>, i64, Option<i64>);
     let moves: Vec<MoveRow> = sqlx::query_as(
         "SELECT status, at, from_status, from_paused_since, from_paused_minutes, \
@@ -419,11 +420,11 @@ pub(crate) async fn replay_clock(
     .fetch_all(&mut *w.tx)
     .await?;
     let Some(first) = moves.first() else {
-        return Ok(());
+        return Ok(false);
     };
     let stored = match load_state(w, ticket).await {
         Ok(s) => s,
-        Err(CoreError::NotFound(_)) => return Ok(()), // not here (yet): nothing to replay
+        Err(CoreError::NotFound(_)) => return Ok(false), // not here (yet): nothing to replay
         Err(e) => return Err(e),
     };
     let mut s = stored.clone();
@@ -441,7 +442,8 @@ pub(crate) async fn replay_clock(
     // replay decides only the pause and resolution clock.
     s.status = stored.status;
     s.first_response_at = stored.first_response_at;
-    store_sla(w, engine, ticket, &s).await
+    store_sla(w, engine, ticket, &s).await?;
+    Ok(true)
 }
 
 /// Fields whose change moves a ticket's SLA clocks.
@@ -557,7 +559,12 @@ fn after_remote_write<'a>(
             }
         }
         if !inserted && written.iter().any(|f| SLA_FIELDS.contains(f)) {
-            refresh_sla(w, engine, c.entity_id).await?;
+            // The clock a change carries is its author's view; where the moves are known,
+            // the replay of their merged history decides it (also when a re-sync reads
+            // the ticket's changes again).
+            if !replay_clock(w, engine, c.entity_id).await? {
+                refresh_sla(w, engine, c.entity_id).await?;
+            }
         }
         Ok(())
     })
@@ -938,6 +945,17 @@ pub(crate) async fn recompute_open_deadlines(
         let id = parse_uuid(&id)?;
         let s = load_state(w, id).await?;
         store_sla(w, engine, id, &s).await?;
+    }
+    // Minutes paused are business minutes of the policy: a ticket that ever waited on its
+    // client is replayed under the new one, so every store that holds the same moves and the
+    // same policy holds the same clock, whenever it replayed before.
+    let waited: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT ticket_id FROM status_moves WHERE status = 'waiting_on_client'",
+    )
+    .fetch_all(&mut *w.tx)
+    .await?;
+    for id in waited {
+        replay_clock(w, engine, parse_uuid(&id)?).await?;
     }
     Ok(())
 }

@@ -98,7 +98,7 @@ impl Core {
                 views.push(SavedView {
                     id: parse_uuid(r.get("id"))?,
                     name: r.get("name"),
-                    query: serde_json::from_str(&query).unwrap_or_default(),
+                    query: stored_query(&query),
                     builtin: false,
                 });
             }
@@ -179,5 +179,47 @@ impl Core {
         w.audit("view.delete", "saved_view", id, None, None).await?;
         w.commit().await?;
         Ok(())
+    }
+}
+
+/// A saved view's query as stored, read as far as this version understands it: a view saved
+/// by a newer console may carry filters this one does not know, which are left out rather
+/// than turning the view into the whole queue (requests refuse unknown fields; stored views
+/// must not).
+fn stored_query(text: &str) -> TicketQuery {
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return TicketQuery::default();
+    };
+    for _ in 0..32 {
+        match serde_json::from_value::<TicketQuery>(value.clone()) {
+            Ok(q) => return q,
+            Err(e) => {
+                let message = e.to_string();
+                let unknown = message
+                    .strip_prefix("unknown field `")
+                    .and_then(|rest| rest.split('`').next());
+                let removed = match (unknown, value.as_object_mut()) {
+                    (Some(field), Some(map)) => map.remove(field).is_some(),
+                    _ => false,
+                };
+                if !removed {
+                    return TicketQuery::default();
+                }
+            }
+        }
+    }
+    TicketQuery::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_view_saved_by_a_newer_version_keeps_the_filters_this_one_knows() {
+        let q = stored_query(r#"{"status":"open","colour":"red","q":"printer"}"#);
+        assert_eq!(q.q.as_deref(), Some("printer"));
+        assert!(q.status.is_some());
+        assert_eq!(stored_query("not json"), TicketQuery::default());
     }
 }

@@ -1,4 +1,5 @@
-//! Offline-first sync: change records, per-field last-writer-wins, conflicts, push and pull.
+//! Offline-first sync: change records, per-field merge by declared rules (last writer wins
+//! with conflicts kept, earliest/latest wins, derived, set once), push, pull and snapshots.
 //! The protocol is described in `README.md` beside this file; keep the two in step.
 //!
 //! Free of HTTP and Tauri: the server calls [`Core::accept_push`] and [`Core::pull_changes`];
@@ -15,7 +16,7 @@ use crate::error::{invalid, CoreError, CoreResult};
 use crate::store::{parse_uuid, Actor, Core, Op, WriteTx};
 use outpost_proto::{
     ChangeRecord, Conflict, EntityChecksum, PullPage, PushRequest, PushResponse, SnapshotPage,
-    SyncStatus,
+    SyncStatus, SYNC_GENERATION,
 };
 use record::{ClientOf, SyncedRecord};
 use scope::ScopeMove;
@@ -1325,7 +1326,28 @@ impl Core {
         after: i64,
         limit: Option<i64>,
     ) -> CoreResult<PullPage> {
-        self.pull_page(actor, None, after, limit).await
+        self.pull_page(actor, None, after, limit, SYNC_GENERATION)
+            .await
+    }
+
+    /// A page of the log for a console of sync generation `generation` (record types newer
+    /// than it are left out, so older consoles keep syncing with a newer server), limited to
+    /// one entity type when asked.
+    pub async fn pull_for(
+        &self,
+        actor: &Actor,
+        q: &outpost_proto::PullQuery,
+    ) -> CoreResult<PullPage> {
+        let generation = q.sync.unwrap_or(1);
+        if let Some(entity) = q.entity.as_deref() {
+            if record(entity).is_none_or(|r| r.since > generation) {
+                return Err(invalid(format!(
+                    "'{entity}' is not an entity type that syncs"
+                )));
+            }
+        }
+        self.pull_page(actor, q.entity.as_deref(), q.after, q.limit, generation)
+            .await
     }
 
     /// Like [`Core::pull_changes`], restricted to one entity type.
@@ -1341,7 +1363,8 @@ impl Core {
                 "'{entity}' is not an entity type that syncs"
             )));
         }
-        self.pull_page(actor, Some(entity), after, limit).await
+        self.pull_page(actor, Some(entity), after, limit, SYNC_GENERATION)
+            .await
     }
 
     /// A page of the log after `after`, holding only what `actor` may see. The page limit
@@ -1352,6 +1375,7 @@ impl Core {
         entity: Option<&str>,
         after: i64,
         limit: Option<i64>,
+        generation: u8,
     ) -> CoreResult<PullPage> {
         let limit = limit.unwrap_or(500);
         if !(1..=MAX_PULL_PAGE).contains(&limit) {
@@ -1387,6 +1411,8 @@ impl Core {
             .iter()
             .map(change_from_row)
             .collect::<CoreResult<_>>()?;
+        // What the console's generation does not know is left out; the cursor moves past it.
+        changes.retain(|c| record(&c.entity).is_none_or(|r| r.since <= generation));
         if actor.clients.is_some() {
             changes = self.visible_changes(actor, changes).await?;
         }
@@ -1436,10 +1462,19 @@ impl Core {
     /// tell whether a console and the server agree.
     /// Only the records `actor` may see count, so a scoped console compares like with like.
     pub async fn checksums(&self, actor: &Actor) -> CoreResult<Vec<EntityChecksum>> {
+        self.checksums_for(actor, SYNC_GENERATION).await
+    }
+
+    /// The checksums a console of sync generation `generation` compares.
+    pub async fn checksums_for(
+        &self,
+        actor: &Actor,
+        generation: u8,
+    ) -> CoreResult<Vec<EntityChecksum>> {
         let mut out = Vec::new();
         for rec in crate::records::all()
             .iter()
-            .filter(|r| r.checked && r.is_table())
+            .filter(|r| r.checked && r.is_table() && r.since <= generation)
         {
             let entity = rec.entity;
             let cols = rec.columns.join(", ");
@@ -1647,6 +1682,21 @@ impl Core {
             .bind(entity)
             .execute(&self.pool)
             .await?;
+        // Earliest- and latest-wins fields keep the extreme of what they hold and what comes:
+        // empty them, so reading every change again leaves the server's value.
+        if let Some(rec) = record(entity).filter(|r| r.is_table()) {
+            let picked: Vec<String> = rec
+                .merge
+                .iter()
+                .filter(|(_, m)| matches!(m, Merge::Earliest | Merge::Latest))
+                .map(|(f, _)| format!("{f} = NULL"))
+                .collect();
+            if !picked.is_empty() {
+                sqlx::query(&format!("UPDATE {} SET {}", rec.table, picked.join(", ")))
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
         let mut after = 0;
         loop {
             let p = t

@@ -88,6 +88,9 @@ pub struct ExtraField {
 pub struct SyncedRecord {
     /// The record type's name on the wire (`ticket`).
     pub entity: &'static str,
+    /// The sync generation that introduced it: consoles of an older generation neither
+    /// receive it nor compare its checksum (`outpost_proto::SYNC_GENERATION`).
+    pub since: u8,
     /// Its table; empty for a record that is not a table row (`own` says how it applies).
     pub table: &'static str,
     /// Columns that sync: a remote change may only ever touch these.
@@ -133,6 +136,7 @@ impl SyncedRecord {
     ) -> SyncedRecord {
         SyncedRecord {
             entity,
+            since: 1,
             table,
             columns,
             merge: &[],

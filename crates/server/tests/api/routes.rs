@@ -555,3 +555,57 @@ async fn assets_live_through_the_api_and_bad_input_gets_a_typed_4xx() {
     let page = s.ok(s.get("/assets").await).await;
     assert_eq!(page["total"], 1, "nothing half-made");
 }
+
+/// Consoles of the landed version (sync generation 1) keep syncing with this server: they
+/// are not sent record types they do not know (status moves), nor asked to compare them.
+#[tokio::test]
+async fn consoles_of_an_older_sync_generation_get_only_what_they_know() {
+    let s = server().await;
+    let client = s
+        .ok(s.post("/clients", json!({"name": "Acme"})).await)
+        .await;
+    let t = s
+        .ok(s
+            .post(
+                "/tickets",
+                json!({"title": "Printer", "client_id": client["id"]}),
+            )
+            .await)
+        .await;
+    let id = t["id"].as_str().unwrap();
+    s.ok(s
+        .patch(
+            &format!("/tickets/{id}"),
+            json!({"status": "waiting_on_client"}),
+        )
+        .await)
+        .await;
+    let kinds = |page: &Value| -> Vec<String> {
+        page["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["entity"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let old = s.ok(s.get("/sync/pull?after=0").await).await;
+    assert!(!kinds(&old).contains(&"status_move".to_string()), "{old}");
+    assert!(kinds(&old).contains(&"ticket".to_string()));
+    let new = s.ok(s.get("/sync/pull?after=0&sync=2").await).await;
+    assert!(kinds(&new).contains(&"status_move".to_string()), "{new}");
+    // The cursor moves past what an old console is not sent.
+    assert_eq!(old["next_cursor"], new["next_cursor"]);
+    let names = |sums: &Value| -> Vec<String> {
+        sums.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["entity"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let old_sums = s.ok(s.get("/sync/checksums").await).await;
+    assert!(!names(&old_sums).contains(&"status_move".to_string()));
+    let new_sums = s.ok(s.get("/sync/checksums?sync=2").await).await;
+    assert!(names(&new_sums).contains(&"status_move".to_string()));
+    let r = s.get("/sync/pull?after=0&entity=status_move").await;
+    refused(r, StatusCode::BAD_REQUEST, "validation").await;
+}

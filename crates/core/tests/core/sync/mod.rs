@@ -1108,3 +1108,74 @@ async fn a_tickets_opening_time_is_set_once() {
         .collect();
     assert_eq!(fields, vec!["title".to_string()]);
 }
+
+/// The policy changes on the server while a console is offline and ends a pause there: the
+/// console counted the pause under the old business hours, the server under the new. Once
+/// both hold the same moves and the same policy, they hold the same clock, and the
+/// checksums need no repair.
+#[tokio::test]
+async fn a_pause_ended_offline_under_an_old_policy_agrees_after_sync() {
+    let (f, admin, id) = server_with_ticket().await;
+    f.core
+        .update_ticket(
+            &admin,
+            id,
+            UpdateTicket {
+                status: Some(TicketStatus::WaitingOnClient),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let link = Link::new(&f.core, &admin);
+    let a = console(&link).await;
+    a.clock.advance(Duration::hours(3));
+    a.core
+        .update_ticket(
+            &admin,
+            id,
+            UpdateTicket {
+                status: Some(TicketStatus::InProgress),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let clock = |core: &Core| {
+        let core = core.pool().clone();
+        async move {
+            sqlx::query_as::<_, (i64, Option<i64>, Option<i64>)>(
+                "SELECT paused_minutes, paused_since, resolved_at FROM tickets WHERE id = ?",
+            )
+            .bind(id.to_string())
+            .fetch_one(&core)
+            .await
+            .unwrap()
+        }
+    };
+    let counted_offline = clock(&a.core).await;
+    // Meanwhile the working day got shorter: the same three hours hold fewer business minutes.
+    let mut policy = f.core.sla_policy().await.unwrap();
+    policy.day_start_minute = 11 * 60;
+    f.clock.advance(Duration::hours(1));
+    f.core.set_sla_policy(&admin, policy).await.unwrap();
+    for _ in 0..2 {
+        a.core.sync_once(&link, 50).await.unwrap();
+    }
+    let on_server = clock(&f.core).await;
+    assert_eq!(
+        clock(&a.core).await,
+        on_server,
+        "same moves, same policy, same clock"
+    );
+    assert!(on_server.0 > 0, "the pause counts: {on_server:?}");
+    assert_eq!(
+        ticket(&a.core, &admin, id).await.ticket.sla,
+        ticket(&f.core, &admin, id).await.ticket.sla
+    );
+    assert!(
+        a.core.verify_sync(&link, 50).await.unwrap().is_empty(),
+        "no repair needed"
+    );
+    let _ = counted_offline;
+}
