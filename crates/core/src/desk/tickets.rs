@@ -427,6 +427,13 @@ pub(crate) async fn replay_clock(
         Err(CoreError::NotFound(_)) => return Ok(false), // not here (yet): nothing to replay
         Err(e) => return Err(e),
     };
+    // Moves replay in the order the status merges, so a complete history ends with the
+    // status the ticket has. One that does not is not complete here yet (its move is still
+    // on the way) or was moved by a console that records no moves (an older version): the
+    // clock its change carried stands until the history catches up.
+    if moves.last().map(|m| m.0.as_str()) != Some(stored.status.as_str()) {
+        return Ok(false);
+    }
     let mut s = stored.clone();
     s.status = TicketStatus::parse(&first.2).unwrap_or(TicketStatus::New);
     s.paused_since = first.3.map(from_ms);

@@ -1179,3 +1179,76 @@ async fn a_pause_ended_offline_under_an_old_policy_agrees_after_sync() {
     );
     let _ = counted_offline;
 }
+
+/// A console of the landed version records no status moves. Its status change on a ticket
+/// whose history this store holds keeps the clock it carries (the history does not end
+/// with that status), instead of a replay that would contradict the status.
+#[tokio::test]
+async fn a_status_change_from_a_console_that_records_no_moves_keeps_its_clock() {
+    let (f, admin, id) = server_with_ticket().await;
+    f.core
+        .update_ticket(
+            &admin,
+            id,
+            UpdateTicket {
+                status: Some(TicketStatus::InProgress),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let replica = Uuid::now_v7();
+    let at = (monday_10() + Duration::hours(2)).timestamp_millis();
+    let hlc = format!("{at:015}-{:010}-{}", 0, replica.simple());
+    let versions: String = sqlx::query_scalar(
+        "SELECT clocks FROM record_clocks WHERE entity = 'ticket' AND entity_id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_one(f.core.pool())
+    .await
+    .unwrap();
+    // The old console had seen the move (its base is the current status version).
+    let status_version =
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&versions)
+            .unwrap()
+            .into_iter()
+            .find(|(_, fields)| {
+                fields
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|x| x == "status"))
+            })
+            .map(|(v, _)| v)
+            .unwrap();
+    let push = f
+        .core
+        .accept_push(
+            &admin,
+            PushRequest {
+                replica_id: replica,
+                changes: vec![outpost_proto::ChangeRecord {
+                    change_id: Uuid::now_v7(),
+                    replica_id: replica,
+                    replica_seq: 1,
+                    hlc,
+                    entity: "ticket".into(),
+                    entity_id: id,
+                    op: "update".into(),
+                    fields: serde_json::json!({
+                        "status": "resolved", "resolved_at": at, "first_response_at": at,
+                        "paused_since": null, "paused_minutes": 0,
+                    }),
+                    base: serde_json::json!({ "status": status_version }),
+                }],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(push.conflicts, 0);
+    let t = ticket(&f.core, &admin, id).await.ticket;
+    assert_eq!(t.status, TicketStatus::Resolved);
+    assert_eq!(
+        t.resolved_at.map(|r| r.timestamp_millis()),
+        Some(at),
+        "the carried clock stands"
+    );
+}
