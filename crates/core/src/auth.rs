@@ -2,8 +2,8 @@
 
 use crate::clock::{from_ms, to_ms};
 use crate::error::{invalid, CoreError, CoreResult};
+use crate::store::record::SyncedRecord;
 use crate::store::{parse_uuid, Actor, Core};
-use crate::sync::record::SyncedRecord;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
 use chrono::Duration;

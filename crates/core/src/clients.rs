@@ -2,8 +2,8 @@
 
 use crate::clock::from_ms;
 use crate::error::{invalid, CoreError, CoreResult};
+use crate::store::record::{ClientOf, Link, SyncedRecord};
 use crate::store::{opt_uuid, parse_uuid, Actor, Core, WriteTx};
-use crate::sync::record::{ClientOf, Link, SyncedRecord};
 use chrono_tz::Tz;
 use outpost_proto::{
     Client, ClientDetail, Contact, NewClient, NewContact, NewSite, Site, UpdateClient,

@@ -4,8 +4,10 @@
 //! output, who may call it, the core function); the desktop app (one Tauri command) and the
 //! server (HTTP routes, OpenAPI) are made from that table and only move requests in and
 //! answers out. Every synced record type is declared once by its module and listed in
-//! `records`; the sync engine reads those declarations. Must not depend on Tauri, axum or any
-//! transport.
+//! `records`, which hands the list to every store it opens; the sync engine reads those
+//! declarations. Layers import only downwards: clock/error < store < sync < domains
+//! (clients < auth, fleet, desk) < records, demo < api (`tests/core/layers.rs` checks it).
+//! Must not depend on Tauri, axum or any transport.
 //!
 //! Modules own their tables and declare the records they sync: `desk` (tickets, tags,
 //! comments, time entries, full-text search; SLA policy and deadlines; saved views), `fleet`

@@ -2,9 +2,12 @@
 //! record links to comes before it). Each is declared by the module that owns it; the sync
 //! engine reads only this list.
 
+use crate::clock::Clock;
 use crate::error::CoreResult;
-use crate::store::Core;
-use crate::sync::record::SyncedRecord;
+use crate::store::record::{Derive, HookFuture, Registry, SyncedRecord};
+use crate::store::{Core, WriteTx};
+use std::path::Path;
+use std::sync::Arc;
 
 static ALL: &[SyncedRecord] = &[
     crate::auth::USER_RECORD,
@@ -21,14 +24,20 @@ static ALL: &[SyncedRecord] = &[
     crate::sync::CONFLICT_RECORD,
 ];
 
-/// Every synced record type, in snapshot order.
-pub(crate) fn all() -> &'static [SyncedRecord] {
-    ALL
+/// Derived state is computed with the SLA policy's engine.
+fn derive<'a>(w: &'a mut WriteTx<'_>) -> HookFuture<'a, Derive> {
+    Box::pin(async move { Ok(Derive::new(crate::desk::sla::engine_in(w).await?)) })
 }
 
-/// The declaration of one record type.
-pub(crate) fn find(entity: &str) -> Option<&'static SyncedRecord> {
-    ALL.iter().find(|r| r.entity == entity)
+static REGISTRY: Registry = Registry {
+    records: ALL,
+    derive,
+};
+
+/// Every synced record type, in snapshot order.
+#[cfg(test)]
+fn all() -> &'static [SyncedRecord] {
+    ALL
 }
 
 /// The record types' names, in snapshot order.
@@ -37,6 +46,16 @@ pub fn snapshot_order() -> impl Iterator<Item = &'static str> {
 }
 
 impl Core {
+    /// Opens (creating if needed) the store in `dir`, applying any pending migrations.
+    pub async fn open_dir(dir: &Path, clock: Arc<dyn Clock>) -> CoreResult<Core> {
+        Core::open_dir_with(dir, clock, &REGISTRY).await
+    }
+
+    /// Opens (creating if needed) the store file at `path`.
+    pub async fn open(path: &Path, clock: Arc<dyn Clock>) -> CoreResult<Core> {
+        Core::open_with(path, clock, &REGISTRY).await
+    }
+
     /// What connecting would upload: everything this store has not sent yet.
     pub async fn connect_preview(&self) -> CoreResult<outpost_proto::ConnectPreview> {
         let rows: Vec<(String, i64)> = sqlx::query_as(

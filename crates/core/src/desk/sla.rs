@@ -5,9 +5,8 @@
 
 use crate::clock::{from_ms, to_ms};
 use crate::error::{invalid, CoreResult};
+use crate::store::record::{Derive, HookFuture, SyncedRecord};
 use crate::store::{Actor, Core, WriteTx};
-use crate::sync::record::{HookFuture, SyncedRecord};
-use crate::sync::ClockCache;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use outpost_proto::{Priority, SlaPolicy, SlaState, SlaTarget, TicketStatus};
@@ -390,16 +389,15 @@ pub(crate) const SETTINGS_RECORD: SyncedRecord = SyncedRecord {
 fn apply_remote_policy<'a>(
     w: &'a mut WriteTx<'_>,
     c: &'a outpost_proto::ChangeRecord,
-    engine: &'a mut SlaEngine,
-    cache: &'a mut ClockCache,
+    derive: &'a mut Derive,
 ) -> HookFuture<'a> {
     Box::pin(async move {
         let Some(policy) = c.fields.get(POLICY_KEY) else {
             return Ok(());
         };
         let id = uuid::Uuid::nil().to_string();
-        let mut clocks = cache.get(w, "settings", &id).await?;
-        let version = crate::sync::clock_key(&c.hlc, c.change_id);
+        let mut clocks = crate::store::versions::load_clocks(&mut w.tx, "settings", &id).await?;
+        let version = crate::store::versions::clock_key(&c.hlc, c.change_id);
         if clocks
             .get(POLICY_KEY)
             .and_then(serde_json::Value::as_str)
@@ -423,9 +421,9 @@ fn apply_remote_policy<'a>(
         .execute(&mut *w.tx)
         .await?;
         clocks.insert(POLICY_KEY.into(), serde_json::json!(version));
-        cache.put("settings", &id, clocks);
+        crate::store::versions::store_clocks(&mut w.tx, "settings", &id, &clocks).await?;
         crate::desk::tickets::recompute_open_deadlines(w, &fresh).await?;
-        *engine = fresh;
+        *derive = Derive::new(fresh);
         Ok(())
     })
 }
@@ -453,7 +451,7 @@ fn policy_snapshot(pool: &sqlx::SqlitePool) -> HookFuture<'_, Vec<outpost_proto:
             }),
             versions: serde_json::Value::Object(
                 versions
-                    .map(|v| crate::sync::decode_clocks(&v))
+                    .map(|v| crate::store::versions::decode_clocks(&v))
                     .unwrap_or_default(),
             ),
             created: None,

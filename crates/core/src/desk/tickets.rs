@@ -5,8 +5,8 @@ use crate::clients::{ensure_client, ensure_site_of};
 use crate::clock::{from_ms, to_ms};
 use crate::desk::sla::{next_due, opt_time, parse_state, state_sql, SlaClockState, SlaEngine};
 use crate::error::{invalid, CoreError, CoreResult};
+use crate::store::record::{ClientOf, Derive, ExtraField, HookFuture, Link, SyncedRecord};
 use crate::store::{opt_uuid, parse_uuid, Actor, Core, Op, WriteTx};
-use crate::sync::record::{ClientOf, ExtraField, HookFuture, Link, SyncedRecord};
 use crate::sync::Merge;
 use chrono::{DateTime, Duration, Utc};
 use outpost_proto::{
@@ -324,9 +324,10 @@ fn after_remote_move<'a>(
     w: &'a mut WriteTx<'_>,
     c: &'a outpost_proto::ChangeRecord,
     _written: &'a [&'a str],
-    engine: &'a SlaEngine,
+    derive: &'a Derive,
 ) -> HookFuture<'a> {
     Box::pin(async move {
+        let engine: &SlaEngine = derive.get()?;
         if let Some(t) = c.fields.get("ticket_id").and_then(Value::as_str) {
             replay_clock(w, engine, parse_uuid(t)?).await?;
         }
@@ -348,9 +349,10 @@ fn tickets_of<'a>(run: &'a [&'a outpost_proto::ChangeRecord]) -> Vec<&'a str> {
 fn after_remote_moves<'a>(
     w: &'a mut WriteTx<'_>,
     run: &'a [&'a outpost_proto::ChangeRecord],
-    engine: &'a SlaEngine,
+    derive: &'a Derive,
 ) -> HookFuture<'a> {
     Box::pin(async move {
+        let engine: &SlaEngine = derive.get()?;
         for t in tickets_of(run) {
             replay_clock(w, engine, parse_uuid(t)?).await?;
         }
@@ -367,7 +369,8 @@ async fn record_move(
     before: &TicketState,
     to: TicketStatus,
 ) -> CoreResult<()> {
-    let clocks = crate::sync::load_clocks(&mut w.tx, "ticket", &ticket.to_string()).await?;
+    let clocks =
+        crate::store::versions::load_clocks(&mut w.tx, "ticket", &ticket.to_string()).await?;
     let version = clocks
         .get("status")
         .and_then(Value::as_str)
@@ -487,8 +490,9 @@ fn write_tags_value<'a>(w: &'a mut WriteTx<'_>, id: Uuid, v: &'a Value) -> HookF
 fn derived_on_insert(
     fields: &Map<String, Value>,
     created: i64,
-    engine: &SlaEngine,
-) -> Vec<(&'static str, Value)> {
+    derive: &Derive,
+) -> CoreResult<Vec<(&'static str, Value)>> {
+    let engine: &SlaEngine = derive.get()?;
     let prio = fields
         .get("priority")
         .and_then(Value::as_str)
@@ -512,7 +516,7 @@ fn derived_on_insert(
             .unwrap_or(0),
     };
     let d = engine.deadlines(&clock);
-    vec![
+    Ok(vec![
         ("priority_rank", json!(prio.rank())),
         ("updated_at", at.clone()),
         ("created_at", at),
@@ -521,7 +525,7 @@ fn derived_on_insert(
         ("res_due", json!(d.res_due)),
         ("res_risk_at", json!(d.res_risk_at)),
         ("next_due", json!(next_due(&clock, &d))),
-    ]
+    ])
 }
 
 /// The local ticket counter stays above every number this store holds.
@@ -542,9 +546,10 @@ fn after_remote_write<'a>(
     w: &'a mut WriteTx<'_>,
     c: &'a outpost_proto::ChangeRecord,
     written: &'a [&'a str],
-    engine: &'a SlaEngine,
+    derive: &'a Derive,
 ) -> HookFuture<'a> {
     Box::pin(async move {
+        let engine: &SlaEngine = derive.get()?;
         let inserted = written.is_empty();
         if inserted || written.contains(&"number") {
             if let Some(n) = c.fields.get("number").and_then(Value::as_i64) {
@@ -580,7 +585,7 @@ fn after_remote_write<'a>(
 fn after_remote_creates<'a>(
     w: &'a mut WriteTx<'_>,
     run: &'a [&'a outpost_proto::ChangeRecord],
-    _engine: &'a SlaEngine,
+    _derive: &'a Derive,
 ) -> HookFuture<'a> {
     Box::pin(async move {
         let top = run
@@ -613,7 +618,7 @@ fn after_remote_time<'a>(
     w: &'a mut WriteTx<'_>,
     c: &'a outpost_proto::ChangeRecord,
     _written: &'a [&'a str],
-    _engine: &'a SlaEngine,
+    _derive: &'a Derive,
 ) -> HookFuture<'a> {
     Box::pin(async move {
         if let Some(t) = c.fields.get("ticket_id").and_then(Value::as_str) {
@@ -626,7 +631,7 @@ fn after_remote_time<'a>(
 fn after_remote_time_entries<'a>(
     w: &'a mut WriteTx<'_>,
     run: &'a [&'a outpost_proto::ChangeRecord],
-    _engine: &'a SlaEngine,
+    _derive: &'a Derive,
 ) -> HookFuture<'a> {
     Box::pin(async move {
         for t in tickets_of(run) {

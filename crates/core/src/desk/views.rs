@@ -2,8 +2,8 @@
 
 use crate::clock::to_ms;
 use crate::error::{invalid, CoreError, CoreResult};
+use crate::store::record::{Link, SyncedRecord};
 use crate::store::{parse_uuid, Actor, Core};
-use crate::sync::record::{Link, SyncedRecord};
 use outpost_proto::{NewSavedView, SavedView, TicketQuery, TicketSort};
 use sqlx::Row;
 use uuid::Uuid;

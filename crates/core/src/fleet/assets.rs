@@ -5,8 +5,8 @@
 use crate::clients::{as_map, ensure_client, ensure_site_of, record_edit};
 use crate::clock::from_ms;
 use crate::error::{invalid, CoreError, CoreResult};
+use crate::store::record::{ClientOf, Link, SyncedRecord};
 use crate::store::{opt_uuid, parse_uuid, Actor, Core, WriteTx};
-use crate::sync::record::{ClientOf, Link, SyncedRecord};
 use outpost_proto::{Asset, AssetKind, AssetPage, AssetQuery, NewAsset, UpdateAsset};
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;

@@ -6,13 +6,18 @@
 //! a console calls [`Core::sync_once`] with any [`SyncTransport`] (HTTP in the desktop app,
 //! in memory in tests).
 
-pub(crate) mod record;
+pub(crate) use crate::store::record;
+pub use crate::store::record::Merge;
+pub use crate::store::versions::clock_key;
+pub(crate) use crate::store::versions::{
+    decode_clocks, encode_clocks, key_hlc, load_clocks, store_clocks, Clocks,
+};
 mod scope;
 mod snapshot;
 
 use crate::clock::{from_ms, to_ms, Hlc};
-use crate::desk::sla::SlaEngine;
 use crate::error::{invalid, CoreError, CoreResult};
+use crate::store::record::Derive;
 use crate::store::{parse_uuid, Actor, Core, Op, WriteTx};
 use outpost_proto::{
     ChangeRecord, Conflict, EntityChecksum, PullPage, PushRequest, PushResponse, SnapshotPage,
@@ -28,7 +33,7 @@ use uuid::Uuid;
 
 /// The declaration of a synced record type.
 pub(crate) fn record(entity: &str) -> Option<&'static SyncedRecord> {
-    crate::records::find(entity)
+    crate::store::record::registry().find(entity)
 }
 
 /// Records that are only ever added, never edited: they cannot conflict.
@@ -41,26 +46,6 @@ pub const MAX_PULL_PAGE: i64 = 1000;
 /// How often a caught-up console compares checksums with the server.
 const VERIFY_EVERY_MS: i64 = 60 * 60 * 1000;
 pub const MAX_PUSH_BATCH: usize = 1000;
-
-/// How concurrent writes of one field merge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Merge {
-    /// What a person edits: the later write wins, and a concurrent overwrite of a different
-    /// value is kept as a conflict for a person to look at.
-    Edited,
-    /// The earliest value wins on every replica, whatever order writes arrive in (a ticket's
-    /// first response is the earliest public reply anywhere). Never a conflict.
-    Earliest,
-    /// The latest value wins on every replica, in any order of arrival (when something was
-    /// last seen). Never a conflict.
-    Latest,
-    /// State that moves with another field (a ticket's SLA clock moves with its status): it
-    /// follows the write that wins, is recomputed where its record says so, and is never a
-    /// conflict of its own.
-    Derived,
-    /// Set when the record is made, never changed by a later write (when it was opened).
-    SetOnce,
-}
 
 /// Sync conflicts are the sync engine's own records: made on the server, they reach every
 /// console that may see the record they name; resolving one is an edit like any other.
@@ -99,89 +84,6 @@ fn is_empty_value(v: &Value) -> bool {
         Value::String(s) => s.is_empty(),
         _ => false,
     }
-}
-
-/// The version of a field value: the writing change's HLC, then its id. The id breaks ties
-/// between equal readings (a clock state restored from a backup can issue a reading twice),
-/// so every replica orders any two writes the same way.
-pub fn clock_key(hlc: &str, change_id: Uuid) -> String {
-    format!("{hlc}/{change_id}")
-}
-
-/// The HLC part of a clock key.
-pub(crate) fn key_hlc(key: &str) -> Option<Hlc> {
-    key.split('/').next().and_then(|h| Hlc::from_str(h).ok())
-}
-
-pub(crate) type Clocks = Map<String, Value>;
-
-/// Versions as stored: grouped by version, `{"hlc/change": ["title", "status", …]}`, since
-/// most fields of a record share the version of its creation (a tenth of the bytes of one
-/// entry per field, on every record of the store).
-pub(crate) fn encode_clocks(clocks: &Clocks) -> String {
-    let mut grouped: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for (field, version) in clocks {
-        if let Some(v) = version.as_str() {
-            grouped.entry(v).or_default().push(field);
-        }
-    }
-    serde_json::to_string(&grouped).unwrap_or_else(|_| "{}".into())
-}
-
-/// Reads stored versions, grouped (see [`encode_clocks`]) or one entry per field (stores
-/// written before grouping).
-pub(crate) fn decode_clocks(text: &str) -> Clocks {
-    let Ok(Value::Object(stored)) = serde_json::from_str::<Value>(text) else {
-        return Clocks::default();
-    };
-    let mut clocks = Clocks::new();
-    for (key, value) in stored {
-        match value {
-            Value::Array(fields) => {
-                for f in fields.iter().filter_map(Value::as_str) {
-                    clocks.insert(f.to_string(), Value::String(key.clone()));
-                }
-            }
-            Value::String(version) => {
-                clocks.insert(key, Value::String(version));
-            }
-            _ => {}
-        }
-    }
-    clocks
-}
-
-/// The versions of a record's fields (empty for a record never written here).
-pub(crate) async fn load_clocks(
-    tx: &mut Transaction<'static, Sqlite>,
-    entity: &str,
-    id: &str,
-) -> CoreResult<Clocks> {
-    let json: Option<String> =
-        sqlx::query_scalar("SELECT clocks FROM record_clocks WHERE entity = ? AND entity_id = ?")
-            .bind(entity)
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(json.map(|j| decode_clocks(&j)).unwrap_or_default())
-}
-
-pub(crate) async fn store_clocks(
-    tx: &mut Transaction<'static, Sqlite>,
-    entity: &str,
-    id: &str,
-    clocks: &Clocks,
-) -> CoreResult<()> {
-    sqlx::query(
-        "INSERT INTO record_clocks (entity, entity_id, clocks) VALUES (?, ?, ?) \
-         ON CONFLICT(entity, entity_id) DO UPDATE SET clocks = excluded.clocks",
-    )
-    .bind(entity)
-    .bind(id)
-    .bind(encode_clocks(clocks))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Record versions read and written during one apply (a push or a pulled page): loaded in
@@ -282,7 +184,7 @@ impl ClockCache {
 
     /// Writes the pending row updates (rows that set the same columns share a statement),
     /// then runs their derived-state hooks in the order the changes came.
-    async fn flush_rows(&mut self, w: &mut WriteTx<'_>, engine: &SlaEngine) -> CoreResult<()> {
+    async fn flush_rows(&mut self, w: &mut WriteTx<'_>, engine: &Derive) -> CoreResult<()> {
         type Shape = (String, Vec<String>, Vec<(String, bool)>, bool);
         let mut shapes: std::collections::BTreeMap<Shape, Vec<(String, PendingRow)>> =
             Default::default();
@@ -443,7 +345,7 @@ impl ClockCache {
         Ok(())
     }
 
-    async fn flush(&mut self, w: &mut WriteTx<'_>, engine: &SlaEngine) -> CoreResult<()> {
+    async fn flush(&mut self, w: &mut WriteTx<'_>, engine: &Derive) -> CoreResult<()> {
         self.flush_rows(w, engine).await?;
         let rows: Vec<(&(String, String), String)> = self
             .dirty
@@ -564,14 +466,14 @@ async fn apply_change(
     w: &mut WriteTx<'_>,
     c: &ChangeRecord,
     detect: bool,
-    engine: &mut SlaEngine,
+    engine: &mut Derive,
     cache: &mut ClockCache,
 ) -> CoreResult<Applied> {
     let rec = record_for(c)?;
     if let Some(apply) = rec.apply_own {
         // What it recomputes reads rows: write the updates decided so far first.
         cache.flush_rows(w, engine).await?;
-        apply(w, c, engine, cache).await?;
+        apply(w, c, engine).await?;
         return Ok(Applied { conflicts: 0 });
     }
     let op = Op::parse(&c.op).ok_or_else(|| {
@@ -732,9 +634,9 @@ fn insert_values(
     rec: &SyncedRecord,
     c: &ChangeRecord,
     fields: &Map<String, Value>,
-    engine: &SlaEngine,
+    engine: &Derive,
     now_ms: i64,
-) -> (Vec<String>, Vec<Value>) {
+) -> CoreResult<(Vec<String>, Vec<Value>)> {
     let created = Hlc::from_str(&c.hlc).map(|h| h.wall_ms).unwrap_or(now_ms);
     let mut cols: Vec<String> = vec!["id".into()];
     let mut vals: Vec<Value> = vec![json!(c.entity_id.to_string())];
@@ -751,14 +653,14 @@ fn insert_values(
         }
     };
     if let Some(derive) = rec.derive_on_insert {
-        for (col, v) in derive(fields, created, engine) {
+        for (col, v) in derive(fields, created, engine)? {
             extra(col, v);
         }
     }
     for col in rec.stamps {
         extra(col, json!(created));
     }
-    (cols, vals)
+    Ok((cols, vals))
 }
 
 /// Rows per multi-row INSERT: well under SQLite's 32,766 bound variables.
@@ -809,9 +711,9 @@ async fn insert_row(
     rec: &SyncedRecord,
     c: &ChangeRecord,
     fields: &Map<String, Value>,
-    engine: &SlaEngine,
+    engine: &Derive,
 ) -> CoreResult<bool> {
-    let (cols, mut vals) = insert_values(rec, c, fields, engine, w.now_ms());
+    let (cols, mut vals) = insert_values(rec, c, fields, engine, w.now_ms())?;
     if let Some(unique) = rec.unique {
         // Two stores each made a record with this value: keep both, tell them apart.
         if let Some(pos) = cols.iter().position(|c| c == unique) {
@@ -852,7 +754,7 @@ async fn insert_row(
 async fn apply_creates(
     w: &mut WriteTx<'_>,
     run: &[&ChangeRecord],
-    engine: &mut SlaEngine,
+    engine: &mut Derive,
     cache: &mut ClockCache,
 ) -> CoreResult<()> {
     let entity = run[0].entity.as_str();
@@ -876,7 +778,7 @@ async fn apply_creates(
             again.push(c);
             continue;
         }
-        let (cols, vals) = insert_values(rec, c, fields, engine, w.now_ms());
+        let (cols, vals) = insert_values(rec, c, fields, engine, w.now_ms())?;
         match groups.iter_mut().find(|(k, _)| *k == cols) {
             Some((_, rows)) => rows.push(vals),
             None => groups.push((cols, vec![vals])),
@@ -942,7 +844,7 @@ async fn record_conflict(
         fields: fields.clone(),
         base: json!({}),
     };
-    let engine = SlaEngine::new(crate::desk::sla::default_policy())?;
+    let engine = Derive::none();
     insert_row(
         w,
         &CONFLICT_RECORD,
@@ -1231,7 +1133,7 @@ impl Core {
                 .unwrap_or(0);
         let mut conflicts = 0;
         let mut refused = 0;
-        let mut engine = crate::desk::sla::engine_in(&mut w).await?;
+        let mut engine = (crate::store::record::registry().derive)(&mut w).await?;
         let mut fresh: Vec<&ChangeRecord> = Vec::new();
         let mut batch = scope::PushScope::default();
         for c in &req.changes {
@@ -1472,7 +1374,8 @@ impl Core {
         generation: u8,
     ) -> CoreResult<Vec<EntityChecksum>> {
         let mut out = Vec::new();
-        for rec in crate::records::all()
+        for rec in crate::store::record::registry()
+            .records
             .iter()
             .filter(|r| r.checked && r.is_table() && r.since <= generation)
         {
@@ -1540,7 +1443,7 @@ impl Core {
             return Ok(None);
         }
         let me = self.replica_id();
-        let mut engine = crate::desk::sla::engine_in(&mut w).await?;
+        let mut engine = (crate::store::record::registry().derive)(&mut w).await?;
         // Which of our own changes in this page we still hold (one query, not one each).
         let own: Vec<String> = page
             .changes
@@ -1817,7 +1720,10 @@ impl Core {
                 .fetch_one(&self.pool)
                 .await?;
             if !booted {
-                let first = crate::records::snapshot_order().next().unwrap_or_default();
+                let first = crate::store::record::registry()
+                    .snapshot_order()
+                    .next()
+                    .unwrap_or_default();
                 let entity = boot_entity.unwrap_or_else(|| first.into());
                 let after = boot_after.and_then(|a| Uuid::parse_str(&a).ok());
                 pulled += self.take_snapshot(t, entity, after, page).await?;

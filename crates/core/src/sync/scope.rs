@@ -23,7 +23,8 @@ pub(crate) fn client_sql(rec: &SyncedRecord, alias: &str) -> Option<String> {
         }
         ClientOf::Named => {
             // The client of whichever record the row names; NULL for records of no client.
-            let arms: Vec<String> = crate::records::all()
+            let arms: Vec<String> = crate::store::record::registry()
+                .records
                 .iter()
                 .filter(|r| {
                     r.is_table() && !matches!(r.client, ClientOf::Everyone | ClientOf::Named)
@@ -144,7 +145,12 @@ async fn drop_outside(w: &mut WriteTx<'_>, keep: &[Uuid]) -> CoreResult<()> {
         .map(|id| format!("'{id}'"))
         .collect::<Vec<_>>()
         .join(",");
-    for rec in crate::records::all().iter().rev().filter(|r| r.is_table()) {
+    for rec in crate::store::record::registry()
+        .records
+        .iter()
+        .rev()
+        .filter(|r| r.is_table())
+    {
         let Some(expr) = client_sql(rec, rec.table) else {
             continue;
         };

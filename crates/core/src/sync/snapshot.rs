@@ -10,8 +10,8 @@ use super::{
     Clocks, MAX_PULL_PAGE,
 };
 use crate::clock::Hlc;
-use crate::desk::sla::SlaEngine;
 use crate::error::{invalid, CoreResult};
+use crate::store::record::Derive;
 use crate::store::{Actor, Core, WriteTx};
 use outpost_proto::{ChangeRecord, SnapshotPage, SnapshotRecord};
 use serde_json::{json, Map, Value};
@@ -47,7 +47,8 @@ fn next_position(entity: &str, page: &SnapshotPage) -> Option<(String, Option<St
         let last = page.records.last().map(|r| r.id.to_string());
         return Some((entity.to_string(), last));
     }
-    crate::records::snapshot_order()
+    crate::store::record::registry()
+        .snapshot_order()
         .skip_while(|e| *e != entity)
         .nth(1)
         .map(|next| (next.to_string(), None))
@@ -65,7 +66,8 @@ impl Core {
         let Some(rec) = record(entity) else {
             return Err(invalid(format!(
                 "'{entity}' is not an entity type that syncs; use one of {}",
-                crate::records::snapshot_order()
+                crate::store::record::registry()
+                    .snapshot_order()
                     .collect::<Vec<_>>()
                     .join(", ")
             )));
@@ -89,7 +91,9 @@ impl Core {
         let has_more = records.len() as i64 > limit;
         let mut records = records;
         records.truncate(limit as usize);
-        let total = if crate::records::snapshot_order().next() == Some(entity) && after.is_none() {
+        let total = if crate::store::record::registry().snapshot_order().next() == Some(entity)
+            && after.is_none()
+        {
             Some(self.snapshot_size(actor).await?)
         } else {
             None
@@ -108,7 +112,7 @@ impl Core {
     /// the settings, counts as one).
     async fn snapshot_size(&self, actor: &Actor) -> CoreResult<i64> {
         let mut total = 0;
-        for rec in crate::records::all() {
+        for rec in crate::store::record::registry().records {
             if !rec.is_table() {
                 total += 1;
                 continue;
@@ -260,7 +264,7 @@ impl Core {
             w.commit().await?;
             return Ok(None);
         }
-        let mut engine = crate::desk::sla::engine_in(&mut w).await?;
+        let mut engine = (crate::store::record::registry().derive)(&mut w).await?;
         let mut cache = ClockCache::default();
         // The newest version this page carries: later local writes must sort after it, also
         // after a restart (versions sort as text, like the clock readings they start with).
@@ -407,7 +411,7 @@ async fn apply_records(
     w: &mut WriteTx<'_>,
     entity: &str,
     records: &[SnapshotRecord],
-    engine: &mut SlaEngine,
+    engine: &mut Derive,
     cache: &mut ClockCache,
 ) -> CoreResult<()> {
     if records.is_empty() {

@@ -5,6 +5,7 @@ mod clients;
 mod clock;
 mod desk;
 mod fleet;
+mod layers;
 mod store;
 mod sync;
 

@@ -1,17 +1,58 @@
 //! Synced-record declarations: what each domain module tells the sync engine about the
 //! records it owns. The engine (push, pull, snapshot, scopes, checksums) reads these and
-//! names no record type itself; `crate::records` lists every declaration, in snapshot order.
+//! names no record type itself. `crate::records` (the composition root) lists every
+//! declaration, in snapshot order, and hands the list to every [`crate::Core`] it opens as a
+//! [`Registry`]; the layers below (store, sync) import no domain.
 
-use crate::desk::sla::SlaEngine;
-use crate::error::CoreResult;
+use crate::error::{CoreError, CoreResult};
 use crate::store::WriteTx;
 use outpost_proto::ChangeRecord;
 use serde_json::{Map, Value};
+use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use uuid::Uuid;
 
-pub use super::Merge;
+/// How concurrent writes of one field merge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merge {
+    /// What a person edits: the later write wins, and a concurrent overwrite of a different
+    /// value is kept as a conflict for a person to look at.
+    Edited,
+    /// The earliest value wins on every replica, whatever order writes arrive in (a ticket's
+    /// first response is the earliest public reply anywhere). Never a conflict.
+    Earliest,
+    /// The latest value wins on every replica, in any order of arrival (when something was
+    /// last seen). Never a conflict.
+    Latest,
+    /// State that moves with another field (a ticket's SLA clock moves with its status): it
+    /// follows the write that wins, is recomputed where its record says so, and is never a
+    /// conflict of its own.
+    Derived,
+    /// Set when the record is made, never changed by a later write (when it was opened).
+    SetOnce,
+}
+
+/// What derived state is computed with (for the desk: the SLA policy's engine), made by the
+/// registry once per apply and handed to every hook; opaque to the layers below.
+pub struct Derive(Box<dyn Any + Send + Sync>);
+
+impl Derive {
+    pub fn new<T: Any + Send + Sync>(value: T) -> Derive {
+        Derive(Box::new(value))
+    }
+
+    /// For writes no hook derives anything from (a sync conflict).
+    pub fn none() -> Derive {
+        Derive(Box::new(()))
+    }
+
+    pub fn get<T: Any>(&self) -> CoreResult<&T> {
+        self.0.downcast_ref().ok_or_else(|| {
+            CoreError::Internal("derived state was asked of the wrong kind of context".into())
+        })
+    }
+}
 
 /// How to find the client a record belongs to (client scopes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,27 +89,24 @@ pub type AfterApply = for<'a, 'w> fn(
     &'a mut WriteTx<'w>,
     &'a ChangeRecord,
     &'a [&'a str],
-    &'a SlaEngine,
+    &'a Derive,
 ) -> HookFuture<'a>;
 /// After a run of creates of one type went in at once (a first sync is mostly these).
 pub type AfterCreates =
-    for<'a, 'w> fn(&'a mut WriteTx<'w>, &'a [&'a ChangeRecord], &'a SlaEngine) -> HookFuture<'a>;
+    for<'a, 'w> fn(&'a mut WriteTx<'w>, &'a [&'a ChangeRecord], &'a Derive) -> HookFuture<'a>;
 /// On the server, after a console's create went in (settle clashes such as a number taken).
 pub type ServerInsert = for<'a, 'w> fn(&'a mut WriteTx<'w>, Uuid) -> HookFuture<'a>;
 /// Columns a create fills in that do not travel: computed from the fields, the creation
 /// time (ms) and the SLA policy.
-pub type InsertDerived = fn(&Map<String, Value>, i64, &SlaEngine) -> Vec<(&'static str, Value)>;
+pub type InsertDerived =
+    fn(&Map<String, Value>, i64, &Derive) -> CoreResult<Vec<(&'static str, Value)>>;
 /// A field kept outside the record's row (a ticket's tags): its current value, and a write.
 pub type ReadExtra = for<'a, 'w> fn(&'a mut WriteTx<'w>, Uuid) -> HookFuture<'a, Value>;
 pub type WriteExtra = for<'a, 'w> fn(&'a mut WriteTx<'w>, Uuid, &'a Value) -> HookFuture<'a>;
 /// A record that is not a table row (the settings): how a change applies and how its
 /// snapshot reads.
-pub type ApplyOwn = for<'a, 'w> fn(
-    &'a mut WriteTx<'w>,
-    &'a ChangeRecord,
-    &'a mut SlaEngine,
-    &'a mut super::ClockCache,
-) -> HookFuture<'a>;
+pub type ApplyOwn =
+    for<'a, 'w> fn(&'a mut WriteTx<'w>, &'a ChangeRecord, &'a mut Derive) -> HookFuture<'a>;
 pub type SnapshotOwn =
     for<'a> fn(&'a sqlx::SqlitePool) -> HookFuture<'a, Vec<outpost_proto::SnapshotRecord>>;
 
@@ -180,4 +218,43 @@ impl SyncedRecord {
     pub fn link(&self, field: &str) -> Option<&Link> {
         self.links.iter().find(|l| l.field == field)
     }
+}
+
+/// Every synced record type with what derived state is computed with: made by the
+/// composition root (`crate::records`) and installed when a store opens.
+pub struct Registry {
+    /// In snapshot order: what a record links to comes before it.
+    pub records: &'static [SyncedRecord],
+    /// The derive context of one apply (read inside its transaction).
+    pub derive: for<'a, 'w> fn(&'a mut WriteTx<'w>) -> HookFuture<'a, Derive>,
+}
+
+impl Registry {
+    pub fn find(&self, entity: &str) -> Option<&'static SyncedRecord> {
+        self.records.iter().find(|r| r.entity == entity)
+    }
+
+    pub fn snapshot_order(&self) -> impl Iterator<Item = &'static str> {
+        self.records.iter().map(|r| r.entity)
+    }
+}
+
+fn no_derive<'a>(_: &'a mut WriteTx<'_>) -> HookFuture<'a, Derive> {
+    Box::pin(async { Ok(Derive::none()) })
+}
+
+static EMPTY: Registry = Registry {
+    records: &[],
+    derive: no_derive,
+};
+static INSTALLED: std::sync::OnceLock<&'static Registry> = std::sync::OnceLock::new();
+
+/// Installed by the first store opened; every store of the process shares it.
+pub(crate) fn install(registry: &'static Registry) {
+    let _ = INSTALLED.set(registry);
+}
+
+/// The synced record types (none before a store was opened).
+pub(crate) fn registry() -> &'static Registry {
+    INSTALLED.get().copied().unwrap_or(&EMPTY)
 }

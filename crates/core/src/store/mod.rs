@@ -4,6 +4,9 @@
 //! change record stamped with the hybrid logical clock (for sync) and a hash-chained audit
 //! event (who, what, when, before/after). Either all of it lands or none of it does.
 
+pub(crate) mod record;
+pub(crate) mod versions;
+
 use crate::clock::{to_ms, Clock, Hlc, HlcClock};
 use crate::error::{CoreError, CoreResult};
 use chrono::{DateTime, Utc};
@@ -104,18 +107,28 @@ pub struct Core {
 pub const DB_FILE: &str = "outpost.db";
 
 impl Core {
-    /// Opens (creating if needed) the store in `dir`, applying any pending migrations.
-    pub async fn open_dir(dir: &Path, clock: Arc<dyn Clock>) -> CoreResult<Core> {
+    /// Opens (creating if needed) the store in `dir` with these synced record types,
+    /// applying any pending migrations. (`Core::open_dir` passes every record type.)
+    pub(crate) async fn open_dir_with(
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+        records: &'static record::Registry,
+    ) -> CoreResult<Core> {
         std::fs::create_dir_all(dir).map_err(|e| {
             CoreError::Internal(format!(
                 "cannot create the data folder {}: {e}; check its permissions",
                 dir.display()
             ))
         })?;
-        Self::open(&dir.join(DB_FILE), clock).await
+        Self::open_with(&dir.join(DB_FILE), clock, records).await
     }
 
-    pub async fn open(path: &Path, clock: Arc<dyn Clock>) -> CoreResult<Core> {
+    pub(crate) async fn open_with(
+        path: &Path,
+        clock: Arc<dyn Clock>,
+        records: &'static record::Registry,
+    ) -> CoreResult<Core> {
+        record::install(records);
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -322,9 +335,11 @@ impl WriteTx<'_> {
     ) -> CoreResult<()> {
         let id = entity_id.to_string();
         let mut base = serde_json::Map::new();
-        let mutable = !crate::sync::is_append_only(entity);
+        let mutable = !record::registry()
+            .find(entity)
+            .is_some_and(|r| r.append_only);
         let mut clocks = if mutable {
-            crate::sync::load_clocks(&mut self.tx, entity, &id).await?
+            versions::load_clocks(&mut self.tx, entity, &id).await?
         } else {
             Default::default()
         };
@@ -334,7 +349,7 @@ impl WriteTx<'_> {
                     let before = clocks.get(field).cloned().unwrap_or(Value::Null);
                     // A write must sort after every value it overwrites, whatever the wall
                     // clock says (it may have moved back, or the clock state was restored).
-                    if let Some(h) = before.as_str().and_then(crate::sync::key_hlc) {
+                    if let Some(h) = before.as_str().and_then(versions::key_hlc) {
                         self.core.observe_remote(h, to_ms(self.now));
                     }
                     base.insert(field.clone(), before);
@@ -344,11 +359,11 @@ impl WriteTx<'_> {
         let hlc = self.core.next_hlc(self.now).to_string();
         let change_id = Uuid::now_v7();
         if mutable {
-            let version = Value::String(crate::sync::clock_key(&hlc, change_id));
+            let version = Value::String(versions::clock_key(&hlc, change_id));
             for field in base.keys() {
                 clocks.insert(field.clone(), version.clone());
             }
-            crate::sync::store_clocks(&mut self.tx, entity, &id, &clocks).await?;
+            versions::store_clocks(&mut self.tx, entity, &id, &clocks).await?;
         }
         let me = self.core.replica_id().to_string();
         sqlx::query(
