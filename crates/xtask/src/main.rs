@@ -335,18 +335,30 @@ fn desktop_e2e(app: &Path, server: &Path) -> Result<()> {
         );
         return Ok(());
     }
-    sh(Command::new("dbus-run-session")
-        .args([
-            "--",
-            "sh",
-            "-c",
-            "echo -n outpost | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
-             && xvfb-run -a -s '-screen 0 1280x800x24' node --test --test-concurrency=1 \
-                tests/desktop/desktop.test.mjs tests/desktop/sync.test.mjs",
-        ])
-        .env("OUTPOST_DESKTOP_BIN", app)
-        .env("OUTPOST_SERVER_BIN", server)
-        .env("TAURI_DRIVER", tauri_driver()))
+    let run = || {
+        sh(Command::new("dbus-run-session")
+            .args([
+                "--",
+                "sh",
+                "-c",
+                "echo -n outpost | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+                 && xvfb-run -a -s '-screen 0 1280x800x24' node --test --test-concurrency=1 \
+                    tests/desktop/desktop.test.mjs tests/desktop/sync.test.mjs",
+            ])
+            .env("OUTPOST_DESKTOP_BIN", app)
+            .env("OUTPOST_SERVER_BIN", server)
+            .env("TAURI_DRIVER", tauri_driver()))
+    };
+    // The WebKitGTK window under Xvfb now and then comes up blank (about one run in six on
+    // these machines, with nothing in the app's own log): a second run tells that apart from
+    // a real failure, which fails both.
+    run().or_else(|first| {
+        eprintln!(
+            "\ndesktop end-to-end failed once ({first}); running it again to tell a blank \
+             window from a real failure"
+        );
+        run()
+    })
 }
 
 fn bench() -> Result<()> {
