@@ -65,6 +65,10 @@ test('desktop window: wizard, queue, and a new ticket stored in SQLite', { timeo
       mkdirSync(shots, { recursive: true });
       writeFileSync(path.join(shots, 'desktop-queue.png'), await session.screenshot());
     }
+  } catch (e) {
+    // What the app and the drivers printed (a panic, a crashed web process) says why.
+    console.error(`--- tauri-driver and app output (last 4000 characters) ---\n${driver.log().slice(-4000)}`);
+    throw e;
   } finally {
     if (session) await session.close();
     await driver.stop();

@@ -187,6 +187,10 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     await page.getByTestId('search-input').fill('UPS battery');
     await page.getByTestId('search-input').press('Enter');
     await page.locator('[data-testid="queue-row"]', { hasText: 'Offline fix' }).first().waitFor({ timeout: 15000 });
+  } catch (e) {
+    // What the app and the drivers printed (a panic, a crashed web process) says why.
+    console.error(`--- tauri-driver and app output (last 4000 characters) ---\n${driver.log().slice(-4000)}`);
+    throw e;
   } finally {
     if (browser) await browser.close();
     if (session) await session.close();
