@@ -37,7 +37,7 @@ pub(crate) fn record(entity: &str) -> Option<&'static SyncedRecord> {
 }
 
 /// Records that are only ever added, never edited: they cannot conflict.
-pub fn is_append_only(entity: &str) -> bool {
+fn is_append_only(entity: &str) -> bool {
     record(entity).is_some_and(|r| r.append_only)
 }
 
@@ -305,12 +305,7 @@ impl ClockCache {
         Ok(cache)
     }
 
-    pub(crate) async fn get(
-        &mut self,
-        w: &mut WriteTx<'_>,
-        entity: &str,
-        id: &str,
-    ) -> CoreResult<Clocks> {
+    async fn get(&mut self, w: &mut WriteTx<'_>, entity: &str, id: &str) -> CoreResult<Clocks> {
         let k = (entity.to_string(), id.to_string());
         if let Some(c) = self.map.get(&k) {
             return Ok(c.clone());
@@ -320,7 +315,7 @@ impl ClockCache {
         Ok(loaded)
     }
 
-    pub(crate) fn put(&mut self, entity: &str, id: &str, clocks: Clocks) {
+    fn put(&mut self, entity: &str, id: &str, clocks: Clocks) {
         let k = (entity.to_string(), id.to_string());
         self.map.insert(k.clone(), clocks);
         self.dirty.insert(k);
