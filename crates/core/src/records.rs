@@ -16,6 +16,8 @@ static ALL: &[SyncedRecord] = &[
     crate::clients::SITE_RECORD,
     crate::clients::CONTACT_RECORD,
     crate::fleet::assets::ASSET_RECORD,
+    crate::fleet::status::ENDPOINT_RECORD,
+    crate::fleet::status::INVENTORY_CHANGE_RECORD,
     crate::desk::tickets::TICKET_RECORD,
     crate::desk::tickets::STATUS_MOVE_RECORD,
     crate::desk::tickets::COMMENT_RECORD,

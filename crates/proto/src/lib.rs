@@ -10,7 +10,9 @@ use ts_rs::TS;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+pub mod fleet;
 pub mod wire;
+pub use fleet::*;
 pub use wire::WireType;
 
 /// Every error that leaves the core, as the UI and API clients see it.
@@ -777,6 +779,13 @@ pub struct Asset {
     pub notes: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// An agent reports for it (an enrolled endpoint, not a device recorded by hand).
+    pub managed: bool,
+    /// Its agent is connected now (as of the last sync, in an offline console).
+    pub online: bool,
+    pub last_seen: Option<DateTime<Utc>>,
+    /// None for a device no agent reports for.
+    pub health: Option<EndpointHealth>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
@@ -845,6 +854,20 @@ pub struct AssetQuery {
     #[serde(default)]
     #[ts(optional)]
     pub q: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub health: Option<HealthState>,
+    /// Only endpoints with an agent (true) or only devices recorded by hand (false).
+    #[serde(default)]
+    #[ts(optional)]
+    pub managed: Option<bool>,
+    /// Only endpoints waiting for a reboot.
+    #[serde(default)]
+    #[ts(optional)]
+    pub reboot_required: Option<bool>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub sort: Option<AssetSort>,
     /// 1..=500 (default 100).
     #[serde(default)]
     #[ts(optional)]
@@ -853,6 +876,19 @@ pub struct AssetQuery {
     #[serde(default)]
     #[ts(optional)]
     pub offset: Option<i64>,
+}
+
+/// How the Fleet list sorts: by client then name (default), or the worst first.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetSort {
+    Client,
+    Name,
+    Health,
+    LastSeen,
+    Cpu,
+    Memory,
+    Disk,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
@@ -943,8 +979,9 @@ pub struct ChecksumQuery {
     pub sync: Option<u8>,
 }
 
-/// The sync generation this version speaks: 1 was the landed protocol; 2 adds status moves.
-pub const SYNC_GENERATION: u8 = 2;
+/// The sync generation this version speaks: 1 was the landed protocol; 2 adds status moves;
+/// 3 adds endpoints' status and inventory changes.
+pub const SYNC_GENERATION: u8 = 3;
 
 /// A digest of every record of one type as a store holds it, to compare with the server.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
@@ -1170,7 +1207,37 @@ wire_types!(
     NewAsset,
     UpdateAsset,
     AssetQuery,
+    AssetSort,
     AssetPage,
+    NewEnrollmentToken,
+    EnrollmentToken,
+    EnrollmentTokenCreated,
+    GatewayInfo,
+    EnrollRequest,
+    EnrollResponse,
+    Stat,
+    DiskUse,
+    ProcessUse,
+    Heartbeat,
+    SystemInfo,
+    Disk,
+    NetworkInterface,
+    Software,
+    Service,
+    PendingUpdate,
+    Updates,
+    Inventory,
+    HealthState,
+    EndpointHealth,
+    InventoryChange,
+    AgentInfo,
+    MetricSeries,
+    MetricsQuery,
+    MetricPoint,
+    MetricHistory,
+    AssetDetail,
+    FleetCounts,
+    ClientFleetCount,
     ChangeRecord,
     PushRequest,
     PushResponse,

@@ -4,6 +4,7 @@
 //! operation table in `outpost_core::api`: this crate only moves requests in and answers out
 //! (parse, call, map the error). Business rules live in outpost-core only.
 
+pub mod gateway;
 pub mod openapi;
 pub mod tls;
 
@@ -51,10 +52,13 @@ impl From<CoreError> for ApiFailure {
 }
 
 impl ApiFailure {
-    fn new(status: StatusCode, message: String) -> Self {
+    pub fn new(status: StatusCode, message: String) -> Self {
         let code = match status {
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             _ => "validation",
         };
         ApiFailure(
@@ -203,9 +207,23 @@ pub fn api_router(state: AppState) -> Router {
     router.fallback(api_not_found).with_state(state)
 }
 
-/// The whole server: the API plus, when `ui_dir` holds a built UI, the web console.
+/// The whole server: the API, the agent gateway (with its default settings) and, when
+/// `ui_dir` holds a built UI, the web console. Must be called on a tokio runtime (the
+/// gateway's writer starts).
 pub fn app(state: AppState, ui_dir: Option<PathBuf>) -> Router {
-    let router = Router::new().nest("/api/v1", api_router(state));
+    let gateway = gateway::Gateway::start(state.core.clone(), Default::default());
+    app_with(state, ui_dir, &gateway)
+}
+
+/// The whole server with a gateway set up by the caller.
+pub fn app_with(
+    state: AppState,
+    ui_dir: Option<PathBuf>,
+    gateway: &Arc<gateway::Gateway>,
+) -> Router {
+    let router = gateway
+        .router()
+        .merge(Router::new().nest("/api/v1", api_router(state)));
     match ui_dir.filter(|d| d.join("index.html").is_file()) {
         Some(dir) => {
             // Unknown paths get index.html, so console URLs survive a reload.

@@ -4,7 +4,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use outpost_core::{Actor, Core, SystemClock};
 use outpost_proto::{NewUser, Role};
-use outpost_server::{app, tls, AppState};
+use outpost_server::{app_with, tls, AppState};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,6 +39,8 @@ enum Command {
         ui_dir: Option<PathBuf>,
         #[command(flatten)]
         tls: TlsArgs,
+        #[command(flatten)]
+        gateway: GatewayArgs,
     },
     /// Administration without the UI.
     Admin {
@@ -64,6 +66,24 @@ struct TlsArgs {
     /// Serve plain HTTP even on a public address (behind a TLS-terminating proxy only).
     #[arg(long, conflicts_with = "tls_cert")]
     plain_http: bool,
+}
+
+/// The agent gateway (agents' WebSockets, on the same port).
+#[derive(clap::Args)]
+struct GatewayArgs {
+    /// The address agents reach this server at, shown in the console's "add endpoint"
+    /// command (default: the address the console itself uses).
+    #[arg(long, env = "OUTPOST_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Agent connections taken per second; more are told to retry (503 + Retry-After).
+    #[arg(long, default_value_t = 500.0)]
+    agent_upgrades_per_sec: f64,
+    /// Seconds without a word from an agent before its endpoint shows offline.
+    #[arg(long, default_value_t = 180)]
+    agent_silent_secs: u64,
+    /// Seconds between offline sweeps and metric rollups.
+    #[arg(long, default_value_t = 30)]
+    upkeep_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -102,7 +122,8 @@ async fn main() -> anyhow::Result<()> {
             demo,
             ui_dir,
             tls,
-        } => serve(data_dir, listen, demo, ui_dir, tls).await,
+            gateway,
+        } => serve(data_dir, listen, demo, ui_dir, tls, gateway).await,
         Command::Admin {
             command:
                 AdminCommand::CreateUser {
@@ -157,6 +178,7 @@ async fn serve(
     demo: bool,
     ui_dir: Option<PathBuf>,
     tls: TlsArgs,
+    gateway: GatewayArgs,
 ) -> anyhow::Result<()> {
     let core = open(&data_dir).await?;
     if demo {
@@ -183,10 +205,7 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {listen}; is another server using it?"))?;
     let addr = listener.local_addr()?;
-    let state = AppState {
-        core: Arc::new(core),
-    };
-    let router = app(state, ui_dir);
+    let core = Arc::new(core);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -200,7 +219,22 @@ async fn serve(
         }
         _ => None,
     };
-    let Some(files) = files else {
+    let tls_config = files.as_ref().map(tls::server_config).transpose()?;
+    core.set_gateway(
+        gateway.public_url.clone(),
+        tls_config.as_ref().map(|(_, f)| f.clone()),
+    );
+    let gw = outpost_server::gateway::Gateway::start(
+        core.clone(),
+        outpost_server::gateway::GatewayConfig {
+            upgrades_per_sec: gateway.agent_upgrades_per_sec.max(1.0),
+            silent_after: std::time::Duration::from_secs(gateway.agent_silent_secs.max(1)),
+            upkeep_every: std::time::Duration::from_secs(gateway.upkeep_secs.max(1)),
+            ..Default::default()
+        },
+    );
+    let router = app_with(AppState { core }, ui_dir, &gw);
+    let Some((config, fingerprint)) = tls_config else {
         if !addr.ip().is_loopback() {
             tracing::warn!("serving plain HTTP on {addr}: put a TLS-terminating proxy in front");
         }
@@ -210,7 +244,6 @@ async fn serve(
             .await?;
         return Ok(());
     };
-    let (config, fingerprint) = tls::server_config(&files)?;
     println!("Outpost server listening on https://{addr} (web console at /, API at /api/v1)");
     println!("certificate SHA-256 fingerprint: {fingerprint}");
     println!("(consoles show this fingerprint when they connect: compare it before trusting)");

@@ -89,7 +89,10 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
+                    // Out of file descriptors (a fleet reconnecting at once): wait a moment
+                    // rather than spin.
                     tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 }
             },
@@ -114,6 +117,8 @@ pub async fn serve(
             let service = hyper_util::service::TowerToHyperService::new(app);
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                // Agents' channels are WebSocket upgrades of these connections.
+                .with_upgrades()
                 .await
             {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");

@@ -3,98 +3,17 @@
 //! self-signed server certificate works, and a man in the middle with a CA-signed
 //! certificate for the same name does not.
 
-use outpost_core::sync::certificate_fingerprint;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
-use std::sync::{Arc, Mutex};
-
-/// What a certificate must be: the pinned fingerprint, or (with None) anything, while the
-/// fingerprint presented is recorded for the person to compare.
-#[derive(Debug)]
-struct Pin {
-    expected: Option<String>,
-    presented: Mutex<Option<String>>,
-    provider: Arc<CryptoProvider>,
-}
-
-/// Marks our refusal in the error chain, so callers can tell it from a network failure.
-pub(crate) const MISMATCH: &str = "certificate does not match the pinned fingerprint";
-
-impl ServerCertVerifier for Pin {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let presented = certificate_fingerprint(end_entity);
-        *self.presented.lock().unwrap_or_else(|p| p.into_inner()) = Some(presented.clone());
-        match &self.expected {
-            Some(pin) if *pin != presented => {
-                Err(rustls::Error::General(format!("{MISMATCH}: {presented}")))
-            }
-            _ => Ok(ServerCertVerified::assertion()),
-        }
-    }
-
-    // The handshake signatures are still checked: the server must hold the certificate's key.
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
+use outpost_pin::{Pin, MISMATCH};
+use std::sync::Arc;
 
 fn pin(expected: Option<String>) -> Arc<Pin> {
-    Arc::new(Pin {
-        expected,
-        presented: Mutex::new(None),
-        provider: Arc::new(rustls::crypto::ring::default_provider()),
-    })
+    Pin::new(expected)
 }
 
 fn config(verifier: Arc<Pin>) -> rustls::ClientConfig {
-    let provider = verifier.provider.clone();
-    let mut c = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+    verifier
+        .client_config(&[b"http/1.1"])
         .expect("ring supports the default protocol versions")
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
-    c.alpn_protocols = vec![b"http/1.1".to_vec()];
-    c
 }
 
 fn builder() -> reqwest::ClientBuilder {
@@ -129,11 +48,7 @@ pub async fn server_fingerprint(server_url: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot set up TLS: {e}"))?;
     let health = format!("{}/health", crate::api_root(server_url));
     let answered = http.get(&health).send().await;
-    let presented = verifier
-        .presented
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
+    let presented = verifier.presented();
     // Only a server that completed the handshake with that certificate (so holds its key)
     // and answered counts.
     match (presented, answered) {

@@ -3,6 +3,7 @@
 
 import type {
   Asset,
+  AssetDetail,
   AssetPage,
   AssetQuery,
   ChecksumQuery,
@@ -13,14 +14,23 @@ import type {
   ConnectRequest,
   Contact,
   DemoSummary,
+  EnrollRequest,
+  EnrollResponse,
+  EnrollmentToken,
+  EnrollmentTokenCreated,
   EntityChecksum,
   FirstAdminRequest,
+  FleetCounts,
+  GatewayInfo,
   Health,
   LoginRequest,
+  MetricHistory,
+  MetricsQuery,
   NewAsset,
   NewClient,
   NewComment,
   NewContact,
+  NewEnrollmentToken,
   NewSavedView,
   NewSite,
   NewTicket,
@@ -132,9 +142,41 @@ export const api = {
   listAssets: (query: AssetQuery) =>
     call<AssetPage>({ op: 'list_assets', auth: true, write: false, query, http: { method: 'GET', path: `/assets` } }),
 
-  /** One device. */
+  /** One device, with its inventory, its changes and its agent. */
   getAsset: (id: string) =>
-    call<Asset>({ op: 'get_asset', auth: true, write: false, id, http: { method: 'GET', path: `/assets/${enc(id)}` } }),
+    call<AssetDetail>({ op: 'get_asset', auth: true, write: false, id, http: { method: 'GET', path: `/assets/${enc(id)}` } }),
+
+  /** Endpoints per health state and per client. */
+  fleetCounts: () =>
+    call<FleetCounts>({ op: 'fleet_counts', auth: true, write: false, http: { method: 'GET', path: `/fleet-counts` } }),
+
+  /** One series of an endpoint's metrics over a range. */
+  assetMetrics: (id: string, query: MetricsQuery) =>
+    call<MetricHistory>({ op: 'asset_metrics', auth: true, write: false, id, query, http: { method: 'GET', path: `/assets/${enc(id)}/metrics` } }),
+
+  /** Cuts an endpoint's agent off; it must enroll again (admins). */
+  revokeAgent: (id: string) =>
+    call<null>({ op: 'revoke_agent', auth: true, write: true, id, http: { method: 'POST', path: `/assets/${enc(id)}/revoke-agent` } }),
+
+  /** Enrollment tokens, newest first (admins). */
+  listEnrollmentTokens: () =>
+    call<EnrollmentToken[]>({ op: 'list_enrollment_tokens', auth: true, write: false, http: { method: 'GET', path: `/enrollment-tokens` } }),
+
+  /** Lets machines join a client (admins); the secret is shown once. */
+  createEnrollmentToken: (body: NewEnrollmentToken) =>
+    call<EnrollmentTokenCreated>({ op: 'create_enrollment_token', auth: true, write: true, body, http: { method: 'POST', path: `/enrollment-tokens` } }),
+
+  /** Stops an enrollment token from letting more machines in (admins). */
+  revokeEnrollmentToken: (id: string) =>
+    call<EnrollmentToken>({ op: 'revoke_enrollment_token', auth: true, write: true, id, http: { method: 'POST', path: `/enrollment-tokens/${enc(id)}/revoke` } }),
+
+  /** What an agent needs to reach this server (its address and certificate). (answered by the server; the desktop app refuses it) */
+  gatewayInfo: () =>
+    call<GatewayInfo>({ op: 'gateway_info', auth: true, write: false, http: { method: 'GET', path: `/agent-gateway` } }),
+
+  /** An agent joins with an enrollment token (called by outpost-agent). (answered by the server; the desktop app refuses it) */
+  enrollAgent: (body: EnrollRequest) =>
+    call<EnrollResponse>({ op: 'enroll_agent', auth: false, write: false, body, http: { method: 'POST', path: `/agent/enroll` } }),
 
   /** Records a device. */
   createAsset: (body: NewAsset) =>

@@ -215,7 +215,19 @@ export type Asset = { id: string, client_id: string, client_name: string, site_i
 /**
  * Host name or label, e.g. `RECEPTION-PC`.
  */
-name: string, kind: AssetKind, os: string, serial: string, notes: string, created_at: string, updated_at: string, };
+name: string, kind: AssetKind, os: string, serial: string, notes: string, created_at: string, updated_at: string, 
+/**
+ * An agent reports for it (an enrolled endpoint, not a device recorded by hand).
+ */
+managed: boolean, 
+/**
+ * Its agent is connected now (as of the last sync, in an offline console).
+ */
+online: boolean, last_seen: string | null, 
+/**
+ * None for a device no agent reports for.
+ */
+health: EndpointHealth | null, };
 
 export type NewAsset = { client_id: string, site_id?: string, name: string, kind: AssetKind, os?: string, serial?: string, notes?: string, };
 
@@ -225,13 +237,199 @@ export type AssetQuery = { client_id?: string, site_id?: string, kind?: AssetKin
 /**
  * Part of the name, serial number or operating system.
  */
-q?: string, 
+q?: string, health?: HealthState, 
+/**
+ * Only endpoints with an agent (true) or only devices recorded by hand (false).
+ */
+managed?: boolean, 
+/**
+ * Only endpoints waiting for a reboot.
+ */
+reboot_required?: boolean, sort?: AssetSort, 
 /**
  * 1..=500 (default 100).
  */
 limit?: number, offset?: number, };
 
+export type AssetSort = "client" | "name" | "health" | "last_seen" | "cpu" | "memory" | "disk";
+
 export type AssetPage = { items: Array<Asset>, total: number, };
+
+export type NewEnrollmentToken = { client_id: string, site_id?: string, 
+/**
+ * 1..=8760 (a year).
+ */
+expires_in_hours: number, 
+/**
+ * How many machines may enroll with it, 1..=10000.
+ */
+max_uses: number, };
+
+export type EnrollmentToken = { id: string, client_id: string, client_name: string, site_id: string | null, site_name: string | null, expires_at: string, max_uses: number, uses: number, revoked_at: string | null, created_by: string, created_at: string, 
+/**
+ * `active`, `expired`, `used_up` or `revoked`.
+ */
+state: string, };
+
+export type EnrollmentTokenCreated = { token: string, enrollment: EnrollmentToken, };
+
+export type GatewayInfo = { 
+/**
+ * The address agents should use, when the server was told it (`--public-url`).
+ */
+public_url: string | null, 
+/**
+ * The server certificate's SHA-256 fingerprint, which agents pin (https only).
+ */
+fingerprint: string | null, 
+/**
+ * Agents connected to this server now.
+ */
+connected_agents: number, };
+
+export type EnrollRequest = { token: string, 
+/**
+ * The machine's identity: a keyed SHA-256 of its OS machine id (and SMBIOS uuid), hex.
+ */
+machine_fingerprint: string, 
+/**
+ * The agent's Ed25519 public key, hex.
+ */
+public_key: string, hostname: string, os: string, agent_version: string, };
+
+export type EnrollResponse = { agent_id: string, asset_id: string, 
+/**
+ * The secret the agent presents when it connects; the server keeps only its hash.
+ */
+credential: string, 
+/**
+ * The machine was known (a reinstall): it keeps its asset and history.
+ */
+reattached: boolean, };
+
+export type Stat = { min: number, avg: number, max: number, };
+
+export type DiskUse = { mount: string, 
+/**
+ * Percent of the file system in use.
+ */
+used_pct: number, };
+
+export type ProcessUse = { name: string, pid: number, 
+/**
+ * Percent of one core.
+ */
+cpu_pct: number, memory_bytes: number, };
+
+export type Heartbeat = { seq: number, 
+/**
+ * The end of the window.
+ */
+at: string, window_secs: number, samples: number, 
+/**
+ * Percent of all cores.
+ */
+cpu: Stat, memory: Stat, disks: Array<DiskUse>, 
+/**
+ * Bytes per second received and sent, all interfaces.
+ */
+net_in: Stat, net_out: Stat, 
+/**
+ * Degrees Celsius, the hottest sensor, where the OS exposes one.
+ */
+temperature: Stat | null, 
+/**
+ * The busiest processes at the end of the window (for CPU and memory alerts).
+ */
+top_processes: Array<ProcessUse>, };
+
+export type SystemInfo = { hostname: string, os_name: string, os_version: string, kernel: string, arch: string, boot_time: string, cpu_model: string, cpu_cores: number, memory_bytes: number, swap_bytes: number, manufacturer: string, model: string, serial: string, };
+
+export type Disk = { mount: string, device: string, file_system: string, total_bytes: number, free_bytes: number, removable: boolean, };
+
+export type NetworkInterface = { name: string, mac: string, addresses: Array<string>, };
+
+export type Software = { name: string, version: string, 
+/**
+ * Where it was found: `dpkg`, `rpm`, `registry`, `applications`.
+ */
+source: string, };
+
+export type Service = { name: string, description: string, running: boolean, 
+/**
+ * Starts at boot, where the OS says.
+ */
+enabled: boolean | null, };
+
+export type PendingUpdate = { name: string, version: string, security: boolean, };
+
+export type Updates = { 
+/**
+ * None when the OS could not be asked (no package manager found, no permission).
+ */
+pending: Array<PendingUpdate> | null, reboot_required: boolean, };
+
+export type Inventory = { system?: SystemInfo, disks?: Array<Disk>, network?: Array<NetworkInterface>, users?: Array<string>, software?: Array<Software>, services?: Array<Service>, updates?: Updates, };
+
+export type HealthState = "healthy" | "warning" | "critical" | "offline";
+
+export type EndpointHealth = { state: HealthState, 
+/**
+ * Why it is not healthy, in words (`disk / 93 % full`).
+ */
+reasons: Array<string>, cpu_pct: number | null, memory_pct: number | null, 
+/**
+ * The fullest disk.
+ */
+disk_pct: number | null, pending_updates: number | null, reboot_required: boolean, agent_version: string, 
+/**
+ * Another machine presents this endpoint's identity (a cloned disk image).
+ */
+clone_warning: string | null, };
+
+export type InventoryChange = { id: string, at: string, 
+/**
+ * `software_installed`, `software_removed`, `software_updated`, `disk_added`,
+ * `disk_removed`, `os_changed`, `memory_changed`, `cpu_changed`, `service_added`,
+ * `service_removed`.
+ */
+kind: string, summary: string, };
+
+export type AgentInfo = { agent_id: string, version: string, enrolled_at: string, revoked_at: string | null, };
+
+export type MetricSeries = "cpu" | "memory" | "disk" | "net_in" | "net_out" | "temperature";
+
+export type MetricsQuery = { series: MetricSeries, 
+/**
+ * Start of the range (RFC 3339); default a day before `to`.
+ */
+from?: string, 
+/**
+ * End of the range (RFC 3339); default now.
+ */
+to?: string, };
+
+export type MetricPoint = { at: string, min: number, avg: number, max: number, 
+/**
+ * Samples behind the point (minutes of heartbeats).
+ */
+count: number, };
+
+export type MetricHistory = { series: MetricSeries, unit: string, from: string, to: string, 
+/**
+ * 60 (raw), 300 or 3600: chosen from the range's length.
+ */
+resolution_secs: number, points: Array<MetricPoint>, };
+
+export type AssetDetail = { asset: Asset, inventory: Inventory | null, inventory_at: string | null, 
+/**
+ * Newest first (the last 500).
+ */
+changes: Array<InventoryChange>, agent: AgentInfo | null, };
+
+export type FleetCounts = { total: number, managed: number, healthy: number, warning: number, critical: number, offline: number, reboot_required: number, per_client: Array<ClientFleetCount>, };
+
+export type ClientFleetCount = { client_id: string, client_name: string, total: number, offline: number, attention: number, };
 
 export type ChangeRecord = { change_id: string, 
 /**

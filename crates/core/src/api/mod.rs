@@ -92,17 +92,19 @@ pub enum Shape {
     Body,
     IdBody,
     Query,
+    /// The record's id and a query (one series of an endpoint's metrics).
+    IdQuery,
 }
 
 impl Shape {
     pub fn has_id(self) -> bool {
-        matches!(self, Shape::Id | Shape::IdBody)
+        matches!(self, Shape::Id | Shape::IdBody | Shape::IdQuery)
     }
     pub fn has_body(self) -> bool {
         matches!(self, Shape::Body | Shape::IdBody)
     }
     pub fn has_query(self) -> bool {
-        self == Shape::Query
+        matches!(self, Shape::Query | Shape::IdQuery)
     }
 }
 
@@ -519,11 +521,42 @@ impl Builder {
         )
     }
 
+    /// The record's id and a query.
+    pub fn id_query<T, O, F, Fut>(self, f: F) -> Operation
+    where
+        T: DeserializeOwned + WireType + utoipa::IntoParams + Send + 'static,
+        O: Serialize + WireType + 'static,
+        F: Fn(Arc<Core>, Caller, Uuid, T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = CoreResult<O>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        let run: Runner = Arc::new(move |core, caller, req| {
+            let f = f.clone();
+            Box::pin(async move {
+                let id = need_id(&req)?;
+                let query = decode_query::<T>(req.input)?;
+                encode(f(core, caller, id, query).await?)
+            })
+        });
+        let params: fn() -> Vec<Parameter> = || T::into_params(|| Some(ParameterIn::Query));
+        let input = Some(TypeInfo::of::<T>());
+        self.finish(
+            Shape::IdQuery,
+            input,
+            Some(params),
+            TypeInfo::of::<O>(),
+            Some(run),
+        )
+    }
+
     /// Performed by the desktop app itself (keyring, its server connection): declared here so
     /// the TypeScript client and the web console's refusal come from the table too.
     pub fn desktop<T: WireType, O: WireType>(self, shape: Shape) -> Operation {
-        let input =
-            matches!(shape, Shape::Body | Shape::IdBody | Shape::Query).then(TypeInfo::of::<T>);
+        let input = matches!(
+            shape,
+            Shape::Body | Shape::IdBody | Shape::Query | Shape::IdQuery
+        )
+        .then(TypeInfo::of::<T>);
         self.finish(shape, input, None, TypeInfo::of::<O>(), None)
     }
 }

@@ -116,9 +116,52 @@ fn table() -> Vec<Operation> {
         op("list_assets", "Devices, filtered by client, site, kind or text.")
             .get("/assets")
             .query(|core, who, q: AssetQuery| async move { core.list_assets(who.actor()?, &q).await }),
-        op("get_asset", "One device.")
+        op("get_asset", "One device, with its inventory, its changes and its agent.")
             .get("/assets/{id}")
-            .id(|core, who, id| async move { core.get_asset(who.actor()?, id).await }),
+            .id(|core, who, id| async move { core.get_asset_detail(who.actor()?, id).await }),
+        op("fleet_counts", "Endpoints per health state and per client.")
+            .get("/fleet-counts")
+            .run(|core, who| async move { core.fleet_counts(who.actor()?).await }),
+        op("asset_metrics", "One series of an endpoint's metrics over a range.")
+            .get("/assets/{id}/metrics")
+            .id_query(|core, who, id, q: MetricsQuery| async move {
+                core.asset_metrics(who.actor()?, id, &q).await
+            }),
+        op("revoke_agent", "Cuts an endpoint's agent off; it must enroll again (admins).")
+            .post("/assets/{id}/revoke-agent")
+            .admin()
+            .no_content()
+            .also(&[409])
+            .id(|core, who, id| async move { core.revoke_agent(who.actor()?, id).await }),
+        op("list_enrollment_tokens", "Enrollment tokens, newest first (admins).")
+            .get("/enrollment-tokens")
+            .admin()
+            .run(|core, who| async move { core.list_enrollment_tokens(who.actor()?).await }),
+        op("create_enrollment_token", "Lets machines join a client (admins); the secret is shown once.")
+            .post("/enrollment-tokens")
+            .admin()
+            .created()
+            .also(&[404])
+            .body(|core, who, req: NewEnrollmentToken| async move {
+                core.create_enrollment_token(who.actor()?, req).await
+            }),
+        op("revoke_enrollment_token", "Stops an enrollment token from letting more machines in (admins).")
+            .post("/enrollment-tokens/{id}/revoke")
+            .admin()
+            .id(|core, who, id| async move { core.revoke_enrollment_token(who.actor()?, id).await }),
+        op("gateway_info", "What an agent needs to reach this server (its address and certificate).")
+            .get("/agent-gateway")
+            .server()
+            .run(|core, who| async move {
+                who.actor()?;
+                Ok(core.gateway_info())
+            }),
+        op("enroll_agent", "An agent joins with an enrollment token (called by outpost-agent).")
+            .post("/agent/enroll")
+            .public()
+            .server()
+            .also(&[401])
+            .body(|core, _, req: EnrollRequest| async move { core.enroll_agent(req).await }),
         op("create_asset", "Records a device.")
             .post("/assets")
             .writer()

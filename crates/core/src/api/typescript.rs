@@ -55,7 +55,7 @@ pub fn typescript_client() -> String {
                 params.push(format!("body: {t}"));
                 fields.push("body".into());
             }
-            (Shape::Query, Some(t)) => {
+            (Shape::Query | Shape::IdQuery, Some(t)) => {
                 params.push(format!("query: {t}"));
                 fields.push("query".into());
             }

@@ -5,9 +5,13 @@
 use crate::clients::{as_map, ensure_client, ensure_site_of, record_edit};
 use crate::clock::from_ms;
 use crate::error::{invalid, CoreError, CoreResult};
+use crate::fleet::status::{health_from_row, HEALTH_COLUMNS};
 use crate::store::record::{ClientOf, Link, SyncedRecord};
 use crate::store::{opt_uuid, parse_uuid, Actor, Core, WriteTx};
-use outpost_proto::{Asset, AssetKind, AssetPage, AssetQuery, NewAsset, UpdateAsset};
+use outpost_proto::{
+    Asset, AssetDetail, AssetKind, AssetPage, AssetQuery, AssetSort, ClientFleetCount, FleetCounts,
+    InventoryChange, NewAsset, UpdateAsset,
+};
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -71,14 +75,19 @@ fn one_line(field: &str, v: &str, max: usize, required: bool) -> CoreResult<Stri
     Ok(v)
 }
 
-const ASSET_SELECT: &str = "SELECT a.id, a.client_id, a.site_id, a.name, a.kind, a.os, a.serial, \
-    a.notes, a.created_at, a.updated_at, \
-    (SELECT c.name FROM clients c WHERE c.id = a.client_id) AS client_name, \
-    (SELECT s.name FROM sites s WHERE s.id = a.site_id) AS site_name \
-    FROM assets a";
+fn asset_select() -> String {
+    format!(
+        "SELECT a.id, a.client_id, a.site_id, a.name, a.kind, a.os, a.serial, a.notes, \
+         a.created_at, a.updated_at, \
+         (SELECT c.name FROM clients c WHERE c.id = a.client_id) AS client_name, \
+         (SELECT s.name FROM sites s WHERE s.id = a.site_id) AS site_name, {HEALTH_COLUMNS} \
+         FROM assets a LEFT JOIN endpoint_status e ON e.id = a.id"
+    )
+}
 
 fn asset_from_row(r: &SqliteRow) -> CoreResult<Asset> {
     let kind: String = r.get("kind");
+    let (online, last_seen, health) = health_from_row(r);
     Ok(Asset {
         id: parse_uuid(r.get("id"))?,
         client_id: parse_uuid(r.get("client_id"))?,
@@ -94,6 +103,10 @@ fn asset_from_row(r: &SqliteRow) -> CoreResult<Asset> {
         notes: r.get("notes"),
         created_at: from_ms(r.get("created_at")),
         updated_at: from_ms(r.get("updated_at")),
+        managed: health.is_some(),
+        online,
+        last_seen,
+        health,
     })
 }
 
@@ -167,6 +180,18 @@ impl Core {
             wh.push("a.kind = ?".into());
             binds.push(k.as_str().into());
         }
+        if let Some(h) = q.health {
+            wh.push("e.health = ?".into());
+            binds.push(h.as_str().into());
+        }
+        match q.managed {
+            Some(true) => wh.push("e.id IS NOT NULL".into()),
+            Some(false) => wh.push("e.id IS NULL".into()),
+            None => {}
+        }
+        if let Some(r) = q.reboot_required {
+            wh.push(format!("coalesce(e.reboot_required, 0) = {}", r as i64));
+        }
         if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             // A plain substring match: asset names and serials are short and exact.
             wh.push(
@@ -183,15 +208,31 @@ impl Core {
         }
         let where_sql = wh.join(" AND ");
         // Aliased like the page query, so one WHERE serves both.
-        let count_sql = format!("SELECT count(*) FROM assets a WHERE {where_sql}");
+        let count_sql = format!(
+            "SELECT count(*) FROM assets a LEFT JOIN endpoint_status e ON e.id = a.id \
+             WHERE {where_sql}"
+        );
         let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
         for b in &binds {
             count = count.bind(b.as_str());
         }
         let total = count.fetch_one(&self.pool).await?;
+        // The worst first: critical, warning, offline, healthy, then devices with no agent.
+        let order = match q.sort.unwrap_or(AssetSort::Client) {
+            AssetSort::Client => "client_name COLLATE NOCASE, a.name COLLATE NOCASE",
+            AssetSort::Name => "a.name COLLATE NOCASE",
+            AssetSort::Health => {
+                "CASE e.health WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 \
+                 WHEN 'offline' THEN 2 WHEN 'healthy' THEN 3 ELSE 4 END, a.name COLLATE NOCASE"
+            }
+            AssetSort::LastSeen => "e.last_seen IS NULL, e.last_seen DESC",
+            AssetSort::Cpu => "e.cpu_pct IS NULL, e.cpu_pct DESC",
+            AssetSort::Memory => "e.memory_pct IS NULL, e.memory_pct DESC",
+            AssetSort::Disk => "e.disk_pct IS NULL, e.disk_pct DESC",
+        };
         let sql = format!(
-            "{ASSET_SELECT} WHERE {where_sql} ORDER BY client_name COLLATE NOCASE, \
-             a.name COLLATE NOCASE, a.id LIMIT {limit} OFFSET {offset}"
+            "{} WHERE {where_sql} ORDER BY {order}, a.id LIMIT {limit} OFFSET {offset}",
+            asset_select()
         );
         let mut page = sqlx::query(&sql);
         for b in &binds {
@@ -207,7 +248,7 @@ impl Core {
     }
 
     pub async fn get_asset(&self, actor: &Actor, id: Uuid) -> CoreResult<Asset> {
-        let row = sqlx::query(&format!("{ASSET_SELECT} WHERE a.id = ?"))
+        let row = sqlx::query(&format!("{} WHERE a.id = ?", asset_select()))
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
@@ -216,6 +257,76 @@ impl Core {
             Some(a) if actor.may_see(a.client_id) => Ok(a),
             _ => Err(CoreError::NotFound(format!("asset {id} does not exist"))),
         }
+    }
+
+    /// A device in full: with its inventory, what changed in it and its agent.
+    pub async fn get_asset_detail(&self, actor: &Actor, id: Uuid) -> CoreResult<AssetDetail> {
+        let asset = self.get_asset(actor, id).await?;
+        let row: Option<(Option<String>, Option<i64>)> =
+            sqlx::query_as("SELECT inventory, inventory_at FROM endpoint_status WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        let (inventory, inventory_at) = row.unwrap_or((None, None));
+        let changes = sqlx::query(
+            "SELECT id, at, kind, summary FROM inventory_changes WHERE asset_id = ? \
+             ORDER BY at DESC, id DESC LIMIT 500",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(InventoryChange {
+                id: parse_uuid(r.get("id"))?,
+                at: from_ms(r.get("at")),
+                kind: r.get("kind"),
+                summary: r.get("summary"),
+            })
+        })
+        .collect::<CoreResult<_>>()?;
+        Ok(AssetDetail {
+            asset,
+            inventory: inventory.and_then(|t| serde_json::from_str(&t).ok()),
+            inventory_at: inventory_at.map(from_ms),
+            changes,
+            agent: self.agent_of(id).await?,
+        })
+    }
+
+    /// Endpoints per health state and per client, for the top of the Fleet page.
+    pub async fn fleet_counts(&self, actor: &Actor) -> CoreResult<FleetCounts> {
+        let scope = actor.client_condition("a.client_id");
+        let rows = sqlx::query(&format!(
+            "SELECT a.client_id, (SELECT name FROM clients c WHERE c.id = a.client_id) AS name, \
+             count(*) AS total, count(e.id) AS managed, \
+             sum(e.health = 'healthy') AS healthy, sum(e.health = 'warning') AS warning, \
+             sum(e.health = 'critical') AS critical, sum(e.health = 'offline') AS offline, \
+             sum(coalesce(e.reboot_required, 0)) AS reboot \
+             FROM assets a LEFT JOIN endpoint_status e ON e.id = a.id WHERE {scope} \
+             GROUP BY a.client_id ORDER BY name COLLATE NOCASE"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = FleetCounts::default();
+        for r in &rows {
+            let n = |c: &str| r.get::<Option<i64>, _>(c).unwrap_or(0);
+            out.total += n("total");
+            out.managed += n("managed");
+            out.healthy += n("healthy");
+            out.warning += n("warning");
+            out.critical += n("critical");
+            out.offline += n("offline");
+            out.reboot_required += n("reboot");
+            out.per_client.push(ClientFleetCount {
+                client_id: parse_uuid(r.get("client_id"))?,
+                client_name: r.get::<Option<String>, _>("name").unwrap_or_default(),
+                total: n("total"),
+                offline: n("offline"),
+                attention: n("warning") + n("critical"),
+            });
+        }
+        Ok(out)
     }
 
     pub async fn create_asset(&self, actor: &Actor, req: NewAsset) -> CoreResult<Asset> {

@@ -102,6 +102,18 @@ pub struct Core {
     hlc: std::sync::Mutex<HlcClock>,
     // SQLite has one writer; queueing writers here avoids SQLITE_BUSY on lock upgrades.
     write_lock: tokio::sync::Mutex<()>,
+    events: tokio::sync::broadcast::Sender<Event>,
+    /// Where agents reach this store's gateway, when one runs (set by its host).
+    pub(crate) gateway: std::sync::RwLock<Option<outpost_proto::GatewayInfo>>,
+    pub(crate) connected_agents: std::sync::atomic::AtomicI64,
+}
+
+/// Something that happened which live connections may need to act on (an agent revoked:
+/// its connection is dropped). Best effort: a listener that lags misses events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub what: &'static str,
+    pub id: Uuid,
 }
 
 pub const DB_FILE: &str = "outpost.db";
@@ -167,7 +179,19 @@ impl Core {
             replica_id: std::sync::RwLock::new(replica_id),
             hlc: std::sync::Mutex::new(HlcClock::new(replica_id, last)),
             write_lock: tokio::sync::Mutex::new(()),
+            events: tokio::sync::broadcast::channel(256).0,
+            gateway: std::sync::RwLock::new(None),
+            connected_agents: std::sync::atomic::AtomicI64::new(0),
         })
+    }
+
+    /// Tells live listeners (see [`Event`]).
+    pub fn announce(&self, what: &'static str, id: Uuid) {
+        let _ = self.events.send(Event { what, id });
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.events.subscribe()
     }
 
     pub fn replica_id(&self) -> Uuid {
@@ -205,6 +229,12 @@ impl Core {
             now: self.clock.now(),
             _guard: guard,
         })
+    }
+
+    /// Holds off other writers without a transaction of the write path (bulk upkeep that
+    /// keeps no change log, such as metric rollups).
+    pub(crate) async fn write_lock_only(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.write_lock.lock().await
     }
 
     fn next_hlc(&self, now: DateTime<Utc>) -> Hlc {

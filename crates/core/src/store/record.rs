@@ -141,6 +141,8 @@ pub struct SyncedRecord {
     pub append_only: bool,
     /// Only an admin's console may change it on the server (accounts, policy).
     pub admin_only: bool,
+    /// Only the server writes it (what agents report): a console's change is not taken over.
+    pub server_only: bool,
     /// Compared by checksum between a console and the server.
     pub checked: bool,
     /// Its list sorts by last change: remote edits move `updated_at`.
@@ -182,6 +184,7 @@ impl SyncedRecord {
             links: &[],
             append_only: false,
             admin_only: false,
+            server_only: false,
             checked: true,
             moves_updated_at: false,
             stamps: &["created_at"],

@@ -1015,16 +1015,7 @@ pub fn server_address(url: &str) -> CoreResult<String> {
     }
 }
 
-/// How Outpost shows a TLS certificate's identity (what consoles pin): SHA-256 of the
-/// certificate (DER), upper-case hex pairs joined by colons, as `openssl x509 -fingerprint
-/// -sha256` prints it.
-pub fn certificate_fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
+pub use outpost_pin::certificate_fingerprint;
 
 /// The certificate pin a console keeps for a server address: an https server must come with
 /// the fingerprint the person trusted; plain http (a trusted network) has none.
@@ -1057,29 +1048,7 @@ pub fn require_pin(url: &str, pin: Option<&str>) -> CoreResult<()> {
 /// A fingerprint as a person typed or pasted it, in the form [`certificate_fingerprint`]
 /// gives (case, spaces and the `SHA256:` prefix do not matter).
 pub fn normalize_fingerprint(text: &str) -> CoreResult<String> {
-    let t = text.trim();
-    let t = t
-        .strip_prefix("SHA256:")
-        .or_else(|| t.strip_prefix("sha256:"))
-        .or_else(|| t.strip_prefix("SHA-256:"))
-        .unwrap_or(t);
-    let hex: String = t
-        .chars()
-        .filter(|c| !matches!(c, ':' | ' ' | '-'))
-        .collect();
-    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(invalid(
-            "a certificate fingerprint is 32 bytes of SHA-256 in hex (64 digits, colons allowed), \
-             as outpost-server prints it when it starts",
-        ));
-    }
-    let upper = hex.to_ascii_uppercase();
-    Ok(upper
-        .as_bytes()
-        .chunks(2)
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect::<Vec<_>>()
-        .join(":"))
+    outpost_pin::normalize_fingerprint(text).map_err(invalid)
 }
 
 fn transport_failure(e: TransportError) -> CoreError {
@@ -1159,6 +1128,13 @@ impl Core {
             }
             last = c.replica_seq;
             self.observe_hlc(&c.hlc, w.now);
+            if record(&c.entity).is_some_and(|r| r.server_only) {
+                // What agents report is the server's to write; a console's copy is a cache.
+                tracing::warn!(change = %c.change_id, entity = %c.entity, "console change of server-written data skipped");
+                refused += 1;
+                note_refused(&mut w, c).await?;
+                continue;
+            }
             if record(&c.entity).is_some_and(|r| r.admin_only)
                 && actor.role != outpost_proto::Role::Admin
             {

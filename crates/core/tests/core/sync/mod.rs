@@ -786,9 +786,9 @@ async fn snapshot_pages_cover_every_record_at_every_boundary() {
 async fn an_interrupted_first_sync_resumes_where_it_stopped_and_misses_nothing() {
     let (f, admin, ids) = five_tickets().await;
     let link = Link::new(&f.core, &admin);
-    // Pages of 2: user, settings, client, site, contact, asset, then tickets 1-2, 3-4, 5.
-    // The connection drops on the second page of tickets.
-    link.lose_snapshot.set(8);
+    // Pages of 2: user, settings, client, site, contact, asset, endpoint, inventory change,
+    // then tickets 1-2, 3-4, 5. The connection drops on the second page of tickets.
+    link.lose_snapshot.set(10);
     let c = fresh_console().await;
     assert!(matches!(
         c.core.sync_once(&link, 2).await,

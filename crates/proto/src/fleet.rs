@@ -1,0 +1,471 @@
+//! Endpoints: what the agent and the gateway say to each other (over the agent's WebSocket),
+//! enrollment, and what consoles read about an endpoint (its health, inventory, metrics).
+//!
+//! Everything an agent sends is hostile input: these types only give it a shape; the core
+//! checks every value (sizes, ranges, times) before anything is stored.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+// ---------------------------------------------------------------- enrollment
+
+/// An admin's one-time (or few-times) permission for machines to join a client.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewEnrollmentToken {
+    pub client_id: Uuid,
+    #[serde(default)]
+    #[ts(optional)]
+    pub site_id: Option<Uuid>,
+    /// 1..=8760 (a year).
+    #[schema(minimum = 1, maximum = 8760)]
+    pub expires_in_hours: i64,
+    /// How many machines may enroll with it, 1..=10000.
+    #[schema(minimum = 1, maximum = 10000)]
+    pub max_uses: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct EnrollmentToken {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub client_name: String,
+    pub site_id: Option<Uuid>,
+    pub site_name: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub max_uses: i64,
+    pub uses: i64,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    /// `active`, `expired`, `used_up` or `revoked`.
+    pub state: String,
+}
+
+/// A token as it is made: the secret is shown this once (only its hash is kept).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct EnrollmentTokenCreated {
+    pub token: String,
+    pub enrollment: EnrollmentToken,
+}
+
+/// What the console needs to show the ready "add endpoint" command.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct GatewayInfo {
+    /// The address agents should use, when the server was told it (`--public-url`).
+    pub public_url: Option<String>,
+    /// The server certificate's SHA-256 fingerprint, which agents pin (https only).
+    pub fingerprint: Option<String>,
+    /// Agents connected to this server now.
+    pub connected_agents: i64,
+}
+
+/// An agent asking to join: `POST /api/v1/agent/enroll`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    pub token: String,
+    /// The machine's identity: a keyed SHA-256 of its OS machine id (and SMBIOS uuid), hex.
+    pub machine_fingerprint: String,
+    /// The agent's Ed25519 public key, hex.
+    pub public_key: String,
+    pub hostname: String,
+    pub os: String,
+    pub agent_version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct EnrollResponse {
+    pub agent_id: Uuid,
+    pub asset_id: Uuid,
+    /// The secret the agent presents when it connects; the server keeps only its hash.
+    pub credential: String,
+    /// The machine was known (a reinstall): it keeps its asset and history.
+    pub reattached: bool,
+}
+
+// ---------------------------------------------------------------- the agent's channel
+
+/// min/avg/max over a window of samples.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Default)]
+pub struct Stat {
+    pub min: f64,
+    pub avg: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct DiskUse {
+    pub mount: String,
+    /// Percent of the file system in use.
+    pub used_pct: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct ProcessUse {
+    pub name: String,
+    pub pid: u32,
+    /// Percent of one core.
+    pub cpu_pct: f64,
+    pub memory_bytes: u64,
+}
+
+/// One minute of an endpoint's health.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Heartbeat {
+    pub seq: u64,
+    /// The end of the window.
+    pub at: DateTime<Utc>,
+    pub window_secs: u32,
+    pub samples: u32,
+    /// Percent of all cores.
+    pub cpu: Stat,
+    pub memory: Stat,
+    pub disks: Vec<DiskUse>,
+    /// Bytes per second received and sent, all interfaces.
+    pub net_in: Stat,
+    pub net_out: Stat,
+    /// Degrees Celsius, the hottest sensor, where the OS exposes one.
+    #[serde(default)]
+    pub temperature: Option<Stat>,
+    /// The busiest processes at the end of the window (for CPU and memory alerts).
+    #[serde(default)]
+    pub top_processes: Vec<ProcessUse>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Default)]
+pub struct SystemInfo {
+    pub hostname: String,
+    pub os_name: String,
+    pub os_version: String,
+    pub kernel: String,
+    pub arch: String,
+    pub boot_time: DateTime<Utc>,
+    pub cpu_model: String,
+    pub cpu_cores: u32,
+    pub memory_bytes: u64,
+    pub swap_bytes: u64,
+    #[serde(default)]
+    pub manufacturer: String,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub serial: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct Disk {
+    pub mount: String,
+    pub device: String,
+    pub file_system: String,
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+    pub removable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct NetworkInterface {
+    pub name: String,
+    pub mac: String,
+    pub addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct Software {
+    pub name: String,
+    pub version: String,
+    /// Where it was found: `dpkg`, `rpm`, `registry`, `applications`.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct Service {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub running: bool,
+    /// Starts at boot, where the OS says.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct PendingUpdate {
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub security: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Default)]
+pub struct Updates {
+    /// None when the OS could not be asked (no package manager found, no permission).
+    pub pending: Option<Vec<PendingUpdate>>,
+    pub reboot_required: bool,
+}
+
+/// An endpoint's inventory. In a report each section is present only when it changed (a
+/// diff); the server keeps the merged whole.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub system: Option<SystemInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub disks: Option<Vec<Disk>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub network: Option<Vec<NetworkInterface>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub users: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub software: Option<Vec<Software>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub services: Option<Vec<Service>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub updates: Option<Updates>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryReport {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    /// Every section is present (the first report after start, or when the gateway asked).
+    pub full: bool,
+    pub inventory: Inventory,
+}
+
+/// What an agent sends on its WebSocket, one JSON text frame each.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentMessage {
+    /// First frame after connecting.
+    Hello {
+        agent_version: String,
+        /// Queued messages dropped while offline (the queue was full or they were too old).
+        dropped: u64,
+    },
+    Heartbeat(Heartbeat),
+    Inventory(Box<InventoryReport>),
+}
+
+impl AgentMessage {
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            AgentMessage::Hello { .. } => None,
+            AgentMessage::Heartbeat(h) => Some(h.seq),
+            AgentMessage::Inventory(i) => Some(i.seq),
+        }
+    }
+}
+
+/// What the gateway sends to an agent.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum GatewayMessage {
+    /// After a hello: the last message already stored (the agent skips what is not newer),
+    /// and whether the next inventory should be whole.
+    Welcome {
+        agent_id: Uuid,
+        asset_id: Uuid,
+        last_seq: u64,
+        full_inventory: bool,
+    },
+    /// Everything up to `seq` is stored: the agent may forget it.
+    Ack { seq: u64 },
+    /// A message was refused (it is not stored; the agent drops it and logs why).
+    Refused { seq: Option<u64>, message: String },
+}
+
+/// The path of the agent's WebSocket on a server.
+pub const AGENT_CHANNEL_PATH: &str = "/api/v1/agent/channel";
+/// The largest frame the gateway reads from an agent (a full inventory of a busy server).
+pub const AGENT_MAX_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
+
+// ---------------------------------------------------------------- what consoles read
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    Healthy,
+    Warning,
+    Critical,
+    Offline,
+}
+
+impl HealthState {
+    pub const ALL: [HealthState; 4] = [
+        HealthState::Healthy,
+        HealthState::Warning,
+        HealthState::Critical,
+        HealthState::Offline,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthState::Healthy => "healthy",
+            HealthState::Warning => "warning",
+            HealthState::Critical => "critical",
+            HealthState::Offline => "offline",
+        }
+    }
+    pub fn parse(s: &str) -> Option<HealthState> {
+        HealthState::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// An endpoint's latest health, as of its last heartbeat.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct EndpointHealth {
+    pub state: HealthState,
+    /// Why it is not healthy, in words (`disk / 93 % full`).
+    pub reasons: Vec<String>,
+    pub cpu_pct: Option<f64>,
+    pub memory_pct: Option<f64>,
+    /// The fullest disk.
+    pub disk_pct: Option<f64>,
+    pub pending_updates: Option<i64>,
+    pub reboot_required: bool,
+    pub agent_version: String,
+    /// Another machine presents this endpoint's identity (a cloned disk image).
+    pub clone_warning: Option<String>,
+}
+
+/// One change of an endpoint's inventory, as it was seen.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct InventoryChange {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// `software_installed`, `software_removed`, `software_updated`, `disk_added`,
+    /// `disk_removed`, `os_changed`, `memory_changed`, `cpu_changed`, `service_added`,
+    /// `service_removed`.
+    pub kind: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct AgentInfo {
+    pub agent_id: Uuid,
+    pub version: String,
+    pub enrolled_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What the metrics history holds for a series.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricSeries {
+    Cpu,
+    Memory,
+    Disk,
+    NetIn,
+    NetOut,
+    Temperature,
+}
+
+impl MetricSeries {
+    pub const ALL: [MetricSeries; 6] = [
+        MetricSeries::Cpu,
+        MetricSeries::Memory,
+        MetricSeries::Disk,
+        MetricSeries::NetIn,
+        MetricSeries::NetOut,
+        MetricSeries::Temperature,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricSeries::Cpu => "cpu",
+            MetricSeries::Memory => "memory",
+            MetricSeries::Disk => "disk",
+            MetricSeries::NetIn => "net_in",
+            MetricSeries::NetOut => "net_out",
+            MetricSeries::Temperature => "temperature",
+        }
+    }
+    pub fn unit(self) -> &'static str {
+        match self {
+            MetricSeries::Cpu | MetricSeries::Memory | MetricSeries::Disk => "%",
+            MetricSeries::NetIn | MetricSeries::NetOut => "B/s",
+            MetricSeries::Temperature => "°C",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MetricsQuery {
+    pub series: MetricSeries,
+    /// Start of the range (RFC 3339); default a day before `to`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub from: Option<DateTime<Utc>>,
+    /// End of the range (RFC 3339); default now.
+    #[serde(default)]
+    #[ts(optional)]
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct MetricPoint {
+    pub at: DateTime<Utc>,
+    pub min: f64,
+    pub avg: f64,
+    pub max: f64,
+    /// Samples behind the point (minutes of heartbeats).
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct MetricHistory {
+    pub series: MetricSeries,
+    pub unit: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// 60 (raw), 300 or 3600: chosen from the range's length.
+    pub resolution_secs: i64,
+    pub points: Vec<MetricPoint>,
+}
+
+/// One endpoint in full: the device, its inventory and what changed in it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct AssetDetail {
+    pub asset: crate::Asset,
+    pub inventory: Option<Inventory>,
+    pub inventory_at: Option<DateTime<Utc>>,
+    /// Newest first (the last 500).
+    pub changes: Vec<InventoryChange>,
+    pub agent: Option<AgentInfo>,
+}
+
+/// Endpoints per health state (the top of the Fleet page).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Default)]
+pub struct FleetCounts {
+    pub total: i64,
+    pub managed: i64,
+    pub healthy: i64,
+    pub warning: i64,
+    pub critical: i64,
+    pub offline: i64,
+    pub reboot_required: i64,
+    pub per_client: Vec<ClientFleetCount>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct ClientFleetCount {
+    pub client_id: Uuid,
+    pub client_name: String,
+    pub total: i64,
+    pub offline: i64,
+    pub attention: i64,
+}
