@@ -241,9 +241,11 @@ pub async fn run(
     let backoff_cap = env_secs("OUTPOST_AGENT_BACKOFF_CAP_SECS", 300).max(1);
     tracing::info!(agent = %identity.agent_id, server = %identity.server, "agent starting");
 
-    agent.slow = collect::slow_inventory();
-    // The first report after a start is whole: the server may have lost or never had one.
-    agent.inventory(&mut sampler, true)?;
+    // Software, services and updates take seconds to read (apt-get -s upgrade): read off
+    // the loop, so heartbeats keep their time. The first report after a start is whole (the
+    // server may have lost or never had one), once they are in.
+    let mut slow_job = Some(tokio::task::spawn_blocking(collect::slow_inventory));
+    let mut full_pending = true;
 
     let start = Instant::now();
     let mut next_sample = start + sample_every;
@@ -282,7 +284,9 @@ pub async fn run(
                 agent.enqueue(|seq| AgentMessage::Heartbeat(outpost_proto::Heartbeat { seq, ..hb }))?;
                 // Cheap sections are compared every heartbeat: a disk added shows within a
                 // minute.
-                agent.inventory(&mut sampler, false)?;
+                if !full_pending {
+                    agent.inventory(&mut sampler, false)?;
+                }
                 // A connection that went quiet while we wait for acknowledgements is dead.
                 if ws.is_some() && cursor > agent.queue.acked()
                     && last_heard.elapsed() > Duration::from_secs(3 * heartbeat_secs + 30)
@@ -292,10 +296,16 @@ pub async fn run(
                     next_connect = Instant::now();
                 }
             }
-            _ = sleep_until(next_slow) => {
-                next_slow += Duration::from_secs(inventory_secs);
-                agent.slow = collect::slow_inventory();
-                agent.inventory(&mut sampler, false)?;
+            _ = sleep_until(next_slow), if slow_job.is_none() => {
+                next_slow = Instant::now() + Duration::from_secs(inventory_secs);
+                slow_job = Some(tokio::task::spawn_blocking(collect::slow_inventory));
+            }
+            done = async { slow_job.as_mut().expect("guarded").await }, if slow_job.is_some() => {
+                slow_job = None;
+                if let Ok(slow) = done {
+                    agent.slow = slow;
+                }
+                agent.inventory(&mut sampler, std::mem::take(&mut full_pending))?;
             }
             _ = sleep_until(next_connect), if ws.is_none() => {
                 match connect(&identity).await {
@@ -379,7 +389,7 @@ pub async fn run(
                         };
                         agent.save_status();
                         tracing::info!(queued = agent.queue.len(), "connected");
-                        if full_inventory && agent.queue.after(0).all(|e| !e.message.contains("\"full\":true")) {
+                        if full_inventory && !full_pending && agent.queue.after(0).all(|e| !e.message.contains("\"full\":true")) {
                             agent.inventory(&mut sampler, true)?;
                         }
                     }

@@ -281,7 +281,7 @@ fn status(dir: &Path) -> anyhow::Result<()> {
     if let Some(f) = &id.fingerprint {
         println!("pinned:   {f}");
     }
-    let q = queue::Queue::open(dir, channel::QUEUE_MAX, chrono::Duration::days(7))?;
+    let q = queue::Queue::read(dir, channel::QUEUE_MAX, chrono::Duration::days(7));
     println!(
         "queued:   {} (dropped while offline: {})",
         q.len(),
@@ -320,6 +320,8 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "outpost_agent=info".into()),
         )
         .with_writer(std::io::stderr)
+        // The journal and log files want plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     // One thread: the agent waits almost all the time, and a small footprint matters more.

@@ -40,6 +40,13 @@ const COUNTERS: &str = "queue.json";
 
 impl Queue {
     pub fn open(dir: &Path, max_entries: usize, max_age: Duration) -> anyhow::Result<Queue> {
+        let q = Queue::read(dir, max_entries, max_age);
+        q.save_counters()?;
+        Ok(q)
+    }
+
+    /// The queue as it stands on disk, changing nothing (for `status` beside a running agent).
+    pub fn read(dir: &Path, max_entries: usize, max_age: Duration) -> Queue {
         let counters: Counters = std::fs::read(dir.join(COUNTERS))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -66,8 +73,7 @@ impl Queue {
         };
         let top = q.entries.back().map_or(0, |e| e.seq);
         q.counters.next_seq = q.counters.next_seq.max(top + 1).max(q.counters.acked + 1);
-        q.save_counters()?;
-        Ok(q)
+        q
     }
 
     fn save_counters(&self) -> anyhow::Result<()> {

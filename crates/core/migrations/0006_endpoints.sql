@@ -28,6 +28,9 @@ CREATE TABLE agents (
     enrolled_at INTEGER NOT NULL,
     -- The last message stored: a replayed one (seq <= last_seq) is acknowledged, not stored.
     last_seq INTEGER NOT NULL DEFAULT 0,
+    -- Messages stored, by kind: with last_seq, they show that none was lost or doubled.
+    heartbeats INTEGER NOT NULL DEFAULT 0,
+    inventories INTEGER NOT NULL DEFAULT 0,
     last_seen INTEGER,
     revoked_at INTEGER,
     revoked_reason TEXT

@@ -147,13 +147,17 @@ impl Core {
                 continue;
             };
             // The number moves forward only; an older or equal one was stored already.
+            let inventory = matches!(a.message, AgentMessage::Inventory(_));
             let fresh = sqlx::query(
-                "UPDATE agents SET last_seq = ?1, last_seen = max(coalesce(last_seen, 0), ?2) \
+                "UPDATE agents SET last_seq = ?1, last_seen = max(coalesce(last_seen, 0), ?2), \
+                 heartbeats = heartbeats + ?4, inventories = inventories + ?5 \
                  WHERE id = ?3 AND last_seq < ?1 AND revoked_at IS NULL",
             )
             .bind(seq as i64)
             .bind(w.now_ms())
             .bind(a.agent_id.to_string())
+            .bind(!inventory as i64)
+            .bind(inventory as i64)
             .execute(&mut *w.tx)
             .await?
             .rows_affected()
