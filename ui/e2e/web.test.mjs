@@ -496,7 +496,7 @@ test('admin records assets in Fleet: create, filter, search, edit in place', { t
     assert.equal(await page.getByTestId('nav-fleet').getAttribute('aria-current'), 'page', 'Fleet is the active rail entry');
     const empty = page.locator('[data-testid="asset-empty"][data-reason="no-assets"]');
     await empty.waitFor();
-    assert.match((await empty.textContent()) ?? '', /No assets yet.*add the first asset/s, 'the empty list says how to start');
+    assert.match((await empty.textContent()) ?? '', /No endpoints yet.*Add an endpoint.*recorded by hand/s, 'the empty list says how to start');
     await waitForText(page.getByTestId('asset-total'), '0 assets', 'total of the empty fleet');
     await shot('20-fleet-empty');
 
@@ -691,5 +691,114 @@ test('a sync conflict shows in words, and choosing the other value settles it', 
     assert.deepEqual(pageErrors, [], 'no script errors');
   } finally {
     await context.close();
+  }
+});
+
+test('admin adds an endpoint: the real agent enrolls with the command shown, Fleet and its page show it', { timeout: 180_000 }, async () => {
+  const agentBin = path.join(path.dirname(serverBinary()), 'outpost-agent');
+  if (!fs.existsSync(agentBin)) fail(`${agentBin} is missing; build the agent (cargo build -p outpost-agent) first.`);
+  const session = await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } });
+  const token = session.token;
+  const clinic = await apiCall('POST', '/clients', { token, body: { name: 'Cobalt Clinic' } });
+  // What an endpoint says is data: this host name must show as text, never run.
+  const HOSTILE = `<img src=x onerror="window.__pwned=1">CLINIC-PC<script>window.__pwned=2</script>`;
+
+  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const shot = async (name) => {
+    if (shotsDir) await page.screenshot({ path: path.join(shotsDir, `${name}.png`) });
+  };
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-agent-'));
+  let agent = null;
+  let agentLog = '';
+  try {
+    await page.goto(`${base}/`);
+    await page.getByTestId('login-username').fill(USERNAME);
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('queue').waitFor();
+    await page.goto(`${base}/#/fleet?client_id=${clinic.id}`);
+    await page.getByTestId('asset-empty').waitFor();
+
+    // Add endpoint: a token for the clinic, and the command to run on the machine.
+    await page.getByTestId('endpoint-add-button').click();
+    await page.getByTestId('enroll-client').selectOption(clinic.id);
+    await page.getByTestId('enroll-create').click();
+    const command = await waitForText(page.getByTestId('enroll-command'), /outpost-agent enroll --server/, 'the enroll command');
+    assert.match(command, new RegExp(`--server '${base}'`), 'the command names this server');
+    assert.match(command, /systemctl enable --now outpost-agent/);
+    await page.getByTestId('enroll-os-windows').click();
+    await waitForText(page.getByTestId('enroll-command'), /outpost-agent\.exe" enroll/, 'the Windows command');
+    await shot('30-add-endpoint');
+    const enrollToken = /--token "(opt_[0-9a-f]+)"/.exec(await page.getByTestId('enroll-command').textContent())[1];
+    await page.keyboard.press('Escape');
+
+    // On the "machine": the real agent, with the token from the page.
+    const env = {
+      ...process.env,
+      OUTPOST_AGENT_MACHINE_ID: 'e2e-clinic-pc',
+      OUTPOST_AGENT_HOSTNAME: HOSTILE,
+      OUTPOST_AGENT_SAMPLE_SECS: '1',
+      OUTPOST_AGENT_JITTER_SECS: '1',
+      RUST_LOG: 'outpost_agent=info',
+    };
+    const enrolled = spawnSync(agentBin, ['enroll', '--server', base, '--token', enrollToken, '--state-dir', stateDir], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    if (enrolled.status !== 0) fail(`outpost-agent enroll failed:\n${enrolled.stdout}\n${enrolled.stderr}`);
+    agent = spawn(agentBin, ['run', '--state-dir', stateDir, '--heartbeat-secs', '2'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    agent.stderr.on('data', (c) => (agentLog = (agentLog + c.toString()).slice(-4000)));
+
+    // The Fleet list shows the machine online, with its numbers, within a refresh.
+    await page.goto(`${base}/#/fleet?client_id=${clinic.id}`);
+    const row = page.getByTestId('asset-row').first();
+    const deadline = Date.now() + 60_000;
+    while ((await page.getByTestId('asset-row').count()) === 0 || (await row.getAttribute('data-health')) === 'offline') {
+      if (Date.now() > deadline) fail(`the endpoint did not show online.\n${agentLog}`);
+      await sleep(500);
+      await page.reload();
+    }
+    await waitForText(row.getByTestId('asset-seen'), 'online', 'the endpoint is online');
+    assert.ok((await row.textContent()).includes(HOSTILE), 'the host name shows as the text it is');
+    await waitForText(page.getByTestId('fleet-count-healthy'), /\d+ healthy/, 'health counts at the top');
+
+    await row.click();
+    await page.getByTestId('endpoint-overview').waitFor();
+    // Charts are images drawn by the core, with at least one minute of heartbeats.
+    const cpu = page.locator('[data-testid="endpoint-charts"] img[data-series="cpu"]');
+    const chartDeadline = Date.now() + 60_000;
+    while (Number((await cpu.getAttribute('data-points').catch(() => '0')) ?? 0) < 1) {
+      if (Date.now() > chartDeadline) fail('no CPU history reached the chart');
+      await page.getByTestId('chart-range-hour').click();
+      await sleep(1000);
+    }
+    assert.match(await cpu.getAttribute('src'), /^data:image\/svg\+xml/, 'the chart is an image, not markup');
+    assert.match(await cpu.getAttribute('alt'), /CPU: average/);
+    await shot('31-endpoint-overview');
+
+    await page.getByTestId('asset-tab-inventory').click();
+    // The whole inventory follows the first heartbeats by a few seconds (software, updates).
+    await waitForText(page.getByTestId('inventory-os'), /\S/, 'the operating system in the inventory', 45_000);
+    const hostLine = await page.getByTestId('inventory-system').textContent();
+    assert.ok(hostLine.includes(HOSTILE), 'the inventory shows the host name as text');
+    await page.getByTestId('inventory-software-search').fill('zzzz-no-such-package');
+    await shot('32-endpoint-inventory');
+
+    // Nothing the endpoint said ran, and no element it named was made.
+    assert.equal(await page.evaluate(() => window.__pwned ?? null), null, 'agent text ran as script');
+    assert.equal(await page.locator('img[src="x"]').count(), 0, 'agent text became an element');
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the pages');
+  } catch (e) {
+    await shot('failure-endpoint').catch(() => {});
+    throw new Error(`${e.message}\nagent log:\n${agentLog}`);
+  } finally {
+    if (agent && agent.exitCode === null) agent.kill('SIGKILL');
+    await context.close().catch(() => {});
+    fs.rmSync(stateDir, { recursive: true, force: true });
   }
 });

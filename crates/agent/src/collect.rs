@@ -165,7 +165,11 @@ impl Sampler {
         self.system.refresh_memory();
         let boot = System::boot_time().unwrap_or(0);
         let system = SystemInfo {
-            hostname: System::host_name().unwrap_or_default(),
+            // A machine whose OS name says little (a VDI clone, `localhost`) can be given one.
+            hostname: std::env::var("OUTPOST_AGENT_HOSTNAME")
+                .ok()
+                .filter(|h| !h.trim().is_empty())
+                .unwrap_or_else(|| System::host_name().unwrap_or_default()),
             os_name: System::name().unwrap_or_default(),
             os_version: System::os_version().unwrap_or_default(),
             kernel: System::kernel_version().unwrap_or_default(),

@@ -416,6 +416,51 @@ pub struct MetricsQuery {
     pub to: Option<DateTime<Utc>>,
 }
 
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChartTheme {
+    Light,
+    Dark,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChartQuery {
+    pub series: MetricSeries,
+    #[serde(default)]
+    #[ts(optional)]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub to: Option<DateTime<Utc>>,
+    /// Default light.
+    #[serde(default)]
+    #[ts(optional)]
+    pub theme: Option<ChartTheme>,
+    /// Pixels, 200..=2400 (default 720).
+    #[serde(default)]
+    #[ts(optional)]
+    #[param(minimum = 200, maximum = 2400)]
+    pub width: Option<u32>,
+    /// Pixels, 120..=1600 (default 220).
+    #[serde(default)]
+    #[ts(optional)]
+    #[param(minimum = 120, maximum = 1600)]
+    pub height: Option<u32>,
+}
+
+/// A chart drawn by the core: an SVG document, to be shown as an image.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct ChartImage {
+    pub svg: String,
+    pub series: MetricSeries,
+    pub resolution_secs: i64,
+    pub points: i64,
+    /// A sentence for screen readers and the image's alt text.
+    pub summary: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
 pub struct MetricPoint {
     pub at: DateTime<Utc>,
@@ -437,9 +482,12 @@ pub struct MetricHistory {
     pub points: Vec<MetricPoint>,
 }
 
-/// One endpoint in full: the device, its inventory and what changed in it.
+/// One endpoint in full: the device (its fields at the top level, as `GET /assets/{id}`
+/// always answered), its inventory and what changed in it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
 pub struct AssetDetail {
+    #[serde(flatten)]
+    #[ts(flatten)]
     pub asset: crate::Asset,
     pub inventory: Option<Inventory>,
     pub inventory_at: Option<DateTime<Utc>>,

@@ -6,6 +6,8 @@ import type {
   AssetDetail,
   AssetPage,
   AssetQuery,
+  ChartImage,
+  ChartQuery,
   ChecksumQuery,
   Client,
   ClientDetail,
@@ -153,6 +155,10 @@ export const api = {
   /** One series of an endpoint's metrics over a range. */
   assetMetrics: (id: string, query: MetricsQuery) =>
     call<MetricHistory>({ op: 'asset_metrics', auth: true, write: false, id, query, http: { method: 'GET', path: `/assets/${enc(id)}/metrics` } }),
+
+  /** One series of an endpoint's metrics drawn as a chart (SVG), thresholds shown. */
+  assetChart: (id: string, query: ChartQuery) =>
+    call<ChartImage>({ op: 'asset_chart', auth: true, write: false, id, query, http: { method: 'GET', path: `/assets/${enc(id)}/chart` } }),
 
   /** Cuts an endpoint's agent off; it must enroll again (admins). */
   revokeAgent: (id: string) =>

@@ -421,11 +421,49 @@ export type MetricHistory = { series: MetricSeries, unit: string, from: string, 
  */
 resolution_secs: number, points: Array<MetricPoint>, };
 
-export type AssetDetail = { asset: Asset, inventory: Inventory | null, inventory_at: string | null, 
+export type ChartTheme = "light" | "dark";
+
+export type ChartQuery = { series: MetricSeries, from?: string, to?: string, 
+/**
+ * Default light.
+ */
+theme?: ChartTheme, 
+/**
+ * Pixels, 200..=2400 (default 720).
+ */
+width?: number, 
+/**
+ * Pixels, 120..=1600 (default 220).
+ */
+height?: number, };
+
+export type ChartImage = { svg: string, series: MetricSeries, resolution_secs: number, points: number, 
+/**
+ * A sentence for screen readers and the image's alt text.
+ */
+summary: string, };
+
+export type AssetDetail = { inventory: Inventory | null, inventory_at: string | null, 
 /**
  * Newest first (the last 500).
  */
-changes: Array<InventoryChange>, agent: AgentInfo | null, };
+changes: Array<InventoryChange>, agent: AgentInfo | null, id: string, client_id: string, client_name: string, site_id: string | null, site_name: string | null, 
+/**
+ * Host name or label, e.g. `RECEPTION-PC`.
+ */
+name: string, kind: AssetKind, os: string, serial: string, notes: string, created_at: string, updated_at: string, 
+/**
+ * An agent reports for it (an enrolled endpoint, not a device recorded by hand).
+ */
+managed: boolean, 
+/**
+ * Its agent is connected now (as of the last sync, in an offline console).
+ */
+online: boolean, last_seen: string | null, 
+/**
+ * None for a device no agent reports for.
+ */
+health: EndpointHealth | null, };
 
 export type FleetCounts = { total: number, managed: number, healthy: number, warning: number, critical: number, offline: number, reboot_required: number, per_client: Array<ClientFleetCount>, };
 

@@ -127,6 +127,11 @@ fn table() -> Vec<Operation> {
             .id_query(|core, who, id, q: MetricsQuery| async move {
                 core.asset_metrics(who.actor()?, id, &q).await
             }),
+        op("asset_chart", "One series of an endpoint's metrics drawn as a chart (SVG), thresholds shown.")
+            .get("/assets/{id}/chart")
+            .id_query(|core, who, id, q: ChartQuery| async move {
+                core.asset_chart(who.actor()?, id, &q).await
+            }),
         op("revoke_agent", "Cuts an endpoint's agent off; it must enroll again (admins).")
             .post("/assets/{id}/revoke-agent")
             .admin()

@@ -6,7 +6,10 @@ use crate::clock::to_ms;
 use crate::error::{invalid, CoreResult};
 use crate::store::{Actor, Core};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use outpost_proto::{MetricHistory, MetricPoint, MetricSeries, MetricsQuery, Stat};
+use outpost_proto::{
+    ChartImage, ChartQuery, ChartTheme, MetricHistory, MetricPoint, MetricSeries, MetricsQuery,
+    Stat,
+};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -93,7 +96,119 @@ fn rollup_sql(from: &str, to: &str, secs: i64) -> String {
     )
 }
 
+/// The lines drawn across a chart: the limits the endpoint's health is judged by.
+fn thresholds(series: MetricSeries) -> Vec<outpost_chart::Threshold> {
+    use outpost_chart::{Severity, Threshold};
+    let t = |value: f64, severity: Severity| Threshold {
+        value,
+        label: format!(
+            "{} {}",
+            if severity == Severity::Critical {
+                "critical"
+            } else {
+                "warning"
+            },
+            outpost_chart::format_value(value, series.unit())
+        ),
+        severity,
+    };
+    match series {
+        MetricSeries::Cpu => vec![t(85.0, Severity::Warning)],
+        MetricSeries::Memory => vec![t(90.0, Severity::Warning), t(98.0, Severity::Critical)],
+        MetricSeries::Disk => vec![t(90.0, Severity::Warning), t(95.0, Severity::Critical)],
+        MetricSeries::Temperature => vec![t(80.0, Severity::Warning)],
+        MetricSeries::NetIn | MetricSeries::NetOut => Vec::new(),
+    }
+}
+
+fn title(series: MetricSeries) -> &'static str {
+    match series {
+        MetricSeries::Cpu => "CPU",
+        MetricSeries::Memory => "Memory",
+        MetricSeries::Disk => "Disk (fullest)",
+        MetricSeries::NetIn => "Network in",
+        MetricSeries::NetOut => "Network out",
+        MetricSeries::Temperature => "Temperature",
+    }
+}
+
 impl Core {
+    /// One series of an endpoint's history drawn as a chart (SVG).
+    pub async fn asset_chart(
+        &self,
+        actor: &Actor,
+        asset_id: Uuid,
+        q: &ChartQuery,
+    ) -> CoreResult<ChartImage> {
+        let width = q.width.unwrap_or(720);
+        let height = q.height.unwrap_or(220);
+        if !(200..=2400).contains(&width) || !(120..=1600).contains(&height) {
+            return Err(invalid(
+                "width must be 200..=2400 and height 120..=1600 pixels",
+            ));
+        }
+        let h = self
+            .asset_metrics(
+                actor,
+                asset_id,
+                &MetricsQuery {
+                    series: q.series,
+                    from: q.from,
+                    to: q.to,
+                },
+            )
+            .await?;
+        let points: Vec<outpost_chart::Point> = h
+            .points
+            .iter()
+            .map(|p| outpost_chart::Point {
+                at: p.at,
+                min: p.min,
+                avg: p.avg,
+                max: p.max,
+            })
+            .collect();
+        let summary = match (
+            points.iter().map(|p| p.max).reduce(f64::max),
+            points.is_empty(),
+        ) {
+            (Some(peak), false) => {
+                let avg = points.iter().map(|p| p.avg).sum::<f64>() / points.len() as f64;
+                format!(
+                    "{}: average {}, peak {} over the range",
+                    title(q.series),
+                    outpost_chart::format_value(avg, q.series.unit()),
+                    outpost_chart::format_value(peak, q.series.unit())
+                )
+            }
+            _ => format!("{}: no data for this range", title(q.series)),
+        };
+        let svg = outpost_chart::render(&outpost_chart::Spec {
+            title: title(q.series).into(),
+            unit: q.series.unit().into(),
+            from: h.from,
+            to: h.to,
+            step_secs: h.resolution_secs,
+            points,
+            thresholds: thresholds(q.series),
+            percent: q.series.unit() == "%",
+            theme: match q.theme.unwrap_or(ChartTheme::Light) {
+                ChartTheme::Light => outpost_chart::Theme::Light,
+                ChartTheme::Dark => outpost_chart::Theme::Dark,
+            },
+            width,
+            height,
+        })
+        .map_err(crate::error::CoreError::Internal)?;
+        Ok(ChartImage {
+            svg,
+            series: q.series,
+            resolution_secs: h.resolution_secs,
+            points: h.points.len() as i64,
+            summary,
+        })
+    }
+
     /// One series of an endpoint's history over a range.
     pub async fn asset_metrics(
         &self,
