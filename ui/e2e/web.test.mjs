@@ -700,6 +700,11 @@ test('admin adds an endpoint: the real agent enrolls with the command shown, Fle
   const session = await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } });
   const token = session.token;
   const clinic = await apiCall('POST', '/clients', { token, body: { name: 'Cobalt Clinic' } });
+  // An override any machine crosses, so an alert (and its ticket) follows the first heartbeat.
+  await apiCall('POST', '/alert-rules', {
+    token,
+    body: { client_id: clinic.id, kind: 'memory', threshold: 0.5, samples: 1, priority: 'high' },
+  });
   // What an endpoint says is data: this host name must show as text, never run.
   const HOSTILE = `<img src=x onerror="window.__pwned=1">CLINIC-PC<script>window.__pwned=2</script>`;
 
@@ -788,6 +793,15 @@ test('admin adds an endpoint: the real agent enrolls with the command shown, Fle
     assert.ok(hostLine.includes(HOSTILE), 'the inventory shows the host name as text');
     await page.getByTestId('inventory-software-search').fill('zzzz-no-such-package');
     await shot('32-endpoint-inventory');
+
+    // The alert it raised, with its ticket; a technician acknowledges it.
+    await page.goto(`${base}/#/alerts?state=firing&client_id=${clinic.id}`);
+    const alertRow = page.getByTestId('alert-row').first();
+    await alertRow.waitFor({ timeout: 60_000 });
+    assert.match((await alertRow.textContent()) ?? '', /memory [\d.]+ % used \(limit 0\.5 %\).*#\d+/s);
+    await alertRow.getByTestId('alert-ack').click();
+    await waitForText(alertRow.locator('.ack'), /seen by/, 'the acknowledgement');
+    await shot('33-alerts');
 
     // Nothing the endpoint said ran, and no element it named was made.
     assert.equal(await page.evaluate(() => window.__pwned ?? null), null, 'agent text ran as script');

@@ -708,3 +708,178 @@ async fn an_agent_killed_outright_shows_offline() {
     assert_eq!(item["health"]["state"], "offline");
     assert!(item["last_seen"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_opens_one_ticket_notes_it_while_firing_and_resolves_it_when_cleared() {
+    let server = Server::start().await;
+    let client = server.client("Acme").await;
+    // A client override low enough that any machine crosses it: memory above 0.5 %.
+    let (s, rule) = server
+        .call(
+            "POST",
+            "/alert-rules",
+            Some(
+                json!({"client_id": client, "kind": "memory", "threshold": 0.5, "samples": 1,
+                        "priority": "high"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{rule}");
+    let rule_id = rule["id"].as_str().unwrap().to_string();
+    let (s, offline) = server
+        .call(
+            "POST",
+            "/alert-rules",
+            Some(json!({"client_id": client, "kind": "offline", "threshold": 0.1})),
+        )
+        .await;
+    assert_eq!(s, 201, "{offline}");
+    let (s, e) = server
+        .call(
+            "POST",
+            "/alert-rules",
+            Some(json!({"kind": "cpu", "threshold": 180.0})),
+        )
+        .await;
+    assert_eq!(s, 400, "an impossible threshold is refused: {e}");
+    assert!(e["message"].as_str().unwrap().contains("between 0 and 100"));
+
+    let (token, _) = server.token(&client, 1).await;
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().join("agent");
+    assert!(enroll(&server, &token, &dir, "machine-alert").0);
+    let mut agent = run_agent(&dir, "machine-alert");
+
+    let alerts_of = |rule: String| {
+        let server = &server;
+        async move {
+            let (_, page) = server.call("GET", "/alerts", None).await;
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["rule_id"] == rule.as_str())
+                .cloned()
+                .collect::<Vec<Value>>()
+        }
+    };
+    let alert = wait_for(40, "the memory alert firing", || async {
+        alerts_of(rule_id.clone())
+            .await
+            .into_iter()
+            .find(|a| a["state"] == "firing")
+    })
+    .await;
+    let ticket = alert["ticket_id"].as_str().unwrap().to_string();
+    assert_eq!(alert["priority"], "high");
+    assert!(
+        alert["message"].as_str().unwrap().contains("memory"),
+        "{alert}"
+    );
+    let (_, t) = server
+        .call("GET", &format!("/tickets/{ticket}"), None)
+        .await;
+    assert_eq!(t["ticket"]["priority"], "high");
+    assert!(t["ticket"]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("Alert: memory"));
+    assert!(
+        t["ticket"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Busiest processes"),
+        "{t}"
+    );
+    // The endpoint shows it.
+    wait_for(10, "the open alert on the endpoint", || async {
+        (server.assets().await["items"][0]["health"]["open_alerts"] == 1).then_some(())
+    })
+    .await;
+
+    // While it keeps firing, the same ticket hears of it.
+    wait_for(40, "a still-firing note", || async {
+        let (_, t) = server
+            .call("GET", &format!("/tickets/{ticket}"), None)
+            .await;
+        t["comments"]
+            .as_array()?
+            .iter()
+            .any(|c| c["body"].as_str().unwrap_or("").starts_with("Still firing"))
+            .then_some(())
+    })
+    .await;
+    let (s, acked) = server
+        .call(
+            "POST",
+            &format!("/alerts/{}/acknowledge", alert["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(acked["acknowledged_by"], "ana");
+
+    // Raising the threshold clears it: a comment, and the ticket resolved.
+    let (s, _) = server
+        .call(
+            "PATCH",
+            &format!("/alert-rules/{rule_id}"),
+            Some(json!({"threshold": 100.0})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    wait_for(30, "the alert cleared", || async {
+        alerts_of(rule_id.clone())
+            .await
+            .iter()
+            .all(|a| a["state"] == "cleared")
+            .then_some(())
+    })
+    .await;
+    let (_, t) = server
+        .call("GET", &format!("/tickets/{ticket}"), None)
+        .await;
+    assert_eq!(t["ticket"]["status"], "resolved", "{t}");
+    assert!(t["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["body"].as_str().unwrap().starts_with("Cleared")));
+    // Exactly one ticket came of it.
+    let alerts = alerts_of(rule_id.clone()).await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let (_, tickets) = server
+        .call(
+            "GET",
+            &format!("/tickets?client_id={client}&tag=alert"),
+            None,
+        )
+        .await;
+    let memory_tickets = tickets["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| {
+            t["title"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("Alert: memory")
+        })
+        .count();
+    assert_eq!(memory_tickets, 1, "{tickets}");
+
+    // An agent killed outright raises the offline alert after the rule's delay.
+    agent.0.kill().unwrap();
+    let offline_id = offline["id"].as_str().unwrap().to_string();
+    let fired = wait_for(40, "the offline alert", || async {
+        alerts_of(offline_id.clone())
+            .await
+            .into_iter()
+            .find(|a| a["state"] == "firing")
+    })
+    .await;
+    assert!(fired["message"]
+        .as_str()
+        .unwrap()
+        .contains("no word from the agent"));
+}

@@ -15,6 +15,7 @@
 //! `sync` (change log, versions, conflicts, push/pull/snapshot), `store` (database, audit
 //! chain), `api` (the operation table), `demo` (sample data).
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod clients;

@@ -18,10 +18,12 @@ static ALL: &[SyncedRecord] = &[
     crate::fleet::assets::ASSET_RECORD,
     crate::fleet::status::ENDPOINT_RECORD,
     crate::fleet::status::INVENTORY_CHANGE_RECORD,
+    crate::alerts::ALERT_RULE_RECORD,
     crate::desk::tickets::TICKET_RECORD,
     crate::desk::tickets::STATUS_MOVE_RECORD,
     crate::desk::tickets::COMMENT_RECORD,
     crate::desk::tickets::TIME_ENTRY_RECORD,
+    crate::alerts::ALERT_RECORD,
     crate::desk::views::SAVED_VIEW_RECORD,
     crate::sync::CONFLICT_RECORD,
 ];

@@ -339,6 +339,8 @@ pub struct EndpointHealth {
     pub agent_version: String,
     /// Another machine presents this endpoint's identity (a cloned disk image).
     pub clone_warning: Option<String>,
+    /// Alerts firing on it now.
+    pub open_alerts: i64,
 }
 
 /// One change of an endpoint's inventory, as it was seen.
@@ -516,4 +518,203 @@ pub struct ClientFleetCount {
     pub total: i64,
     pub offline: i64,
     pub attention: i64,
+}
+
+// ---------------------------------------------------------------- alerts
+
+/// What an alert rule watches.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A disk's use above `threshold` %.
+    Disk,
+    /// CPU above `threshold` % (the minute's average).
+    Cpu,
+    /// Memory above `threshold` %.
+    Memory,
+    /// The hottest sensor above `threshold` °C.
+    Temperature,
+    /// The service named in `service` is not running.
+    Service,
+    /// The agent has not been heard from for `threshold` minutes.
+    Offline,
+    /// A reboot has been pending for `threshold` days.
+    Reboot,
+    /// More than `threshold` OS updates are pending.
+    Updates,
+}
+
+impl AlertKind {
+    pub const ALL: [AlertKind; 8] = [
+        AlertKind::Disk,
+        AlertKind::Cpu,
+        AlertKind::Memory,
+        AlertKind::Temperature,
+        AlertKind::Service,
+        AlertKind::Offline,
+        AlertKind::Reboot,
+        AlertKind::Updates,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Disk => "disk",
+            AlertKind::Cpu => "cpu",
+            AlertKind::Memory => "memory",
+            AlertKind::Temperature => "temperature",
+            AlertKind::Service => "service",
+            AlertKind::Offline => "offline",
+            AlertKind::Reboot => "reboot",
+            AlertKind::Updates => "updates",
+        }
+    }
+    pub fn parse(s: &str) -> Option<AlertKind> {
+        AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A rule: for the whole organisation (no client), or a client's override of the
+/// organisation's rule of the same kind (and service).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct AlertRule {
+    pub id: Uuid,
+    pub client_id: Option<Uuid>,
+    pub client_name: Option<String>,
+    pub kind: AlertKind,
+    pub threshold: f64,
+    /// Consecutive samples over the threshold before it fires (and under it before it clears).
+    pub samples: i64,
+    /// It clears only below threshold − hysteresis.
+    pub hysteresis: f64,
+    pub service: Option<String>,
+    pub priority: crate::Priority,
+    /// The alert's ticket is resolved when the condition clears.
+    pub resolve_on_clear: bool,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewAlertRule {
+    /// Absent: the organisation's rule; set: an override for that client.
+    #[serde(default)]
+    #[ts(optional)]
+    pub client_id: Option<Uuid>,
+    pub kind: AlertKind,
+    pub threshold: f64,
+    /// 1..=1440 (default 1).
+    #[serde(default)]
+    #[ts(optional)]
+    #[schema(minimum = 1, maximum = 1440)]
+    pub samples: Option<i64>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub hysteresis: Option<f64>,
+    /// The service's name (kind `service` only).
+    #[serde(default)]
+    #[ts(optional)]
+    pub service: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub priority: Option<crate::Priority>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub resolve_on_clear: Option<bool>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAlertRule {
+    #[serde(default)]
+    #[ts(optional)]
+    pub threshold: Option<f64>,
+    #[serde(default)]
+    #[ts(optional)]
+    #[schema(minimum = 1, maximum = 1440)]
+    pub samples: Option<i64>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub hysteresis: Option<f64>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub priority: Option<crate::Priority>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub resolve_on_clear: Option<bool>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    Firing,
+    Cleared,
+}
+
+/// One firing of a rule on an endpoint, kept after it clears (alert history).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct Alert {
+    pub id: Uuid,
+    pub rule_id: Uuid,
+    pub kind: AlertKind,
+    pub asset_id: Uuid,
+    pub asset_name: String,
+    pub client_id: Uuid,
+    pub client_name: String,
+    /// What it is about within the endpoint: a disk's mount, a service's name.
+    pub subject: String,
+    pub state: AlertState,
+    pub priority: crate::Priority,
+    /// In words, e.g. `CPU at 97 % for 10 samples (limit 85 %)`.
+    pub message: String,
+    pub value: f64,
+    pub ticket_id: Option<Uuid>,
+    pub ticket_number: Option<i64>,
+    pub opened_at: DateTime<Utc>,
+    pub cleared_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AlertQuery {
+    #[serde(default)]
+    #[ts(optional)]
+    pub state: Option<AlertState>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub asset_id: Option<Uuid>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub client_id: Option<Uuid>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub kind: Option<AlertKind>,
+    /// Only alerts nobody has acknowledged.
+    #[serde(default)]
+    #[ts(optional)]
+    pub unacknowledged: Option<bool>,
+    /// 1..=500 (default 100).
+    #[serde(default)]
+    #[ts(optional)]
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct AlertPage {
+    pub items: Vec<Alert>,
+    pub total: i64,
+    pub firing: i64,
 }

@@ -339,14 +339,14 @@ async fn write_batches(core: Arc<Core>, mut rx: mpsc::Receiver<Pending>) {
             .drain(..)
             .map(|p| (p.arrival, (p.seq, p.reply)))
             .unzip();
-        let stored = match core.ingest(&arrivals).await {
+        let stored = match core.receive(&arrivals).await {
             Ok(_) => vec![true; arrivals.len()],
             Err(e) => {
                 // One bad arrival must not cost the others: store them one by one.
                 tracing::warn!(error = %e, "a batch failed; storing its messages one by one");
                 let mut ok = Vec::with_capacity(arrivals.len());
                 for a in arrivals {
-                    let r = core.ingest(std::slice::from_ref(&a)).await;
+                    let r = core.receive(std::slice::from_ref(&a)).await;
                     if let Err(e) = &r {
                         tracing::warn!(error = %e, agent = %a.agent_id, "a message could not be stored");
                     }
@@ -365,7 +365,7 @@ async fn write_batches(core: Arc<Core>, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
-/// Marks silent endpoints offline, rolls metrics up, forgets old ones.
+/// Marks silent endpoints offline, judges clock alert rules, rolls metrics up, forgets old ones.
 async fn upkeep(gw: std::sync::Weak<Gateway>) {
     let mut ticks: u64 = 0;
     loop {
@@ -376,17 +376,14 @@ async fn upkeep(gw: std::sync::Weak<Gateway>) {
         tokio::time::sleep(every).await;
         let Some(g) = gw.upgrade() else { return };
         ticks += 1;
+        // Silent endpoints go offline, clock rules (offline, reboot) are judged, metrics
+        // roll up.
         if let Err(e) = g
             .core
-            .sweep_silent_endpoints(
-                chrono::Duration::from_std(g.config.silent_after).unwrap_or_default(),
-            )
+            .fleet_upkeep(chrono::Duration::from_std(g.config.silent_after).unwrap_or_default())
             .await
         {
-            tracing::warn!(error = %e, "offline sweep failed");
-        }
-        if let Err(e) = g.core.roll_up_metrics().await {
-            tracing::warn!(error = %e, "metric rollup failed");
+            tracing::warn!(error = %e, "fleet upkeep failed");
         }
         if ticks % 120 == 1 {
             if let Err(e) = g.core.forget_old_metrics().await {

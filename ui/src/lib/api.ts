@@ -2,6 +2,10 @@
 // `cargo xtask gen`. Do not edit by hand: add or change the operation there.
 
 import type {
+  Alert,
+  AlertPage,
+  AlertQuery,
+  AlertRule,
   Asset,
   AssetDetail,
   AssetPage,
@@ -28,6 +32,7 @@ import type {
   LoginRequest,
   MetricHistory,
   MetricsQuery,
+  NewAlertRule,
   NewAsset,
   NewClient,
   NewComment,
@@ -57,6 +62,7 @@ import type {
   TicketPage,
   TicketQuery,
   TimeEntry,
+  UpdateAlertRule,
   UpdateAsset,
   UpdateClient,
   UpdateContact,
@@ -163,6 +169,26 @@ export const api = {
   /** Cuts an endpoint's agent off; it must enroll again (admins). */
   revokeAgent: (id: string) =>
     call<null>({ op: 'revoke_agent', auth: true, write: true, id, http: { method: 'POST', path: `/assets/${enc(id)}/revoke-agent` } }),
+
+  /** Alerts, firing first: filter by state, endpoint, client, kind. */
+  listAlerts: (query: AlertQuery) =>
+    call<AlertPage>({ op: 'list_alerts', auth: true, write: false, query, http: { method: 'GET', path: `/alerts` } }),
+
+  /** Says someone is on an alert. */
+  acknowledgeAlert: (id: string) =>
+    call<Alert>({ op: 'acknowledge_alert', auth: true, write: true, id, http: { method: 'POST', path: `/alerts/${enc(id)}/acknowledge` } }),
+
+  /** The organisation's alert rules and the clients' overrides. */
+  listAlertRules: () =>
+    call<AlertRule[]>({ op: 'list_alert_rules', auth: true, write: false, http: { method: 'GET', path: `/alert-rules` } }),
+
+  /** Adds an alert rule, or a client's override of one (admins). */
+  createAlertRule: (body: NewAlertRule) =>
+    call<AlertRule>({ op: 'create_alert_rule', auth: true, write: true, body, http: { method: 'POST', path: `/alert-rules` } }),
+
+  /** Changes an alert rule's threshold, samples, priority… (admins). */
+  updateAlertRule: (id: string, body: UpdateAlertRule) =>
+    call<AlertRule>({ op: 'update_alert_rule', auth: true, write: true, id, body, http: { method: 'PATCH', path: `/alert-rules/${enc(id)}` } }),
 
   /** Enrollment tokens, newest first (admins). */
   listEnrollmentTokens: () =>

@@ -385,7 +385,11 @@ disk_pct: number | null, pending_updates: number | null, reboot_required: boolea
 /**
  * Another machine presents this endpoint's identity (a cloned disk image).
  */
-clone_warning: string | null, };
+clone_warning: string | null, 
+/**
+ * Alerts firing on it now.
+ */
+open_alerts: number, };
 
 export type InventoryChange = { id: string, at: string, 
 /**
@@ -468,6 +472,62 @@ health: EndpointHealth | null, };
 export type FleetCounts = { total: number, managed: number, healthy: number, warning: number, critical: number, offline: number, reboot_required: number, per_client: Array<ClientFleetCount>, };
 
 export type ClientFleetCount = { client_id: string, client_name: string, total: number, offline: number, attention: number, };
+
+export type AlertKind = "disk" | "cpu" | "memory" | "temperature" | "service" | "offline" | "reboot" | "updates";
+
+export type AlertRule = { id: string, client_id: string | null, client_name: string | null, kind: AlertKind, threshold: number, 
+/**
+ * Consecutive samples over the threshold before it fires (and under it before it clears).
+ */
+samples: number, 
+/**
+ * It clears only below threshold − hysteresis.
+ */
+hysteresis: number, service: string | null, priority: Priority, 
+/**
+ * The alert's ticket is resolved when the condition clears.
+ */
+resolve_on_clear: boolean, enabled: boolean, created_at: string, updated_at: string, };
+
+export type NewAlertRule = { 
+/**
+ * Absent: the organisation's rule; set: an override for that client.
+ */
+client_id?: string, kind: AlertKind, threshold: number, 
+/**
+ * 1..=1440 (default 1).
+ */
+samples?: number, hysteresis?: number, 
+/**
+ * The service's name (kind `service` only).
+ */
+service?: string, priority?: Priority, resolve_on_clear?: boolean, enabled?: boolean, };
+
+export type UpdateAlertRule = { threshold?: number, samples?: number, hysteresis?: number, priority?: Priority, resolve_on_clear?: boolean, enabled?: boolean, };
+
+export type AlertState = "firing" | "cleared";
+
+export type Alert = { id: string, rule_id: string, kind: AlertKind, asset_id: string, asset_name: string, client_id: string, client_name: string, 
+/**
+ * What it is about within the endpoint: a disk's mount, a service's name.
+ */
+subject: string, state: AlertState, priority: Priority, 
+/**
+ * In words, e.g. `CPU at 97 % for 10 samples (limit 85 %)`.
+ */
+message: string, value: number, ticket_id: string | null, ticket_number: number | null, opened_at: string, cleared_at: string | null, acknowledged_at: string | null, acknowledged_by: string | null, };
+
+export type AlertQuery = { state?: AlertState, asset_id?: string, client_id?: string, kind?: AlertKind, 
+/**
+ * Only alerts nobody has acknowledged.
+ */
+unacknowledged?: boolean, 
+/**
+ * 1..=500 (default 100).
+ */
+limit?: number, offset?: number, };
+
+export type AlertPage = { items: Array<Alert>, total: number, firing: number, };
 
 export type ChangeRecord = { change_id: string, 
 /**

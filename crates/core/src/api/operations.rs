@@ -138,6 +138,30 @@ fn table() -> Vec<Operation> {
             .no_content()
             .also(&[409])
             .id(|core, who, id| async move { core.revoke_agent(who.actor()?, id).await }),
+        op("list_alerts", "Alerts, firing first: filter by state, endpoint, client, kind.")
+            .get("/alerts")
+            .query(|core, who, q: AlertQuery| async move { core.list_alerts(who.actor()?, &q).await }),
+        op("acknowledge_alert", "Says someone is on an alert.")
+            .post("/alerts/{id}/acknowledge")
+            .writer()
+            .id(|core, who, id| async move { core.acknowledge_alert(who.actor()?, id).await }),
+        op("list_alert_rules", "The organisation's alert rules and the clients' overrides.")
+            .get("/alert-rules")
+            .run(|core, who| async move { core.list_alert_rules(who.actor()?).await }),
+        op("create_alert_rule", "Adds an alert rule, or a client's override of one (admins).")
+            .post("/alert-rules")
+            .admin()
+            .created()
+            .also(&[404])
+            .body(|core, who, req: NewAlertRule| async move {
+                core.create_alert_rule(who.actor()?, req).await
+            }),
+        op("update_alert_rule", "Changes an alert rule's threshold, samples, priority… (admins).")
+            .patch("/alert-rules/{id}")
+            .admin()
+            .id_body(|core, who, id, req: UpdateAlertRule| async move {
+                core.update_alert_rule(who.actor()?, id, req).await
+            }),
         op("list_enrollment_tokens", "Enrollment tokens, newest first (admins).")
             .get("/enrollment-tokens")
             .admin()

@@ -199,7 +199,8 @@ pub(crate) const HEALTH_COLUMNS: &str = "e.online AS e_online, e.last_seen AS e_
     e.agent_version AS e_agent_version, e.cpu_pct AS e_cpu, e.memory_pct AS e_memory, \
     e.disk_pct AS e_disk, e.pending_updates AS e_updates, e.reboot_required AS e_reboot, \
     e.health AS e_health, e.reasons AS e_reasons, e.clone_warning AS e_clone, \
-    e.id AS e_id";
+    e.id AS e_id, (SELECT count(*) FROM alerts al WHERE al.asset_id = e.id \
+    AND al.state = 'firing') AS e_alerts";
 
 /// (online, last seen, health) of an asset row read with [`HEALTH_COLUMNS`].
 pub(crate) fn health_from_row(
@@ -234,6 +235,7 @@ pub(crate) fn health_from_row(
             .get::<Option<String>, _>("e_agent_version")
             .unwrap_or_default(),
         clone_warning: r.get("e_clone"),
+        open_alerts: r.get::<Option<i64>, _>("e_alerts").unwrap_or(0),
     };
     (online, last_seen, Some(health))
 }

@@ -14,7 +14,7 @@ use crate::fleet::metrics::{to_stored, Bucket};
 use crate::fleet::status::{judge, publish, PUBLISH_EVERY_MS};
 use crate::store::{Actor, Core, Op, WriteTx};
 use chrono::{DateTime, Duration, Utc};
-use outpost_proto::{AgentMessage, Heartbeat, Inventory, InventoryReport, Stat};
+use outpost_proto::{AgentMessage, Heartbeat, Inventory, InventoryReport, ProcessUse, Stat};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -108,6 +108,7 @@ pub fn check_message(m: &AgentMessage, now: DateTime<Utc>) -> CoreResult<()> {
 pub struct Arrival {
     pub agent_id: Uuid,
     pub asset_id: Uuid,
+    pub client_id: Uuid,
     pub asset_no: i64,
     pub message: AgentMessage,
 }
@@ -117,10 +118,42 @@ impl Arrival {
         Arrival {
             agent_id: session.agent_id,
             asset_id: session.asset_id,
+            client_id: session.client_id,
             asset_no: session.asset_no,
             message,
         }
     }
+}
+
+/// What a stored message says about its endpoint now (replays of the past say nothing):
+/// what alert rules are judged on.
+#[derive(Debug, Clone)]
+pub enum Observation {
+    Heartbeat {
+        asset_id: Uuid,
+        client_id: Uuid,
+        cpu: f64,
+        memory: f64,
+        /// (mount, % used)
+        disks: Vec<(String, f64)>,
+        temperature: Option<f64>,
+        top_processes: Vec<ProcessUse>,
+    },
+    Inventory {
+        asset_id: Uuid,
+        client_id: Uuid,
+        /// (name, running), when the report carried services.
+        services: Option<Vec<(String, bool)>>,
+        pending_updates: Option<i64>,
+        /// Since when (ms) a reboot has been pending; None: none is.
+        reboot_since: Option<i64>,
+    },
+}
+
+/// Per arrival whether it was new, and what the new ones say.
+pub struct IngestReport {
+    pub stored: Vec<bool>,
+    pub observations: Vec<Observation>,
 }
 
 fn gateway() -> Actor {
@@ -136,10 +169,11 @@ impl Core {
     /// Stores a batch of arrivals in one transaction (the gateway batches to keep up with
     /// a fleet). A replayed message (its number already stored) is skipped. Returns, per
     /// arrival, whether it was new.
-    pub async fn ingest(&self, batch: &[Arrival]) -> CoreResult<Vec<bool>> {
+    pub async fn ingest(&self, batch: &[Arrival]) -> CoreResult<IngestReport> {
         let actor = gateway();
         let mut w = self.write(&actor).await?;
         let mut stored = Vec::with_capacity(batch.len());
+        let mut observations = Vec::new();
         let mut earliest_bucket: Option<i64> = None;
         for a in batch {
             let Some(seq) = a.message.seq() else {
@@ -165,10 +199,29 @@ impl Core {
             if fresh {
                 match &a.message {
                     AgentMessage::Heartbeat(h) => {
-                        let bucket = store_heartbeat(&mut w, a, h).await?;
+                        let (bucket, current) = store_heartbeat(&mut w, a, h).await?;
                         earliest_bucket = Some(earliest_bucket.map_or(bucket, |e| e.min(bucket)));
+                        if current {
+                            observations.push(Observation::Heartbeat {
+                                asset_id: a.asset_id,
+                                client_id: a.client_id,
+                                cpu: h.cpu.avg,
+                                memory: h.memory.avg,
+                                disks: h
+                                    .disks
+                                    .iter()
+                                    .map(|d| (d.mount.clone(), d.used_pct))
+                                    .collect(),
+                                temperature: h.temperature.map(|t| t.max),
+                                top_processes: h.top_processes.clone(),
+                            });
+                        }
                     }
-                    AgentMessage::Inventory(r) => store_inventory(&mut w, a.asset_id, r).await?,
+                    AgentMessage::Inventory(r) => {
+                        if let Some(o) = store_inventory(&mut w, a, r).await? {
+                            observations.push(o);
+                        }
+                    }
                     AgentMessage::Hello { .. } => {}
                 }
             }
@@ -182,7 +235,10 @@ impl Core {
                 .await?;
         }
         w.commit().await?;
-        Ok(stored)
+        Ok(IngestReport {
+            stored,
+            observations,
+        })
     }
 
     /// Whether the gateway should ask for a whole inventory (it holds none for the asset).
@@ -293,8 +349,12 @@ async fn set_online(w: &mut WriteTx<'_>, id: &str, online: bool, now: i64) -> Co
 }
 
 /// One heartbeat: its minute of metrics, and (unless it is older than what is shown) the
-/// endpoint's latest health. Returns the minute's bucket.
-async fn store_heartbeat(w: &mut WriteTx<'_>, a: &Arrival, h: &Heartbeat) -> CoreResult<i64> {
+/// endpoint's latest health. Returns the minute's bucket, and whether it is the latest word.
+async fn store_heartbeat(
+    w: &mut WriteTx<'_>,
+    a: &Arrival,
+    h: &Heartbeat,
+) -> CoreResult<(i64, bool)> {
     let at = h.at.timestamp();
     let bucket = (at - 1).div_euclid(60) * 60;
     let fullest = h
@@ -348,11 +408,11 @@ async fn store_heartbeat(w: &mut WriteTx<'_>, a: &Arrival, h: &Heartbeat) -> Cor
     .fetch_optional(&mut *w.tx)
     .await?;
     let Some((last_seen, reboot, published_health, published_at)) = row else {
-        return Ok(bucket);
+        return Ok((bucket, false));
     };
     if last_seen.is_some_and(|l| l > at_ms + 60_000) {
         // A replayed old minute: history only, the health shown is newer.
-        return Ok(bucket);
+        return Ok((bucket, false));
     }
     let disks: Vec<(String, f64)> = h
         .disks
@@ -385,7 +445,8 @@ async fn store_heartbeat(w: &mut WriteTx<'_>, a: &Arrival, h: &Heartbeat) -> Cor
     if published_health != state.as_str() || now - published_at >= PUBLISH_EVERY_MS {
         publish(w, a.asset_id, false).await?;
     }
-    Ok(bucket)
+    // A replayed minute that is still recent counts for alerts only if it is the newest.
+    Ok((bucket, now - at_ms < 5 * 60_000))
 }
 
 fn round1(v: f64) -> f64 {
@@ -394,14 +455,19 @@ fn round1(v: f64) -> f64 {
 
 /// One inventory report: merged into what is known, its differences kept as history, the
 /// asset's operating system and serial brought up to date.
-async fn store_inventory(w: &mut WriteTx<'_>, asset: Uuid, r: &InventoryReport) -> CoreResult<()> {
-    let current: Option<Option<String>> =
-        sqlx::query_scalar("SELECT inventory FROM endpoint_status WHERE id = ?")
+async fn store_inventory(
+    w: &mut WriteTx<'_>,
+    a: &Arrival,
+    r: &InventoryReport,
+) -> CoreResult<Option<Observation>> {
+    let asset = a.asset_id;
+    let current: Option<(Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT inventory, reboot_since FROM endpoint_status WHERE id = ?")
             .bind(asset.to_string())
             .fetch_optional(&mut *w.tx)
             .await?;
-    let Some(current) = current else {
-        return Ok(());
+    let Some((current, reboot_since)) = current else {
+        return Ok(None);
     };
     let before: Option<Inventory> = current.and_then(|t| serde_json::from_str(&t).ok());
     let after = merge(before.clone(), &r.inventory, r.full);
@@ -440,15 +506,21 @@ async fn store_inventory(w: &mut WriteTx<'_>, asset: Uuid, r: &InventoryReport) 
         .and_then(|u| u.pending.as_ref())
         .map(|p| p.len() as i64);
     let reboot = after.updates.as_ref().is_some_and(|u| u.reboot_required);
+    let reboot_since = match (reboot, reboot_since) {
+        (false, _) => None,
+        (true, Some(since)) => Some(since),
+        (true, None) => Some(at_ms.min(now)),
+    };
     let text = serde_json::to_string(&after).map_err(|e| invalid(e.to_string()))?;
     sqlx::query(
         "UPDATE endpoint_status SET inventory = ?, inventory_at = ?, pending_updates = ?, \
-         reboot_required = ?, updated_at = ? WHERE id = ?",
+         reboot_required = ?, reboot_since = ?, updated_at = ? WHERE id = ?",
     )
     .bind(&text)
     .bind(at_ms)
     .bind(pending)
     .bind(reboot as i64)
+    .bind(reboot_since)
     .bind(now)
     .bind(asset.to_string())
     .execute(&mut *w.tx)
@@ -484,5 +556,15 @@ async fn store_inventory(w: &mut WriteTx<'_>, asset: Uuid, r: &InventoryReport) 
             .await?;
         }
     }
-    Ok(())
+    Ok(Some(Observation::Inventory {
+        asset_id: asset,
+        client_id: a.client_id,
+        services: r
+            .inventory
+            .services
+            .as_ref()
+            .map(|list| list.iter().map(|s| (s.name.clone(), s.running)).collect()),
+        pending_updates: pending,
+        reboot_since,
+    }))
 }

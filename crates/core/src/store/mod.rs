@@ -106,6 +106,10 @@ pub struct Core {
     /// Where agents reach this store's gateway, when one runs (set by its host).
     pub(crate) gateway: std::sync::RwLock<Option<outpost_proto::GatewayInfo>>,
     pub(crate) connected_agents: std::sync::atomic::AtomicI64,
+    /// State a domain keeps in memory for this store (alert streaks), one value per type.
+    domain_states: std::sync::Mutex<
+        std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>,
+    >,
 }
 
 /// Something that happened which live connections may need to act on (an agent revoked:
@@ -182,6 +186,7 @@ impl Core {
             events: tokio::sync::broadcast::channel(256).0,
             gateway: std::sync::RwLock::new(None),
             connected_agents: std::sync::atomic::AtomicI64::new(0),
+            domain_states: Default::default(),
         })
     }
 
@@ -192,6 +197,18 @@ impl Core {
 
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    /// The in-memory state of type `T` of this store, made on first use.
+    pub(crate) fn domain_state<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut map = self.domain_states.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = map
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        entry
+            .clone()
+            .downcast::<T>()
+            .unwrap_or_else(|_| Arc::new(T::default()))
     }
 
     pub fn replica_id(&self) -> Uuid {

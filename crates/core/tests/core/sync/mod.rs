@@ -787,8 +787,9 @@ async fn an_interrupted_first_sync_resumes_where_it_stopped_and_misses_nothing()
     let (f, admin, ids) = five_tickets().await;
     let link = Link::new(&f.core, &admin);
     // Pages of 2: user, settings, client, site, contact, asset, endpoint, inventory change,
-    // then tickets 1-2, 3-4, 5. The connection drops on the second page of tickets.
-    link.lose_snapshot.set(10);
+    // alert rule, then tickets 1-2, 3-4, 5. The connection drops on the second page of
+    // tickets.
+    link.lose_snapshot.set(11);
     let c = fresh_console().await;
     assert!(matches!(
         c.core.sync_once(&link, 2).await,
@@ -836,8 +837,8 @@ async fn an_interrupted_first_sync_resumes_where_it_stopped_and_misses_nothing()
     let before = link.snapshot_calls.get();
     c.core.sync_once(&link, 2).await.unwrap();
     // Resumed at the lost page, not from the start: tickets 3-4, tickets 5-6, then
-    // status moves, comments, time entries, saved views, conflicts.
-    assert_eq!(link.snapshot_calls.get() - before, 7);
+    // status moves, comments, time entries, alerts, saved views, conflicts.
+    assert_eq!(link.snapshot_calls.get() - before, 8);
     let t = ticket(&c.core, &admin, sorted[0]).await.ticket;
     assert_eq!(
         (t.title.as_str(), t.priority),
