@@ -4,13 +4,14 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod gateway;
 mod sync;
 
 use outpost_core::api::{self, decode_body, Input, Operation, Request};
 use outpost_core::{Core, CoreError, SystemClock};
 use outpost_proto::*;
 use outpost_sync_client::{server_login, LoginFailure};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::{Manager, State};
@@ -20,6 +21,7 @@ use uuid::Uuid;
 struct Console {
     core: Arc<Core>,
     wake: Arc<Notify>,
+    gateway: gateway::Standalone,
 }
 
 type Reply<T> = Result<T, ApiError>;
@@ -68,6 +70,16 @@ async fn call(
         id,
         input: input.map(Input::Json).unwrap_or_default(),
     };
+    if operation.name == "gateway_info" {
+        // What "Add endpoint" shows: this console's own gateway, when it runs one.
+        operation
+            .caller(&state.core, req.token.clone())
+            .await
+            .map_err(err)?
+            .actor()
+            .map_err(err)?;
+        return answer(state.core.gateway_info());
+    }
     if operation.server_only {
         return Err(failure(
             "unsupported",
@@ -88,6 +100,10 @@ const OWN_OPERATIONS: &[&str] = &[
     "connect_server",
     "disconnect_server",
     "sync_now",
+    "asset_metrics",
+    "asset_chart",
+    "desktop_gateway",
+    "set_desktop_gateway",
 ];
 
 async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
@@ -122,6 +138,56 @@ async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
             }
             core.set_server(None).await.map_err(err)?;
             answer(core.sync_status().await.map_err(err)?)
+        }
+        "asset_metrics" | "asset_chart" => {
+            let actor = caller.actor().map_err(err)?.clone();
+            let id = req
+                .id
+                .ok_or_else(|| failure("validation", "which endpoint? (an id)"))?;
+            let raw = match req.input {
+                Input::Json(v) => v,
+                _ => Value::Null,
+            };
+            // Fetched from the server when it can be reached and cached; offline, what was
+            // cached is drawn ("as of").
+            let series: outpost_proto::MetricsQuery = serde_json::from_value(json!({
+                "series": raw.get("series").cloned().unwrap_or(Value::Null),
+                "from": raw.get("from").cloned().unwrap_or(Value::Null),
+                "to": raw.get("to").cloned().unwrap_or(Value::Null),
+            }))
+            .map_err(|e| failure("validation", format!("the query is not valid: {e}")))?;
+            if let Some(history) = sync::fetch_metrics(core, id, &series).await {
+                let _ = core.cache_metrics(id, &history).await;
+            }
+            if op.name == "asset_metrics" {
+                answer(core.asset_metrics(&actor, id, &series).await.map_err(err)?)
+            } else {
+                let q: outpost_proto::ChartQuery = serde_json::from_value(raw)
+                    .map_err(|e| failure("validation", format!("the query is not valid: {e}")))?;
+                answer(core.asset_chart(&actor, id, &q).await.map_err(err)?)
+            }
+        }
+        "desktop_gateway" => {
+            caller.actor().map_err(err)?;
+            answer(state.gateway.status(core).await)
+        }
+        "set_desktop_gateway" => {
+            caller.actor().map_err(err)?;
+            let req: SetDesktopGateway = decode_body(req.input).map_err(err)?;
+            if req.enabled && core.sync_status().await.map_err(err)?.server_url.is_some() {
+                return Err(failure(
+                    "conflict",
+                    "this console syncs with a server, whose gateway its agents use; \
+                     disconnect it first to run it as the one-office server",
+                ));
+            }
+            answer(
+                state
+                    .gateway
+                    .set(core, req)
+                    .await
+                    .map_err(|m| failure("validation", m))?,
+            )
         }
         "sync_now" => {
             // A failed round is reported in the status (last_error), not as a failed command.
@@ -220,7 +286,13 @@ fn main() {
             let core = Arc::new(core);
             let wake = Arc::new(Notify::new());
             sync::spawn(core.clone(), wake.clone());
-            app.manage(Console { core, wake });
+            let gateway = gateway::Standalone::new(&dir);
+            tauri::async_runtime::block_on(gateway.resume(&core));
+            app.manage(Console {
+                core,
+                wake,
+                gateway,
+            });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![call])

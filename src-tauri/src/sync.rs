@@ -49,6 +49,20 @@ pub fn forget_token(server: &str) {
     }
 }
 
+/// One series of an endpoint's metrics from the server, if this console is connected and
+/// the server can be reached.
+pub async fn fetch_metrics(
+    core: &Core,
+    asset: uuid::Uuid,
+    q: &outpost_proto::MetricsQuery,
+) -> Option<outpost_proto::MetricHistory> {
+    let url = core.sync_status().await.ok()?.server_url?;
+    let credential = load_credential(&url)?;
+    let link =
+        HttpTransport::new(&url, &credential.token, credential.fingerprint.as_deref()).ok()?;
+    link.asset_metrics(asset, q).await.ok()
+}
+
 /// Runs one sync round now, with the stored token.
 pub async fn sync_now(core: &Core) -> Result<(), String> {
     let status = core.sync_status().await.map_err(|e| e.to_string())?;

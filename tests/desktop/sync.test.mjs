@@ -115,7 +115,19 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
   const port = await freePort();
   let { proc: server, fingerprint } = await startServer(serverDir, port);
   const { token } = await api(port, 'POST', '/auth/login', null, { username: 'tech', password: 'server-pass-1' });
-  await api(port, 'POST', '/clients', token, { name: 'Harbour Dental' });
+  const harbour = await api(port, 'POST', '/clients', token, { name: 'Harbour Dental' });
+
+  // An endpoint of the client: the real agent, enrolled over HTTPS with the certificate pinned.
+  const agentBin = path.join(path.dirname(serverBin()), 'outpost-agent');
+  const agentDir = mkdtempSync(path.join(os.tmpdir(), 'outpost-sync-agent-'));
+  const enrollment = await api(port, 'POST', '/enrollment-tokens', token,
+    { client_id: harbour.id, expires_in_hours: 1, max_uses: 1 });
+  const agentEnv = { ...process.env, OUTPOST_AGENT_MACHINE_ID: 'desktop-e2e-pc', OUTPOST_AGENT_HOSTNAME: 'HD-FRONTDESK',
+    OUTPOST_AGENT_SAMPLE_SECS: '1', OUTPOST_AGENT_JITTER_SECS: '1', OUTPOST_AGENT_BACKOFF_CAP_SECS: '2' };
+  const enrolled = spawnSync(agentBin, ['enroll', '--server', `https://127.0.0.1:${port}`, '--token', enrollment.token,
+    '--fingerprint', fingerprint, '--state-dir', agentDir], { env: agentEnv, encoding: 'utf8' });
+  assert.equal(enrolled.status, 0, `${enrolled.stdout}${enrolled.stderr}`);
+  const agent = spawn(agentBin, ['run', '--state-dir', agentDir, '--heartbeat-secs', '2'], { env: agentEnv, stdio: 'ignore' });
 
   const driver = await startDriver();
   let session;
@@ -150,6 +162,35 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     assert.match(await session.text('[data-testid="connection-certificate"]'), new RegExp(fingerprint));
     await shot(session, 'sync-connected');
 
+    // The endpoint after a sync, with its history fetched from the server.
+    const rowSelector = '[data-testid="asset-row"]';
+    await session.click('[data-testid="nav-fleet"]');
+    const seenRow = async (timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = await session.exec(
+          `return [...document.querySelectorAll('${rowSelector}')].some((r) => r.textContent.includes('HD-FRONTDESK'));`);
+        if (found) return;
+        if (Date.now() > deadline) throw new Error('the endpoint did not reach the desktop console');
+        await sleep(500);
+      }
+    };
+    await seenRow(90000);
+    await session.exec(`[...document.querySelectorAll('${rowSelector}')].find((r) => r.textContent.includes('HD-FRONTDESK')).click();`);
+    const cpuPoints = async (timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const n = await session.exec(
+          'const i = document.querySelector(\'[data-testid="endpoint-charts"] img[data-series="cpu"]\'); return i ? Number(i.dataset.points) : -1;');
+        if (n > 0) return n;
+        if (Date.now() > deadline) throw new Error(`no CPU history in the desktop chart (${n})`);
+        await session.exec('document.querySelector(\'[data-testid="chart-range-hour"]\')?.click();');
+        await sleep(1000);
+      }
+    };
+    await cpuPoints(60000);
+    await shot(session, 'sync-endpoint');
+
     // The server goes away; a ticket is created offline.
     await stopServer(server);
     server = null;
@@ -166,6 +207,17 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     const [, waiting] = await waitForState(session, ['pending', 'offline'], 30000);
     assert.match(waiting, /1 change waiting/);
     await shot(session, 'sync-offline');
+
+    // Offline, the fleet is still there, as of the last sync, charts from what was fetched.
+    await waitForState(session, ['offline'], 30000);
+    await session.click('[data-testid="nav-fleet"]');
+    await seenRow(15000);
+    assert.match(await session.text('[data-testid="fleet-as-of"]'), /Offline: the fleet as of the last sync/);
+    await session.exec(`[...document.querySelectorAll('${rowSelector}')].find((r) => r.textContent.includes('HD-FRONTDESK')).click();`);
+    await session.waitFor('[data-testid="endpoint-as-of"]');
+    assert.match(await session.text('[data-testid="endpoint-as-of"]'), /Offline: as of the last sync/);
+    await cpuPoints(15000);
+    await shot(session, 'sync-endpoint-offline');
 
     // The server is back: the change goes out by itself.
     ({ proc: server } = await startServer(serverDir, port));
@@ -196,5 +248,6 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     if (session) await session.close();
     await driver.stop();
     if (server) await stopServer(server);
+    agent.kill('SIGKILL');
   }
 });

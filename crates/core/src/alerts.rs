@@ -330,7 +330,7 @@ impl AlertMemory {
         }
     }
 
-    fn observe(&mut self, o: &Observation, out: &mut Vec<Decision>) {
+    fn observe(&mut self, o: &Observation, now_ms: i64, out: &mut Vec<Decision>) {
         match o {
             Observation::Heartbeat {
                 asset_id,
@@ -392,9 +392,8 @@ impl AlertMemory {
                             }
                         }
                         AlertKind::Reboot => {
-                            let days = reboot_since.map_or(0.0, |since| {
-                                (to_ms(chrono::Utc::now()) - since) as f64 / 86_400_000.0
-                            });
+                            let days = reboot_since
+                                .map_or(0.0, |since| (now_ms - since) as f64 / 86_400_000.0);
                             self.judge(&rule, *asset_id, "", days, &[], out)
                         }
                         _ => {}
@@ -546,8 +545,9 @@ impl Core {
             {
                 let memory = self.alert_memory();
                 let mut m = memory.lock().unwrap_or_else(|p| p.into_inner());
+                let now = to_ms(self.now());
                 for o in &report.observations {
-                    m.observe(o, &mut decisions);
+                    m.observe(o, now, &mut decisions);
                 }
             }
             self.act_on(decisions).await?;

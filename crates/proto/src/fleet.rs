@@ -718,3 +718,28 @@ pub struct AlertPage {
     pub total: i64,
     pub firing: i64,
 }
+
+// ---------------------------------------------------------------- the desktop's gateway
+
+/// A desktop console serving its own agents (a one-office MSP with no server).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct DesktopGateway {
+    pub enabled: bool,
+    /// `address:port` it listens on, e.g. `0.0.0.0:8787`.
+    pub listen: String,
+    pub running: bool,
+    /// The address agents use (`https://host:port`).
+    pub address: Option<String>,
+    /// The certificate agents pin.
+    pub fingerprint: Option<String>,
+    pub connected_agents: i64,
+    /// Why it is not running, when it should be.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SetDesktopGateway {
+    pub enabled: bool,
+    pub listen: String,
+}

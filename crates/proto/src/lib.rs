@@ -1249,6 +1249,8 @@ wire_types!(
     Alert,
     AlertQuery,
     AlertPage,
+    DesktopGateway,
+    SetDesktopGateway,
     ChangeRecord,
     PushRequest,
     PushResponse,

@@ -189,8 +189,19 @@ async fn api_not_found() -> ApiFailure {
 
 /// The `/api/v1` routes alone: one per declared operation that has a route.
 pub fn api_router(state: AppState) -> Router {
+    routes(state, |_| true)
+}
+
+/// What a desktop console serves when it is a one-office MSP's gateway: agents enroll and
+/// connect; no console route is reachable from the network.
+pub fn agent_app(state: AppState, gateway: &Arc<gateway::Gateway>) -> Router {
+    let api = routes(state, |op| matches!(op.name, "health" | "enroll_agent"));
+    gateway.router().merge(Router::new().nest("/api/v1", api))
+}
+
+fn routes(state: AppState, keep: impl Fn(&Operation) -> bool) -> Router {
     let mut paths: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
-    for op in api::operations() {
+    for op in api::operations().iter().filter(|op| keep(op)) {
         let Some(route) = op.route else { continue };
         let handler = move |State(s): State<AppState>, req: Request| async move {
             handle(op, s, req)

@@ -80,6 +80,25 @@ impl HttpTransport {
     }
 }
 
+impl HttpTransport {
+    /// One series of an endpoint's metrics, from the server (consoles keep no history of
+    /// their own: they fetch it when online and cache what they saw).
+    pub async fn asset_metrics(
+        &self,
+        asset: uuid::Uuid,
+        q: &outpost_proto::MetricsQuery,
+    ) -> Result<outpost_proto::MetricHistory, TransportError> {
+        let mut query = vec![("series", q.series.as_str().to_string())];
+        if let Some(f) = q.from {
+            query.push(("from", f.to_rfc3339()));
+        }
+        if let Some(t) = q.to {
+            query.push(("to", t.to_rfc3339()));
+        }
+        self.get(&format!("/assets/{asset}/metrics"), &query).await
+    }
+}
+
 impl SyncTransport for HttpTransport {
     async fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportError> {
         let r = self

@@ -281,7 +281,16 @@ fn test() -> Result<()> {
         sh(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
     }
     os_keyring_test()?;
-    sh(cargo().args(["build", "-p", "outpost-server", "-p", "outpost-desktop"]))?;
+    // The browser and desktop tests start the server and the real agent beside it.
+    sh(cargo().args([
+        "build",
+        "-p",
+        "outpost-server",
+        "-p",
+        "outpost-agent",
+        "-p",
+        "outpost-desktop",
+    ]))?;
     let bin = target_dir().join("debug");
     sh(Command::new("npm")
         .args(["run", "test:e2e"])
@@ -361,11 +370,22 @@ fn desktop_e2e(app: &Path, server: &Path) -> Result<()> {
     })
 }
 
+/// The agent gateway under a simulated fleet: many sockets, so under a raised file limit.
+fn gateway_bench() -> Result<()> {
+    sh(cargo().args(["build", "--release", "-p", "outpost-agent"]))?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    sh(Command::new("sh").args([
+        "-c",
+        &format!("ulimit -n 200000 && exec '{cargo}' bench -p outpost-server --bench gateway"),
+    ]))
+}
+
 fn bench() -> Result<()> {
     setup()?;
     setup_test_tools()?;
     sh(cargo().args(["bench", "-p", "outpost-core", "--bench", "queue"]))?;
     sh(cargo().args(["bench", "-p", "outpost-sync-client", "--bench", "sync"]))?;
+    gateway_bench()?;
     if cfg!(target_os = "linux") {
         build_ui()?;
         sh(cargo().args(["build", "-p", "outpost-desktop"]))?;

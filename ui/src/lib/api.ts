@@ -20,6 +20,7 @@ import type {
   ConnectRequest,
   Contact,
   DemoSummary,
+  DesktopGateway,
   EnrollRequest,
   EnrollResponse,
   EnrollmentToken,
@@ -51,6 +52,7 @@ import type {
   SavedView,
   ServerAddress,
   Session,
+  SetDesktopGateway,
   SetupState,
   Site,
   SlaPolicy,
@@ -313,6 +315,14 @@ export const api = {
   /** Back to standalone; the data stays here. (desktop app only) */
   disconnectServer: () =>
     call<SyncStatus>({ op: 'disconnect_server', auth: true, write: false }),
+
+  /** Whether this console serves its own agents, and where. (desktop app only) */
+  desktopGateway: () =>
+    call<DesktopGateway>({ op: 'desktop_gateway', auth: true, write: false }),
+
+  /** Turns this console's agent gateway on or off (admins). (desktop app only) */
+  setDesktopGateway: (body: SetDesktopGateway) =>
+    call<DesktopGateway>({ op: 'set_desktop_gateway', auth: true, write: false, body }),
 
   /** One sync round now; a failure shows in the status. (desktop app only) */
   syncNow: () =>

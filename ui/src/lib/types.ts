@@ -529,6 +529,26 @@ limit?: number, offset?: number, };
 
 export type AlertPage = { items: Array<Alert>, total: number, firing: number, };
 
+export type DesktopGateway = { enabled: boolean, 
+/**
+ * `address:port` it listens on, e.g. `0.0.0.0:8787`.
+ */
+listen: string, running: boolean, 
+/**
+ * The address agents use (`https://host:port`).
+ */
+address: string | null, 
+/**
+ * The certificate agents pin.
+ */
+fingerprint: string | null, connected_agents: number, 
+/**
+ * Why it is not running, when it should be.
+ */
+error: string | null, };
+
+export type SetDesktopGateway = { enabled: boolean, listen: string, };
+
 export type ChangeRecord = { change_id: string, 
 /**
  * The replica where the change was made.

@@ -309,6 +309,11 @@ fn table() -> Vec<Operation> {
         op("disconnect_server", "Back to standalone; the data stays here.")
             .admin()
             .desktop::<(), SyncStatus>(Shape::Nothing),
+        op("desktop_gateway", "Whether this console serves its own agents, and where.")
+            .desktop::<(), DesktopGateway>(Shape::Nothing),
+        op("set_desktop_gateway", "Turns this console's agent gateway on or off (admins).")
+            .admin()
+            .desktop::<SetDesktopGateway, DesktopGateway>(Shape::Body),
         op("sync_now", "One sync round now; a failure shows in the status.")
             .desktop::<(), SyncStatus>(Shape::Nothing),
     ]

@@ -267,6 +267,47 @@ impl Core {
         })
     }
 
+    /// Keeps a series a console fetched from its server, so the chart still shows offline.
+    /// Only the fetched series is written; the other series of those buckets stay as they
+    /// were cached.
+    pub async fn cache_metrics(&self, asset_id: Uuid, h: &MetricHistory) -> CoreResult<()> {
+        let table = match h.resolution_secs {
+            60 => "metrics_1m",
+            300 => "metrics_5m",
+            3600 => "metrics_1h",
+            other => return Err(invalid(format!("no metrics are kept at {other} s"))),
+        };
+        if h.points.len() > 50_000 {
+            return Err(invalid("too many points to cache at once"));
+        }
+        let no = self.metric_asset_no(asset_id).await?;
+        let c = columns(h.series);
+        let k = scale(h.series);
+        let sql = format!(
+            "INSERT INTO {table} (asset_no, at, n, {c}_lo, {c}_av, {c}_hi) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (asset_no, at) DO UPDATE SET n = excluded.n, {c}_lo = excluded.{c}_lo, \
+             {c}_av = excluded.{c}_av, {c}_hi = excluded.{c}_hi"
+        );
+        let _guard = self.write_lock_only().await;
+        let mut tx = self.pool.begin().await?;
+        for p in &h.points {
+            if ![p.min, p.avg, p.max].iter().all(|v| v.is_finite()) {
+                continue;
+            }
+            sqlx::query(&sql)
+                .bind(no)
+                .bind(p.at.timestamp())
+                .bind(p.count.max(1))
+                .bind((p.min * k).round() as i64)
+                .bind((p.avg * k).round() as i64)
+                .bind((p.max * k).round() as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Rolls finished minutes into 5-minute and hourly buckets (again over late data), and
     /// forgets what is past its keeping time. Run every minute by the gateway's host.
     pub async fn roll_up_metrics(&self) -> CoreResult<()> {

@@ -400,14 +400,16 @@ async fn store_heartbeat(
     q.execute(&mut *w.tx).await?;
 
     let at_ms = to_ms(h.at);
-    let row: Option<(Option<i64>, i64, String, i64)> = sqlx::query_as(
-        "SELECT last_seen, reboot_required, published_health, published_at \
+    // last seen, reboot pending, health last published and when, CPU known
+    type Shown = (Option<i64>, i64, String, i64, Option<f64>);
+    let row: Option<Shown> = sqlx::query_as(
+        "SELECT last_seen, reboot_required, published_health, published_at, cpu_pct \
          FROM endpoint_status WHERE id = ?",
     )
     .bind(a.asset_id.to_string())
     .fetch_optional(&mut *w.tx)
     .await?;
-    let Some((last_seen, reboot, published_health, published_at)) = row else {
+    let Some((last_seen, reboot, published_health, published_at, known_cpu)) = row else {
         return Ok((bucket, false));
     };
     if last_seen.is_some_and(|l| l > at_ms + 60_000) {
@@ -442,7 +444,12 @@ async fn store_heartbeat(
     .bind(a.asset_id.to_string())
     .execute(&mut *w.tx)
     .await?;
-    if published_health != state.as_str() || now - published_at >= PUBLISH_EVERY_MS {
+    // Consoles hear of a change of health at once, of the first numbers at once, and of
+    // the rest every 15 minutes.
+    if published_health != state.as_str()
+        || known_cpu.is_none()
+        || now - published_at >= PUBLISH_EVERY_MS
+    {
         publish(w, a.asset_id, false).await?;
     }
     // A replayed minute that is still recent counts for alerts only if it is the newest.

@@ -4,6 +4,7 @@
 //! document does not list for that route, or a served route it does not name, fails the test
 //! (see [`Contract`]).
 
+mod agent_app;
 mod binary;
 mod contract;
 mod routes;

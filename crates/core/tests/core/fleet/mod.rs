@@ -1,3 +1,4 @@
 //! The fleet: devices per client and site.
 
 mod assets;
+mod metrics;
