@@ -547,9 +547,33 @@ fn updates() -> Updates {
         ],
     )
     .is_some_and(|(code, _)| code == 0);
-    // Pending Windows updates need the Update Agent's COM API (left for the Windows build).
+    // The Windows Update Agent's COM API, through PowerShell: one "title<TAB>security" line
+    // per update not installed yet.
+    let script = "$s = (New-Object -ComObject Microsoft.Update.Session).CreateUpdateSearcher(); \
+        $r = $s.Search('IsInstalled=0 and IsHidden=0'); \
+        foreach ($u in $r.Updates) { $sec = ($u.Categories | Where-Object { $_.Name -eq 'Security Updates' }).Count -gt 0; \
+        Write-Output ($u.Title + [char]9 + $sec) }";
+    let pending = run(
+        "powershell",
+        &["-NoProfile", "-NonInteractive", "-Command", script],
+    )
+    .filter(|(code, _)| *code == 0)
+    .map(|(_, out)| {
+        out.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let (title, security) = l.split_once('\t').unwrap_or((l, "False"));
+                PendingUpdate {
+                    name: title.trim().to_string(),
+                    version: String::new(),
+                    security: security.trim().eq_ignore_ascii_case("true"),
+                }
+            })
+            .take(5_000)
+            .collect()
+    });
     Updates {
-        pending: None,
+        pending,
         reboot_required,
     }
 }

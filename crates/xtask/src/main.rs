@@ -376,7 +376,10 @@ fn gateway_bench() -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     sh(Command::new("sh").args([
         "-c",
-        &format!("ulimit -n 200000 && exec '{cargo}' bench -p outpost-server --bench gateway"),
+        // As many files as the machine allows (a connection is one on each side).
+        &format!(
+            "ulimit -n \"$(ulimit -Hn)\" && exec '{cargo}' bench -p outpost-server --bench gateway"
+        ),
     ]))
 }
 

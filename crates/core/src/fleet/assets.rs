@@ -230,20 +230,36 @@ impl Core {
             AssetSort::Memory => "e.memory_pct IS NULL, e.memory_pct DESC",
             AssetSort::Disk => "e.disk_pct IS NULL, e.disk_pct DESC",
         };
-        let sql = format!(
-            "{} WHERE {where_sql} ORDER BY {order}, a.id LIMIT {limit} OFFSET {offset}",
-            asset_select()
+        // The page's ids first, sorted on what the sort needs alone; then those rows in full
+        // (client and site names, health, open alerts), so a big fleet's page does not
+        // compute them for every endpoint.
+        let order = order.replace("client_name", "c.name");
+        let id_sql = format!(
+            "SELECT a.id FROM assets a JOIN clients c ON c.id = a.client_id \
+             LEFT JOIN endpoint_status e ON e.id = a.id WHERE {where_sql} \
+             ORDER BY {order}, a.id LIMIT {limit} OFFSET {offset}"
         );
-        let mut page = sqlx::query(&sql);
+        let mut ids_q = sqlx::query_scalar::<_, String>(&id_sql);
         for b in &binds {
-            page = page.bind(b.as_str());
+            ids_q = ids_q.bind(b.as_str());
         }
-        let items = page
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(asset_from_row)
-            .collect::<CoreResult<_>>()?;
+        let ids = ids_q.fetch_all(&self.pool).await?;
+        let mut items: Vec<Asset> = Vec::with_capacity(ids.len());
+        if !ids.is_empty() {
+            let marks = vec!["?"; ids.len()].join(", ");
+            let sql = format!("{} WHERE a.id IN ({marks})", asset_select());
+            let mut page = sqlx::query(&sql);
+            for id in &ids {
+                page = page.bind(id.as_str());
+            }
+            let mut found: std::collections::HashMap<String, Asset> = page
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| asset_from_row(r).map(|a| (a.id.to_string(), a)))
+                .collect::<CoreResult<_>>()?;
+            items.extend(ids.iter().filter_map(|id| found.remove(id)));
+        }
         Ok(AssetPage { items, total })
     }
 
