@@ -470,12 +470,12 @@ async fn tokens_and_agents_are_refused_when_they_should_be_and_a_reinstall_keeps
             .map(|_| item["id"].as_str().unwrap().to_string())
     })
     .await;
+    // The retired agent hears why it is refused.
+    wait_for(20, "the retired agent told it was replaced", || async {
+        agent_status(&first).contains("replaced").then_some(())
+    })
+    .await;
     drop(old);
-    assert!(
-        agent_status(&first).contains("replaced"),
-        "{}",
-        agent_status(&first)
-    );
 
     // The current agent connects; once revoked it is dropped and refused.
     let _current = run_agent(&second, "machine-r");
@@ -678,7 +678,11 @@ async fn the_gateway_refuses_hostile_messages_and_stores_agent_text_as_text() {
     );
     // A second connection as the same agent while one is live is a clone (checked with a
     // fresh pair: the first is gone now).
-    let _a = channel(&server, &credential).await.unwrap();
+    // (The server notices the dropped connection in a moment.)
+    let _a = wait_for(10, "the agent connected again", || async {
+        channel(&server, &credential).await.ok()
+    })
+    .await;
     match channel(&server, &credential).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 409),
         other => panic!("two connections as one agent: {other:?}"),
