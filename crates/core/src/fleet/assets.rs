@@ -207,10 +207,22 @@ impl Core {
             }
         }
         let where_sql = wh.join(" AND ");
+        // Endpoint status and client names are joined only when the filter or the sort needs
+        // them: a big fleet's count and sort stay on the assets alone otherwise.
+        let sort = q.sort.unwrap_or(AssetSort::Client);
+        let filter_e = q.health.is_some() || q.managed.is_some() || q.reboot_required.is_some();
+        let sort_e = !matches!(sort, AssetSort::Client | AssetSort::Name);
+        let join_e = |needed: bool| {
+            if needed {
+                " LEFT JOIN endpoint_status e ON e.id = a.id"
+            } else {
+                ""
+            }
+        };
         // Aliased like the page query, so one WHERE serves both.
         let count_sql = format!(
-            "SELECT count(*) FROM assets a LEFT JOIN endpoint_status e ON e.id = a.id \
-             WHERE {where_sql}"
+            "SELECT count(*) FROM assets a{} WHERE {where_sql}",
+            join_e(filter_e)
         );
         let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
         for b in &binds {
@@ -218,7 +230,7 @@ impl Core {
         }
         let total = count.fetch_one(&self.pool).await?;
         // The worst first: critical, warning, offline, healthy, then devices with no agent.
-        let order = match q.sort.unwrap_or(AssetSort::Client) {
+        let order = match sort {
             AssetSort::Client => "client_name COLLATE NOCASE, a.name COLLATE NOCASE",
             AssetSort::Name => "a.name COLLATE NOCASE",
             AssetSort::Health => {
@@ -234,10 +246,15 @@ impl Core {
         // (client and site names, health, open alerts), so a big fleet's page does not
         // compute them for every endpoint.
         let order = order.replace("client_name", "c.name");
+        let clients = if sort == AssetSort::Client {
+            " JOIN clients c ON c.id = a.client_id"
+        } else {
+            ""
+        };
         let id_sql = format!(
-            "SELECT a.id FROM assets a JOIN clients c ON c.id = a.client_id \
-             LEFT JOIN endpoint_status e ON e.id = a.id WHERE {where_sql} \
-             ORDER BY {order}, a.id LIMIT {limit} OFFSET {offset}"
+            "SELECT a.id FROM assets a{clients}{} WHERE {where_sql} \
+             ORDER BY {order}, a.id LIMIT {limit} OFFSET {offset}",
+            join_e(filter_e || sort_e)
         );
         let mut ids_q = sqlx::query_scalar::<_, String>(&id_sql);
         for b in &binds {
