@@ -397,8 +397,8 @@ pub async fn run(
                     Ok(GatewayMessage::Refused { seq, message }) => {
                         tracing::warn!(?seq, %message, "the gateway refused a message");
                         match seq {
-                            // Refused whole: it would be refused again.
-                            Some(s) => agent.queue.ack(s)?,
+                            // Refused whole: it would be refused again. Only that one goes.
+                            Some(s) => agent.queue.forget(s)?,
                             None => agent.status.last_error = Some(message),
                         }
                     }

@@ -143,6 +143,18 @@ impl Queue {
         self.compact_if_needed()
     }
 
+    /// Forgets one message the gateway refused (it would be refused again); the ones before
+    /// it stay until they are acknowledged.
+    pub fn forget(&mut self, seq: u64) -> anyhow::Result<()> {
+        if self.entries.front().is_some_and(|e| e.seq == seq) {
+            return self.ack(seq);
+        }
+        let before = self.entries.len();
+        self.entries.retain(|e| e.seq != seq);
+        self.stale_lines += before - self.entries.len();
+        self.compact_if_needed()
+    }
+
     fn compact_if_needed(&mut self) -> anyhow::Result<()> {
         if self.stale_lines < 500 && !(self.entries.is_empty() && self.stale_lines > 0) {
             return Ok(());
@@ -198,5 +210,25 @@ mod tests {
         assert_eq!(q.dropped(), 2);
         let mut q = q;
         assert_eq!(q.take_seq().unwrap(), 6, "numbers never repeat");
+    }
+
+    #[test]
+    fn a_refused_message_is_forgotten_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut q = Queue::open(dir.path(), 100, Duration::days(7)).unwrap();
+        for i in 0..4 {
+            let s = q.take_seq().unwrap();
+            q.push(s, format!("m{i}")).unwrap();
+        }
+        q.forget(3).unwrap();
+        let left: Vec<u64> = q.after(0).map(|e| e.seq).collect();
+        assert_eq!(
+            left,
+            vec![1, 2, 4],
+            "the earlier ones wait for their acknowledgement"
+        );
+        q.forget(1).unwrap();
+        assert_eq!(q.acked(), 1);
+        assert_eq!(q.after(0).map(|e| e.seq).collect::<Vec<_>>(), vec![2, 4]);
     }
 }
