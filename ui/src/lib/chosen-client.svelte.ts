@@ -7,6 +7,7 @@
 // Create it while the component is set up: it runs an effect that lives as long as the component.
 
 import { api, errorMessage } from './api';
+import { app } from './app.svelte';
 import type { ClientDetail } from './types';
 
 export class ChosenClient {
@@ -36,4 +37,11 @@ export class ChosenClient {
       };
     });
   }
+}
+
+/** The client a new form starts with: the list's filter if it names a known client, else the
+ * only client there is, else none. */
+export function firstClient(preferred: string | undefined): string {
+  if (preferred && app.clients.some((c) => c.id === preferred)) return preferred;
+  return app.clients.length === 1 ? app.clients[0].id : '';
 }
