@@ -264,16 +264,22 @@ pub(crate) fn judge(
         reasons.push(why);
     };
     for (mount, used) in disks {
+        // Without a mount (only the fullest disk's use is kept), the reason says so.
+        let disk = if mount.is_empty() {
+            "the fullest disk".to_string()
+        } else {
+            format!("disk {mount}")
+        };
         if *used >= 95.0 {
             worse(
                 HealthState::Critical,
-                format!("disk {mount} {used:.0} % full"),
+                format!("{disk} {used:.0} % full"),
                 &mut reasons,
             );
         } else if *used >= 90.0 {
             worse(
                 HealthState::Warning,
-                format!("disk {mount} {used:.0} % full"),
+                format!("{disk} {used:.0} % full"),
                 &mut reasons,
             );
         }

@@ -327,10 +327,7 @@ async fn set_online(w: &mut WriteTx<'_>, id: &str, online: bool, now: i64) -> Co
     let Some((cpu, mem, disk, reboot)) = row else {
         return Ok(());
     };
-    let disks: Vec<(String, f64)> = disk
-        .map(|d| ("(fullest)".to_string(), d))
-        .into_iter()
-        .collect();
+    let disks: Vec<(String, f64)> = disk.map(|d| (String::new(), d)).into_iter().collect();
     let (state, reasons) = judge(online, cpu, mem, &disks, reboot != 0);
     sqlx::query(
         "UPDATE endpoint_status SET online = ?, health = ?, reasons = ?, updated_at = ?, \
