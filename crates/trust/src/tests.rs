@@ -261,9 +261,9 @@ fn weak_and_non_canonical_keys_and_signatures_are_refused() {
         0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
     let mut carry = 0u16;
-    for i in 0..32 {
-        let v = bad.request.signature.0[32 + i] as u16 + l[i] as u16 + carry;
-        bad.request.signature.0[32 + i] = v as u8;
+    for (s, l) in bad.request.signature.0[32..].iter_mut().zip(l) {
+        let v = *s as u16 + l as u16 + carry;
+        *s = v as u8;
         carry = v >> 8;
     }
     assert_eq!(judge(&w, &bad).unwrap_err(), Refusal::BadSignature);
