@@ -5,12 +5,15 @@
 
 use crate::collect::{self, Sampler};
 use crate::queue::Queue;
+use crate::runner::{self, Report};
+use crate::trust::{Decision, Trust};
 use crate::Identity;
 use chrono::{DateTime, Utc};
 use futures_util::{SinkExt, StreamExt};
 use outpost_proto::{AgentMessage, GatewayMessage, Inventory, InventoryReport, AGENT_CHANNEL_PATH};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,7 +174,14 @@ struct Agent {
     /// The inventory the server was last sent (sections merged).
     sent: Option<Inventory>,
     slow: Inventory,
+    trust: Trust,
+    /// Runs going now, and how to stop each.
+    running: HashMap<uuid::Uuid, tokio::sync::oneshot::Sender<()>>,
 }
+
+/// Runs started and not yet reported finished (a crash leaves them here: reported failed at
+/// the next start).
+const RUNNING: &str = "running.json";
 
 impl Agent {
     fn save_status(&self) {
@@ -179,6 +189,88 @@ impl Agent {
             self.dir.join("status.json"),
             serde_json::to_vec(&self.status).unwrap_or_default(),
         );
+    }
+
+    fn save_running(&self) {
+        let ids: Vec<&uuid::Uuid> = self.running.keys().collect();
+        let _ = std::fs::write(
+            self.dir.join(RUNNING),
+            serde_json::to_vec(&ids).unwrap_or_default(),
+        );
+    }
+
+    fn report(&mut self, r: Report) -> anyhow::Result<()> {
+        if matches!(
+            r.event,
+            outpost_proto::RunEventKind::Finished { .. }
+                | outpost_proto::RunEventKind::Refused { .. }
+        ) {
+            self.running.remove(&r.run_id);
+            self.save_running();
+        }
+        self.enqueue(|seq| {
+            AgentMessage::Run(outpost_proto::RunEvent {
+                seq,
+                run_id: r.run_id,
+                at: Utc::now(),
+                event: r.event,
+            })
+        })
+    }
+
+    /// A run order from the gateway: run it only if every check passes.
+    fn take_order(
+        &mut self,
+        identity: &Identity,
+        order: outpost_proto::RunOrder,
+        reports: &tokio::sync::mpsc::Sender<Report>,
+    ) -> anyhow::Result<()> {
+        let run_id = order.run_id;
+        let refuse = |e: outpost_trust::Refusal| Report {
+            run_id,
+            event: outpost_proto::RunEventKind::Refused {
+                code: e.code().into(),
+                message: e.to_string(),
+            },
+        };
+        let signed: outpost_trust::SignedRun = match serde_json::to_value(&order.signed)
+            .and_then(serde_json::from_value)
+        {
+            Ok(s) => s,
+            Err(e) => return self.report(refuse(outpost_trust::Refusal::Malformed(e.to_string()))),
+        };
+        if self.running.contains_key(&run_id) {
+            return Ok(());
+        }
+        match self.trust.judge(
+            identity.agent_id,
+            run_id,
+            &signed,
+            &order.script_body,
+            Utc::now().timestamp(),
+        )? {
+            Decision::AlreadyTaken => Ok(()),
+            Decision::Refuse(e) => {
+                tracing::warn!(run = %run_id, code = e.code(), reason = %e, "refused a run");
+                self.report(refuse(e))
+            }
+            Decision::Run(v) => {
+                tracing::info!(run = %run_id, signer = %v.signer.name, "running a signed script");
+                let (stop, cancelled) = tokio::sync::oneshot::channel();
+                self.running.insert(run_id, stop);
+                self.save_running();
+                let key = identity.signing_key()?;
+                tokio::spawn(runner::run(
+                    self.dir.clone(),
+                    *v,
+                    order.script_body,
+                    key,
+                    reports.clone(),
+                    cancelled,
+                ));
+                Ok(())
+            }
+        }
     }
 
     fn enqueue(&mut self, make: impl FnOnce(u64) -> AgentMessage) -> anyhow::Result<()> {
@@ -227,13 +319,37 @@ pub async fn run(
     let sent = std::fs::read(dir.join("inventory.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
+    let trust = Trust::load(&dir)?;
     let mut agent = Agent {
         dir,
         queue,
         status: Status::default(),
         sent,
         slow: Inventory::default(),
+        trust,
+        running: HashMap::new(),
     };
+    // Runs a crash or a stop cut short: their processes died with the agent.
+    let leftover: Vec<uuid::Uuid> = std::fs::read(agent.dir.join(RUNNING))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    for run_id in leftover {
+        let now = Utc::now();
+        agent.report(Report {
+            run_id,
+            event: outpost_proto::RunEventKind::Finished {
+                outcome: outpost_proto::RunOutcome::Failed,
+                exit_code: None,
+                started_at: now,
+                ended_at: now,
+                stdout_truncated: false,
+                stderr_truncated: false,
+            },
+        })?;
+    }
+    agent.save_running();
+    let (reports, mut report_rx) = tokio::sync::mpsc::channel::<Report>(256);
     let mut sampler = Sampler::new()?;
     let sample_every = Duration::from_secs(env_secs("OUTPOST_AGENT_SAMPLE_SECS", 5).clamp(1, 60))
         .min(Duration::from_secs(heartbeat_secs));
@@ -313,6 +429,7 @@ pub async fn run(
                         let hello = AgentMessage::Hello {
                             agent_version: env!("CARGO_PKG_VERSION").into(),
                             dropped: agent.queue.dropped(),
+                            trust: Some(agent.trust.state()),
                         };
                         if s.send(Message::Text(serde_json::to_string(&hello)?.into())).await.is_ok() {
                             ws = Some(s);
@@ -349,6 +466,9 @@ pub async fn run(
                         next_connect = Instant::now() + wait;
                     }
                 }
+            }
+            Some(r) = report_rx.recv() => {
+                agent.report(r)?;
             }
             _ = sleep_until(send_at), if sendable => {
                 let entry = agent.queue.after(cursor).next().cloned();
@@ -400,6 +520,26 @@ pub async fn run(
                             // Refused whole: it would be refused again. Only that one goes.
                             Some(s) => agent.queue.forget(s)?,
                             None => agent.status.last_error = Some(message),
+                        }
+                    }
+                    Ok(GatewayMessage::Trust(u)) => {
+                        let before = agent.trust.state();
+                        for note in agent.trust.update(&u)? {
+                            tracing::info!("{note}");
+                        }
+                        let after = agent.trust.state();
+                        if after != before {
+                            let m = AgentMessage::Trust(after);
+                            if let Some(s) = ws.as_mut() {
+                                let _ = s.send(Message::Text(serde_json::to_string(&m)?.into())).await;
+                            }
+                        }
+                    }
+                    Ok(GatewayMessage::Run(order)) => agent.take_order(&identity, *order, &reports)?,
+                    Ok(GatewayMessage::CancelRun { run_id }) => {
+                        if let Some(stop) = agent.running.remove(&run_id) {
+                            tracing::info!(run = %run_id, "cancelling a run");
+                            let _ = stop.send(());
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "an unreadable frame from the gateway"),

@@ -5,6 +5,8 @@
 mod channel;
 mod collect;
 mod queue;
+mod runner;
+mod trust;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -33,6 +35,10 @@ enum Command {
         /// The server certificate's SHA-256 fingerprint to pin (https).
         #[arg(long)]
         fingerprint: Option<String>,
+        /// The organisation's root key fingerprint (script signing), as the console shows it:
+        /// the server's root must match it.
+        #[arg(long)]
+        root: Option<String>,
         #[arg(long)]
         state_dir: Option<PathBuf>,
     },
@@ -50,6 +56,16 @@ enum Command {
         #[arg(long)]
         state_dir: Option<PathBuf>,
     },
+}
+
+impl Identity {
+    pub fn signing_key(&self) -> anyhow::Result<ed25519_dalek::SigningKey> {
+        let bytes: [u8; 32] = hex::decode(&self.signing_key)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| anyhow::anyhow!("the agent's key in {IDENTITY} is damaged"))?;
+        Ok(ed25519_dalek::SigningKey::from_bytes(&bytes))
+    }
 }
 
 /// What enrollment leaves in the state dir (readable by root/SYSTEM only).
@@ -90,7 +106,7 @@ fn state_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 
 /// Writes a secret file only its owner (root, SYSTEM) can read. (On Windows the state
 /// folder under ProgramData is made by the installer with an ACL for SYSTEM and admins.)
-fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -202,6 +218,7 @@ async fn enroll(
     server: String,
     token: String,
     fingerprint: Option<String>,
+    root: Option<String>,
     dir: PathBuf,
 ) -> anyhow::Result<()> {
     let server = server.trim().trim_end_matches('/').to_string();
@@ -227,6 +244,7 @@ async fn enroll(
             .trim()
             .to_string(),
         agent_version: env!("CARGO_PKG_VERSION").into(),
+        root_fingerprint: root.clone(),
     };
     let http = http_client(fingerprint.as_deref())?;
     let answer = http
@@ -242,6 +260,25 @@ async fn enroll(
         bail!("the server refused the enrollment ({status}): {message}");
     }
     let done: EnrollResponse = answer.json().await?;
+    if let Some(expected) = &root {
+        let given = done.root_key.as_deref().and_then(|k| {
+            let bytes: [u8; 32] = hex::decode(k).ok()?.try_into().ok()?;
+            Some(outpost_trust::fingerprint(&bytes))
+        });
+        match given {
+            Some(g)
+                if outpost_trust::normalize_fingerprint(&g)
+                    == outpost_trust::normalize_fingerprint(expected) => {}
+            Some(g) => bail!(
+                "the server's root key ({g}) is not the one given with --root ({expected}); \
+                 nothing was saved: check the command with your admin"
+            ),
+            None => bail!(
+                "--root was given but the server has no root key; nothing was saved: check \
+                 the command with your admin"
+            ),
+        }
+    }
     let identity = Identity {
         server: server.clone(),
         fingerprint,
@@ -252,8 +289,31 @@ async fn enroll(
     };
     write_secret(&dir.join(IDENTITY), &serde_json::to_vec_pretty(&identity)?)?;
     // A fresh identity starts a fresh queue: the old agent's numbers mean nothing now.
-    for f in ["queue.jsonl", "queue.json", "inventory.json", "status.json"] {
+    for f in [
+        "queue.jsonl",
+        "queue.json",
+        "inventory.json",
+        "status.json",
+        "running.json",
+    ] {
         let _ = std::fs::remove_file(dir.join(f));
+    }
+    // Re-enrolling resets trust: the root is pinned again, from this enrollment.
+    let trust = trust::Trust::enrolled(
+        &dir,
+        done.root_key.as_deref(),
+        root.is_some(),
+        done.client_id,
+    )?;
+    if let Some(f) = trust.root_fingerprint() {
+        println!(
+            "script signing root {f} ({})",
+            if root.is_some() {
+                "checked against --root"
+            } else {
+                "taken from the server: confirm it with your admin"
+            }
+        );
     }
     println!(
         "enrolled {} as agent {} (asset {}{}) with {server}",
@@ -280,6 +340,17 @@ fn status(dir: &Path) -> anyhow::Result<()> {
     println!("server:   {}", id.server);
     if let Some(f) = &id.fingerprint {
         println!("pinned:   {f}");
+    }
+    if let Ok(t) = trust::Trust::load(dir) {
+        let state = t.state();
+        match state.root_fingerprint {
+            Some(f) => println!(
+                "root:     {f} (pinned at {})",
+                state.pinned.replace('_', " ")
+            ),
+            None => println!("root:     none yet (signed scripts cannot run)"),
+        }
+        println!("revocations: list {}", state.revocation_seq);
     }
     let q = queue::Queue::read(dir, channel::QUEUE_MAX, chrono::Duration::days(7));
     println!(
@@ -333,8 +404,9 @@ fn main() -> anyhow::Result<()> {
             server,
             token,
             fingerprint,
+            root,
             state_dir: d,
-        } => rt.block_on(enroll(server, token, fingerprint, state_dir(d)?)),
+        } => rt.block_on(enroll(server, token, fingerprint, root, state_dir(d)?)),
         Command::Run {
             state_dir: d,
             heartbeat_secs,

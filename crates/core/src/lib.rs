@@ -25,6 +25,7 @@ pub mod desk;
 pub mod error;
 pub mod fleet;
 pub mod records;
+pub mod scripts;
 pub mod store;
 pub mod sync;
 

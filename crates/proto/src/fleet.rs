@@ -75,6 +75,11 @@ pub struct EnrollRequest {
     pub hostname: String,
     pub os: String,
     pub agent_version: String,
+    /// The root key fingerprint the admin's command gave (`--root`): the server refuses the
+    /// enrollment, storing nothing, when its root is another.
+    #[serde(default)]
+    #[ts(optional)]
+    pub root_fingerprint: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
@@ -85,6 +90,15 @@ pub struct EnrollResponse {
     pub credential: String,
     /// The machine was known (a reinstall): it keeps its asset and history.
     pub reattached: bool,
+    /// The client the token enrolled it for (run requests name it).
+    #[serde(default)]
+    #[ts(optional)]
+    pub client_id: Option<Uuid>,
+    /// The organisation's root public key (hex), when it has one: the agent pins it (after
+    /// checking it against `--root` when given).
+    #[serde(default)]
+    #[ts(optional)]
+    pub root_key: Option<String>,
 }
 
 // ---------------------------------------------------------------- the agent's channel
@@ -255,17 +269,25 @@ pub enum AgentMessage {
         agent_version: String,
         /// Queued messages dropped while offline (the queue was full or they were too old).
         dropped: u64,
+        /// Its pinned root and revocation list (agents before signed scripts send none).
+        #[serde(default)]
+        trust: Option<crate::AgentTrust>,
     },
     Heartbeat(Heartbeat),
     Inventory(Box<InventoryReport>),
+    /// A run's progress or result.
+    Run(crate::RunEvent),
+    /// Its trust changed (a root taken on first use, a newer revocation list).
+    Trust(crate::AgentTrust),
 }
 
 impl AgentMessage {
     pub fn seq(&self) -> Option<u64> {
         match self {
-            AgentMessage::Hello { .. } => None,
+            AgentMessage::Hello { .. } | AgentMessage::Trust(_) => None,
             AgentMessage::Heartbeat(h) => Some(h.seq),
             AgentMessage::Inventory(i) => Some(i.seq),
+            AgentMessage::Run(r) => Some(r.seq),
         }
     }
 }
@@ -286,6 +308,12 @@ pub enum GatewayMessage {
     Ack { seq: u64 },
     /// A message was refused (it is not stored; the agent drops it and logs why).
     Refused { seq: Option<u64>, message: String },
+    /// Root-signed trust material: the agent verifies it before taking any of it.
+    Trust(crate::TrustUpdate),
+    /// Run this (if, and only if, it verifies).
+    Run(Box<crate::RunOrder>),
+    /// Stop a run and every process it started.
+    CancelRun { run_id: Uuid },
 }
 
 /// The path of the agent's WebSocket on a server.

@@ -11,8 +11,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 pub mod fleet;
+pub mod scripts;
 pub mod wire;
 pub use fleet::*;
+pub use scripts::*;
 pub use wire::WireType;
 
 /// Every error that leaves the core, as the UI and API clients see it.
@@ -1215,6 +1217,32 @@ wire_types!(
     GatewayInfo,
     EnrollRequest,
     EnrollResponse,
+    SignedBlob,
+    RunApproval,
+    SignedRunRequest,
+    AgentTrust,
+    OutputStream,
+    RunOutcome,
+    TrustRoot,
+    TrustState,
+    NewTrustRoot,
+    TechnicianCertificate,
+    NewCertificate,
+    NewRevocationList,
+    RevocationState,
+    Interpreter,
+    ScriptOs,
+    ParameterKind,
+    ScriptParameter,
+    NewScript,
+    ScriptVersion,
+    Script,
+    RunState,
+    NewRuns,
+    Run,
+    RunParameter,
+    RunQuery,
+    RunList,
     Stat,
     DiskUse,
     ProcessUse,

@@ -239,6 +239,7 @@ async fn agent(port: u16, id: Identity, fleet: Arc<Fleet>) {
         let hello = serde_json::to_string(&AgentMessage::Hello {
             agent_version: "bench".into(),
             dropped: 0,
+            trust: None,
         })
         .unwrap();
         if tx.send(Message::Text(hello.into())).await.is_err() {
@@ -291,6 +292,8 @@ async fn agent(port: u16, id: Identity, fleet: Arc<Fleet>) {
                             fleet.refused_messages.fetch_add(1, Ordering::Relaxed);
                             *fleet.last_refusal.lock().unwrap() = message;
                         }
+                        // Simulated agents run no scripts.
+                        Ok(GatewayMessage::Trust(_) | GatewayMessage::Run(_) | GatewayMessage::CancelRun { .. }) => {}
                         Err(_) => {}
                     }
                 }

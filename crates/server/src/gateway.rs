@@ -17,7 +17,7 @@ use outpost_core::fleet::telemetry::{check_message, Arrival};
 use outpost_core::Core;
 use outpost_proto::{AgentMessage, GatewayMessage, AGENT_CHANNEL_PATH, AGENT_MAX_MESSAGE_BYTES};
 use rand::Rng;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -60,8 +60,9 @@ pub struct Gateway {
     queue: mpsc::Sender<Pending>,
     /// Upgrade tokens left and when they were last counted (a token bucket).
     upgrades: Mutex<(f64, Instant)>,
-    /// Agents connected now: a second connection as the same agent is a cloned machine.
-    live: Mutex<HashSet<Uuid>>,
+    /// Agents connected now, and where to send them messages (once greeted): a second
+    /// connection as the same agent is a cloned machine.
+    live: Mutex<HashMap<Uuid, Option<mpsc::Sender<GatewayMessage>>>>,
 }
 
 /// The largest batch the writer stores in one transaction.
@@ -76,9 +77,10 @@ impl Gateway {
             upgrades: Mutex::new((config.upgrades_per_sec, Instant::now())),
             config,
             queue,
-            live: Mutex::new(HashSet::new()),
+            live: Mutex::new(HashMap::new()),
         });
         tokio::spawn(write_batches(core.clone(), rx));
+        tokio::spawn(dispatch(Arc::downgrade(&gw), core.subscribe()));
         tokio::spawn(upkeep(Arc::downgrade(&gw)));
         gw
     }
@@ -157,11 +159,16 @@ async fn channel(
         Ok(s) => s,
         Err(e) => return ApiFailure::from(e).into_response(),
     };
-    let fresh = gw
-        .live
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(session.agent_id);
+    let fresh = {
+        let mut live = gw.live.lock().unwrap_or_else(|p| p.into_inner());
+        match live.entry(session.agent_id) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(None);
+                true
+            }
+        }
+    };
     if !fresh {
         let warning = format!(
             "two machines connected at once as agent {}: likely a cloned disk image with the \
@@ -271,12 +278,21 @@ async fn serve(gw: Arc<Gateway>, socket: WebSocket, session: AgentSession, _guar
             continue;
         }
         match message {
-            AgentMessage::Hello { agent_version, .. } => {
+            AgentMessage::Hello {
+                agent_version,
+                trust,
+                ..
+            } => {
                 if let Err(e) = core
                     .set_agent_connected(&session, true, Some(&agent_version))
                     .await
                 {
                     tracing::warn!(error = %e, "could not mark an agent online");
+                }
+                if let Some(t) = &trust {
+                    if let Err(e) = core.record_agent_trust(session.agent_id, t).await {
+                        tracing::warn!(error = %e, "could not keep an agent's trust state");
+                    }
                 }
                 let full = core
                     .needs_full_inventory(session.asset_id)
@@ -291,6 +307,27 @@ async fn serve(gw: Arc<Gateway>, socket: WebSocket, session: AgentSession, _guar
                         full_inventory: full,
                     })
                     .await;
+                // Trust material first, then the runs waiting for it (which may need it).
+                match core.trust_update().await {
+                    Ok(t) => {
+                        let _ = out.send(GatewayMessage::Trust(t)).await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not read the trust material"),
+                }
+                if let Some(slot) = gw
+                    .live
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_mut(&session.agent_id)
+                {
+                    *slot = Some(out.clone());
+                }
+                send_waiting_runs(&core, session.agent_id, &out).await;
+            }
+            AgentMessage::Trust(t) => {
+                if let Err(e) = core.record_agent_trust(session.agent_id, &t).await {
+                    tracing::warn!(error = %e, "could not keep an agent's trust state");
+                }
             }
             _ if !greeted => {
                 let _ = out
@@ -321,6 +358,15 @@ async fn serve(gw: Arc<Gateway>, socket: WebSocket, session: AgentSession, _guar
             }
         }
     }
+    // The live map's copy of the sender goes too, or the writer would wait for it forever.
+    if let Some(slot) = gw
+        .live
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_mut(&session.agent_id)
+    {
+        *slot = None;
+    }
     drop(out);
     let _ = writer.await;
     if greeted {
@@ -329,6 +375,95 @@ async fn serve(gw: Arc<Gateway>, socket: WebSocket, session: AgentSession, _guar
         }
     }
     core.count_agent_connection(-1);
+}
+
+async fn send_waiting_runs(core: &Core, agent: Uuid, out: &mpsc::Sender<GatewayMessage>) {
+    match core.runs_for_agent(agent).await {
+        Ok(orders) => {
+            let mut sent = Vec::new();
+            for o in orders {
+                let id = o.run_id;
+                if out.send(GatewayMessage::Run(Box::new(o))).await.is_ok() {
+                    sent.push(id);
+                }
+            }
+            if let Err(e) = core.mark_runs_sent(&sent).await {
+                tracing::warn!(error = %e, "could not mark runs sent");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read an agent's waiting runs"),
+    }
+}
+
+/// Hands new runs, cancellations and trust changes to the connected agents they concern.
+async fn dispatch(
+    gw: std::sync::Weak<Gateway>,
+    mut events: tokio::sync::broadcast::Receiver<outpost_core::store::Event>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let (new_runs, cancel, trust) = match events.recv().await {
+            Ok(e) => (
+                e.what == "runs.new",
+                (e.what == "run.cancel").then_some(e.id),
+                e.what == "trust.changed",
+            ),
+            // Missed some: do what any of them could have asked.
+            Err(RecvError::Lagged(_)) => (true, None, true),
+            Err(RecvError::Closed) => return,
+        };
+        let Some(g) = gw.upgrade() else { return };
+        let sender = |agent: &Uuid| {
+            g.live
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(agent)
+                .cloned()
+                .flatten()
+        };
+        if new_runs {
+            match g.core.unsent_runs().await {
+                Ok(orders) => {
+                    let mut sent = Vec::new();
+                    for (agent, order) in orders {
+                        let id = order.run_id;
+                        // A full connection gets it at its next connection instead.
+                        if let Some(tx) = sender(&agent) {
+                            if tx.try_send(GatewayMessage::Run(Box::new(order))).is_ok() {
+                                sent.push(id);
+                            }
+                        }
+                    }
+                    if let Err(e) = g.core.mark_runs_sent(&sent).await {
+                        tracing::warn!(error = %e, "could not mark runs sent");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not read new runs"),
+            }
+        }
+        if let Some(run) = cancel {
+            if let Ok(Some(agent)) = g.core.run_agent(run).await {
+                if let Some(tx) = sender(&agent) {
+                    let _ = tx.send(GatewayMessage::CancelRun { run_id: run }).await;
+                }
+            }
+        }
+        if trust {
+            if let Ok(update) = g.core.trust_update().await {
+                let all: Vec<_> = g
+                    .live
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .values()
+                    .flatten()
+                    .cloned()
+                    .collect();
+                for tx in all {
+                    let _ = tx.try_send(GatewayMessage::Trust(update.clone()));
+                }
+            }
+        }
+    }
 }
 
 /// The one writer: takes what is queued, stores it in one transaction, acknowledges it.
@@ -384,6 +519,9 @@ async fn upkeep(gw: std::sync::Weak<Gateway>) {
             .await
         {
             tracing::warn!(error = %e, "fleet upkeep failed");
+        }
+        if let Err(e) = g.core.expire_runs().await {
+            tracing::warn!(error = %e, "expiring runs failed");
         }
         if ticks % 120 == 1 {
             if let Err(e) = g.core.forget_old_metrics().await {

@@ -35,21 +35,32 @@ import type {
   MetricsQuery,
   NewAlertRule,
   NewAsset,
+  NewCertificate,
   NewClient,
   NewComment,
   NewContact,
   NewEnrollmentToken,
+  NewRevocationList,
+  NewRuns,
   NewSavedView,
+  NewScript,
   NewSite,
   NewTicket,
   NewTimeEntry,
+  NewTrustRoot,
   NewUser,
   PullPage,
   PullQuery,
   PushRequest,
   PushResponse,
   QueueCounts,
+  RevocationState,
+  Run,
+  RunList,
+  RunQuery,
   SavedView,
+  Script,
+  ScriptVersion,
   ServerAddress,
   Session,
   SetDesktopGateway,
@@ -59,11 +70,14 @@ import type {
   SnapshotPage,
   SnapshotQuery,
   SyncStatus,
+  TechnicianCertificate,
   Ticket,
   TicketDetail,
   TicketPage,
   TicketQuery,
   TimeEntry,
+  TrustRoot,
+  TrustState,
   UpdateAlertRule,
   UpdateAsset,
   UpdateClient,
@@ -219,6 +233,66 @@ export const api = {
   /** Edits a device. */
   updateAsset: (id: string, body: UpdateAsset) =>
     call<Asset>({ op: 'update_asset', auth: true, write: true, id, body, http: { method: 'PATCH', path: `/assets/${enc(id)}` } }),
+
+  /** The script library (the starter scripts included), by name. */
+  listScripts: () =>
+    call<Script[]>({ op: 'list_scripts', auth: true, write: false, http: { method: 'GET', path: `/scripts` } }),
+
+  /** Adds a script to the library (its version 1). */
+  createScript: (body: NewScript) =>
+    call<Script>({ op: 'create_script', auth: true, write: true, body, http: { method: 'POST', path: `/scripts` } }),
+
+  /** One script and its current version. */
+  getScript: (id: string) =>
+    call<Script>({ op: 'get_script', auth: true, write: false, id, http: { method: 'GET', path: `/scripts/${enc(id)}` } }),
+
+  /** Edits a script: a new version (runs keep the version they ran). */
+  updateScript: (id: string, body: NewScript) =>
+    call<Script>({ op: 'update_script', auth: true, write: true, id, body, http: { method: 'PATCH', path: `/scripts/${enc(id)}` } }),
+
+  /** Every version of a script, newest first. */
+  scriptVersions: (id: string) =>
+    call<ScriptVersion[]>({ op: 'script_versions', auth: true, write: false, id, http: { method: 'GET', path: `/scripts/${enc(id)}/versions` } }),
+
+  /** Takes signed run requests (one per endpoint); all are stored or none. */
+  createRuns: (body: NewRuns) =>
+    call<Run[]>({ op: 'create_runs', auth: true, write: true, body, http: { method: 'POST', path: `/runs` } }),
+
+  /** Runs, newest first: filter by endpoint and state. */
+  listRuns: (query: RunQuery) =>
+    call<RunList>({ op: 'list_runs', auth: true, write: false, query, http: { method: 'GET', path: `/runs` } }),
+
+  /** One run: state, exit code, output, times, who signed it. */
+  getRun: (id: string) =>
+    call<Run>({ op: 'get_run', auth: true, write: false, id, http: { method: 'GET', path: `/runs/${enc(id)}` } }),
+
+  /** Stops a run (its agent kills every process it started). */
+  cancelRun: (id: string) =>
+    call<Run>({ op: 'cancel_run', auth: true, write: true, id, http: { method: 'POST', path: `/runs/${enc(id)}/cancel` } }),
+
+  /** The organisation's root public key (if made) and revocation list number. */
+  trustState: () =>
+    call<TrustState>({ op: 'trust_state', auth: true, write: false, http: { method: 'GET', path: `/trust` } }),
+
+  /** Registers the organisation's root public key (admins, once). */
+  setTrustRoot: (body: NewTrustRoot) =>
+    call<TrustRoot>({ op: 'set_trust_root', auth: true, write: true, body, http: { method: 'POST', path: `/trust/root` } }),
+
+  /** Technician certificates (admins see all; others their own). */
+  listCertificates: () =>
+    call<TechnicianCertificate[]>({ op: 'list_certificates', auth: true, write: false, http: { method: 'GET', path: `/trust/certificates` } }),
+
+  /** Stores a technician certificate the root signed (admins). */
+  addCertificate: (body: NewCertificate) =>
+    call<TechnicianCertificate>({ op: 'add_certificate', auth: true, write: true, body, http: { method: 'POST', path: `/trust/certificates` } }),
+
+  /** The newest root-signed revocation list. */
+  revocationState: () =>
+    call<RevocationState>({ op: 'revocation_state', auth: true, write: false, http: { method: 'GET', path: `/trust/revocations` } }),
+
+  /** Stores a newer root-signed revocation list (admins). */
+  addRevocationList: (body: NewRevocationList) =>
+    call<RevocationState>({ op: 'add_revocation_list', auth: true, write: true, body, http: { method: 'POST', path: `/trust/revocations` } }),
 
   /** The queue: filters, sort, full-text search, a page. */
   listTickets: (query: TicketQuery) =>

@@ -295,7 +295,12 @@ machine_fingerprint: string,
 /**
  * The agent's Ed25519 public key, hex.
  */
-public_key: string, hostname: string, os: string, agent_version: string, };
+public_key: string, hostname: string, os: string, agent_version: string, 
+/**
+ * The root key fingerprint the admin's command gave (`--root`): the server refuses the
+ * enrollment, storing nothing, when its root is another.
+ */
+root_fingerprint?: string, };
 
 export type EnrollResponse = { agent_id: string, asset_id: string, 
 /**
@@ -305,7 +310,128 @@ credential: string,
 /**
  * The machine was known (a reinstall): it keeps its asset and history.
  */
-reattached: boolean, };
+reattached: boolean, 
+/**
+ * The client the token enrolled it for (run requests name it).
+ */
+client_id?: string, 
+/**
+ * The organisation's root public key (hex), when it has one: the agent pins it (after
+ * checking it against `--root` when given).
+ */
+root_key?: string, };
+
+export type SignedBlob = { body: string, signature: string, };
+
+export type RunApproval = { certificate: SignedBlob, signature: string, };
+
+export type SignedRunRequest = { request: SignedBlob, certificate: SignedBlob, approvals: Array<RunApproval>, };
+
+export type AgentTrust = { 
+/**
+ * The pinned root's fingerprint, if it has one.
+ */
+root_fingerprint: string | null, 
+/**
+ * `enrollment` (checked against the fingerprint the admin saw), `first_use`, or `none`.
+ */
+pinned: string, 
+/**
+ * The revocation list it holds.
+ */
+revocation_seq: number, };
+
+export type OutputStream = "stdout" | "stderr";
+
+export type RunOutcome = "exited" | "timed_out" | "cancelled" | "failed";
+
+export type TrustRoot = { 
+/**
+ * Hex.
+ */
+public_key: string, fingerprint: string, created_at: string, created_by: string, };
+
+export type TrustState = { root: TrustRoot | null, revocation_seq: number, };
+
+export type NewTrustRoot = { 
+/**
+ * The root's Ed25519 public key, hex.
+ */
+public_key: string, };
+
+export type TechnicianCertificate = { serial: string, user_id: string, name: string, 
+/**
+ * Hex.
+ */
+public_key: string, fingerprint: string, not_before: string, not_after: string, 
+/**
+ * None: every client.
+ */
+clients: Array<string> | null, revoked_at: string | null, certificate: SignedBlob, };
+
+export type NewCertificate = { certificate: SignedBlob, };
+
+export type NewRevocationList = { list: SignedBlob, };
+
+export type RevocationState = { seq: number, list: SignedBlob | null, };
+
+export type Interpreter = "bash" | "sh" | "powershell" | "cmd" | "python";
+
+export type ScriptOs = "linux" | "macos" | "windows" | "any";
+
+export type ParameterKind = "string" | "number" | "choice" | "secret";
+
+export type ScriptParameter = { 
+/**
+ * `[A-Z][A-Z0-9_]*`, at most 64 characters.
+ */
+name: string, kind: ParameterKind, label?: string, required: boolean, default?: string, 
+/**
+ * With `choice`: the values allowed.
+ */
+choices: Array<string>, };
+
+export type NewScript = { name: string, description: string, interpreter: Interpreter, os: ScriptOs, body: string, parameters: Array<ScriptParameter>, 
+/**
+ * 1..=86400.
+ */
+timeout_secs: number, tags: Array<string>, };
+
+export type ScriptVersion = { script_id: string, version: number, name: string, description: string, interpreter: Interpreter, os: ScriptOs, body: string, 
+/**
+ * SHA-256 of the body, hex: what a run request signs.
+ */
+body_sha256: string, parameters: Array<ScriptParameter>, timeout_secs: number, tags: Array<string>, created_by: string, created_at: string, };
+
+export type Script = { id: string, current: ScriptVersion, versions: number, 
+/**
+ * Shipped with Outpost (the starter library).
+ */
+starter: boolean, };
+
+export type RunState = "waiting" | "running" | "finished" | "refused" | "expired" | "cancelled";
+
+export type NewRuns = { runs: Array<SignedRunRequest>, };
+
+export type Run = { id: string, state: RunState, script_id: string, script_version: number, script_name: string, asset_id: string, asset_name: string, agent_id: string, client_id: string, signer: string, signer_fingerprint: string, signed_at: string, not_after: string, started_at: string | null, ended_at: string | null, outcome: RunOutcome | null, exit_code: number | null, stdout: string, stderr: string, stdout_truncated: boolean, stderr_truncated: boolean, 
+/**
+ * With `refused`: the agent's reason code and sentence.
+ */
+refusal_code: string | null, refusal: string | null, 
+/**
+ * Parameters as signed (sealed ones without their value).
+ */
+parameters: Array<RunParameter>, };
+
+export type RunParameter = { name: string, 
+/**
+ * None when sealed to the agent (a secret).
+ */
+value: string | null, };
+
+export type RunQuery = { asset_id?: string, state?: RunState, limit?: number, };
+
+export type RunList = { items: Array<Run>, total: number, };
 
 export type Stat = { min: number, avg: number, max: number, };
 

@@ -203,6 +203,73 @@ fn table() -> Vec<Operation> {
             .id_body(|core, who, id, req: UpdateAsset| async move {
                 core.update_asset(who.actor()?, id, req).await
             }),
+        // ---- remote scripts
+        op("list_scripts", "The script library (the starter scripts included), by name.")
+            .get("/scripts")
+            .run(|core, who| async move { core.list_scripts(who.actor()?).await }),
+        op("create_script", "Adds a script to the library (its version 1).")
+            .post("/scripts")
+            .writer()
+            .created()
+            .body(|core, who, req: NewScript| async move { core.create_script(who.actor()?, req).await }),
+        op("get_script", "One script and its current version.")
+            .get("/scripts/{id}")
+            .id(|core, who, id| async move { core.get_script(who.actor()?, id).await }),
+        op("update_script", "Edits a script: a new version (runs keep the version they ran).")
+            .patch("/scripts/{id}")
+            .writer()
+            .id_body(|core, who, id, req: NewScript| async move {
+                core.update_script(who.actor()?, id, req).await
+            }),
+        op("script_versions", "Every version of a script, newest first.")
+            .get("/scripts/{id}/versions")
+            .id(|core, who, id| async move { core.script_versions(who.actor()?, id).await }),
+        op("create_runs", "Takes signed run requests (one per endpoint); all are stored or none.")
+            .post("/runs")
+            .writer()
+            .created()
+            .also(&[404])
+            .body(|core, who, req: NewRuns| async move { core.create_runs(who.actor()?, req).await }),
+        op("list_runs", "Runs, newest first: filter by endpoint and state.")
+            .get("/runs")
+            .query(|core, who, q: RunQuery| async move { core.list_runs(who.actor()?, q).await }),
+        op("get_run", "One run: state, exit code, output, times, who signed it.")
+            .get("/runs/{id}")
+            .id(|core, who, id| async move { core.get_run(who.actor()?, id).await }),
+        op("cancel_run", "Stops a run (its agent kills every process it started).")
+            .post("/runs/{id}/cancel")
+            .writer()
+            .id(|core, who, id| async move { core.cancel_run(who.actor()?, id).await }),
+        op("trust_state", "The organisation's root public key (if made) and revocation list number.")
+            .get("/trust")
+            .run(|core, who| async move {
+                who.actor()?;
+                core.trust_state().await
+            }),
+        op("set_trust_root", "Registers the organisation's root public key (admins, once).")
+            .post("/trust/root")
+            .admin()
+            .body(|core, who, req: NewTrustRoot| async move { core.set_trust_root(who.actor()?, req).await }),
+        op("list_certificates", "Technician certificates (admins see all; others their own).")
+            .get("/trust/certificates")
+            .run(|core, who| async move { core.list_certificates(who.actor()?).await }),
+        op("add_certificate", "Stores a technician certificate the root signed (admins).")
+            .post("/trust/certificates")
+            .admin()
+            .created()
+            .body(|core, who, req: NewCertificate| async move { core.add_certificate(who.actor()?, req).await }),
+        op("revocation_state", "The newest root-signed revocation list.")
+            .get("/trust/revocations")
+            .run(|core, who| async move {
+                who.actor()?;
+                core.revocation_state().await
+            }),
+        op("add_revocation_list", "Stores a newer root-signed revocation list (admins).")
+            .post("/trust/revocations")
+            .admin()
+            .body(|core, who, req: NewRevocationList| async move {
+                core.add_revocation_list(who.actor()?, req).await
+            }),
         // ---- the desk
         op("list_tickets", "The queue: filters, sort, full-text search, a page.")
             .get("/tickets")

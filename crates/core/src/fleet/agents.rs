@@ -246,6 +246,26 @@ impl Core {
             clients: None,
         };
         let mut w = self.write(&actor).await?;
+        if let Some(expected) = &req.root_fingerprint {
+            let root: Option<String> =
+                sqlx::query_scalar("SELECT public_key FROM trust_root WHERE singleton = 1")
+                    .fetch_optional(&mut *w.tx)
+                    .await?;
+            let ours = root
+                .and_then(|k| hex::decode(k).ok())
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map(|b| outpost_trust::fingerprint(&b));
+            let same = ours.as_deref().map(outpost_trust::normalize_fingerprint)
+                == Some(outpost_trust::normalize_fingerprint(expected));
+            if !same {
+                return Err(CoreError::Conflict(format!(
+                    "this server's script-signing root is {}, not the {} given with --root; \
+                     nothing was stored: check the command with your admin",
+                    ours.as_deref().unwrap_or("not made yet"),
+                    expected.trim()
+                )));
+            }
+        }
         let now = w.now_ms();
         let row = sqlx::query(
             "SELECT id, client_id, site_id, expires_at, max_uses, uses, revoked_at \
@@ -367,12 +387,18 @@ impl Core {
             ),
         )
         .await?;
+        let root_key: Option<String> =
+            sqlx::query_scalar("SELECT public_key FROM trust_root WHERE singleton = 1")
+                .fetch_optional(&mut *w.tx)
+                .await?;
         w.commit().await?;
         Ok(EnrollResponse {
             agent_id,
             asset_id,
             credential,
             reattached,
+            client_id: Some(client_id),
+            root_key,
         })
     }
 

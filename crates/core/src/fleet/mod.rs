@@ -6,5 +6,7 @@ pub mod agents;
 pub mod assets;
 pub mod inventory;
 pub mod metrics;
+pub mod runs;
 pub mod status;
 pub mod telemetry;
+pub mod trust;

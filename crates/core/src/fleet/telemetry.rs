@@ -101,6 +101,10 @@ pub fn check_message(m: &AgentMessage, now: DateTime<Utc>) -> CoreResult<()> {
             check_time("inventory time", r.at, now)?;
             check_inventory(&r.inventory, r.full)
         }
+        AgentMessage::Run(e) => crate::fleet::runs::check_run_event(e, now),
+        AgentMessage::Trust(t) => t.root_fingerprint.as_deref().map_or(Ok(()), |f| {
+            agent_line("root_fingerprint", f, 100).map(|_| ())
+        }),
     }
 }
 
@@ -175,6 +179,7 @@ impl Core {
         let mut stored = Vec::with_capacity(batch.len());
         let mut observations = Vec::new();
         let mut earliest_bucket: Option<i64> = None;
+        let mut run_reports = false;
         for a in batch {
             let Some(seq) = a.message.seq() else {
                 stored.push(false);
@@ -182,6 +187,7 @@ impl Core {
             };
             // The number moves forward only; an older or equal one was stored already.
             let inventory = matches!(a.message, AgentMessage::Inventory(_));
+            let heartbeat = matches!(a.message, AgentMessage::Heartbeat(_));
             let fresh = sqlx::query(
                 "UPDATE agents SET last_seq = ?1, last_seen = max(coalesce(last_seen, 0), ?2), \
                  heartbeats = heartbeats + ?4, inventories = inventories + ?5 \
@@ -190,7 +196,7 @@ impl Core {
             .bind(seq as i64)
             .bind(w.now_ms())
             .bind(a.agent_id.to_string())
-            .bind(!inventory as i64)
+            .bind(heartbeat as i64)
             .bind(inventory as i64)
             .execute(&mut *w.tx)
             .await?
@@ -222,7 +228,11 @@ impl Core {
                             observations.push(o);
                         }
                     }
-                    AgentMessage::Hello { .. } => {}
+                    AgentMessage::Run(e) => {
+                        crate::fleet::runs::store_run_event(&mut w, a, e).await?;
+                        run_reports = true;
+                    }
+                    AgentMessage::Hello { .. } | AgentMessage::Trust(_) => {}
                 }
             }
             stored.push(fresh);
@@ -235,6 +245,10 @@ impl Core {
                 .await?;
         }
         w.commit().await?;
+        if run_reports {
+            // Consoles watching a run's output poll; this tells live listeners at once.
+            self.announce("runs.progress", Uuid::nil());
+        }
         Ok(IngestReport {
             stored,
             observations,

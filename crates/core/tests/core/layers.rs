@@ -1,7 +1,7 @@
 //! The layers of the core, read from its source: each imports only the layers below it, so
 //! no domain is reached from store or sync and no two modules import each other.
 //!
-//! clock, error < store < sync < clients < auth, fleet, desk < alerts < demo, records < api
+//! clock, error < store < sync < clients < auth, fleet, desk < scripts < alerts < demo, records < api
 
 use std::path::Path;
 
@@ -49,9 +49,15 @@ fn each_layer_imports_only_the_layers_below_it() {
         ("fleet", &["clock", "error", "store", "sync", "clients"]),
         ("desk", &["clock", "error", "store", "sync", "clients"]),
         (
+            "scripts",
+            &[
+                "clock", "error", "store", "sync", "clients", "auth", "fleet",
+            ],
+        ),
+        (
             "alerts",
             &[
-                "clock", "error", "store", "sync", "clients", "auth", "fleet", "desk",
+                "clock", "error", "store", "sync", "clients", "auth", "fleet", "desk", "scripts",
             ],
         ),
     ];

@@ -34,6 +34,7 @@ async fn enrolled(f: &Fixture) -> outpost_core::fleet::agents::AgentSession {
             hostname: "RECEPTION-PC".into(),
             os: "Windows 11".into(),
             agent_version: "0.1.0".into(),
+            root_fingerprint: None,
         })
         .await
         .unwrap();

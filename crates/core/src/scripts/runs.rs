@@ -1,0 +1,374 @@
+//! Making runs from signed requests. The server checks everything it can before anything
+//! is sent (an unknown interpreter, a missing or mistyped parameter, a script for another
+//! OS, a target outside the signer's clients are refused here with a clear message), but
+//! it is the agent's checks that count: these are for the technician's sake.
+
+use crate::error::{invalid, CoreError, CoreResult};
+use crate::fleet::runs::{run_from_row, RUN_SELECT};
+use crate::fleet::trust::signed_from_wire;
+use crate::store::{parse_uuid, Actor, Core};
+use outpost_proto::{
+    NewRuns, ParameterKind, Run, RunList, RunParameter, RunQuery, RunState, ScriptOs,
+    SignedRunRequest,
+};
+use outpost_trust::{AgentView, ParameterValue, RevocationBody, RevocationList, SignedRun};
+use serde_json::json;
+use sqlx::Row;
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// Runs in one request: a bulk run is one signed request per endpoint.
+pub const MAX_RUNS_PER_REQUEST: usize = 5_000;
+/// A run wider than this, or over more than one client, needs a second technician.
+pub const WIDE_RUN_ENDPOINTS: usize = 50;
+
+/// The signed request as the trust crate reads it.
+pub fn signed_run_from_wire(s: &SignedRunRequest) -> CoreResult<SignedRun> {
+    let v = serde_json::to_value(s).map_err(|e| invalid(e.to_string()))?;
+    serde_json::from_value(v).map_err(|e| invalid(format!("the signed run request: {e}")))
+}
+
+fn os_matches(script: ScriptOs, endpoint_os: &str) -> bool {
+    let os = endpoint_os.to_lowercase();
+    match script {
+        ScriptOs::Any => true,
+        ScriptOs::Windows => os.contains("windows"),
+        ScriptOs::Macos => os.contains("mac") || os.contains("darwin"),
+        // An endpoint not saying Windows or macOS is taken for a Unix the script may fit.
+        ScriptOs::Linux => !(os.contains("windows") || os.contains("mac") || os.contains("darwin")),
+    }
+}
+
+impl Core {
+    async fn current_revocations(&self) -> CoreResult<RevocationBody> {
+        let state = self.revocation_state().await?;
+        let root = self.root_verifying_key().await?;
+        match (state.list, root) {
+            (Some(list), Some(root)) => {
+                RevocationList(signed_from_wire("stored revocation list", &list)?)
+                    .verify(&root)
+                    .map_err(|e| CoreError::Internal(format!("the stored revocation list: {e}")))
+            }
+            (_, root) => Ok(RevocationBody {
+                root_key: root.map(|r| r.to_bytes()).unwrap_or_default(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// Stores signed runs (all or none) and tells the gateway. A request already stored
+    /// with the same bytes is taken again without a second run (a console retrying).
+    pub async fn create_runs(&self, actor: &Actor, input: NewRuns) -> CoreResult<Vec<Run>> {
+        actor.require_write()?;
+        if input.runs.is_empty() {
+            return Err(invalid(
+                "runs is empty: send one signed request per endpoint",
+            ));
+        }
+        if input.runs.len() > MAX_RUNS_PER_REQUEST {
+            return Err(invalid(format!(
+                "at most {MAX_RUNS_PER_REQUEST} runs per request; send the rest in another"
+            )));
+        }
+        let root = self.root_verifying_key().await?.ok_or_else(|| {
+            CoreError::Conflict(
+                "the organisation has no root key yet, so no run can be signed; an admin makes \
+                 one in the desktop app (Settings → Script signing)"
+                    .into(),
+            )
+        })?;
+        let revocations = self.current_revocations().await?;
+        let now = self.now();
+        let mut checked = Vec::with_capacity(input.runs.len());
+        let mut clients = HashSet::new();
+        for (i, wire) in input.runs.iter().enumerate() {
+            let at = |m: String| invalid(format!("run {}: {m}", i + 1));
+            let signed = signed_run_from_wire(wire).map_err(|e| at(e.to_string()))?;
+            let claims = signed.claims().map_err(|e| at(e.to_string()))?;
+            let agent = sqlx::query(
+                "SELECT g.id, g.asset_id, g.revoked_at, a.client_id, a.os, a.name \
+                 FROM agents g JOIN assets a ON a.id = g.asset_id WHERE g.id = ?",
+            )
+            .bind(claims.target_agent.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| {
+                at(format!(
+                    "agent {} is not enrolled here",
+                    claims.target_agent
+                ))
+            })?;
+            if agent.get::<Option<i64>, _>("revoked_at").is_some() {
+                return Err(at(format!(
+                    "agent {} was revoked or replaced; sign for the endpoint's current agent",
+                    claims.target_agent
+                )));
+            }
+            let client = parse_uuid(agent.get("client_id"))?;
+            actor
+                .require_client(client)
+                .map_err(|e| at(e.to_string()))?;
+            let verified = outpost_trust::verify_run(
+                &signed,
+                &AgentView {
+                    root: &root,
+                    agent_id: claims.target_agent,
+                    client_id: Some(client),
+                    revocations: &revocations,
+                    now: now.timestamp(),
+                },
+            )
+            .map_err(|e| at(format!("{e} ({})", e.code())))?;
+            if actor.user_id != Some(verified.signer.user_id) {
+                return Err(at(
+                    "a run is sent by the technician who signed it (this one was signed by \
+                     someone else)"
+                        .into(),
+                ));
+            }
+            let revoked: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM technician_certificates WHERE public_key = ? AND revoked_at IS NOT NULL",
+            )
+            .bind(hex::encode(verified.signer.public_key))
+            .fetch_optional(&self.pool)
+            .await?;
+            if revoked.is_some() {
+                return Err(at("the signing key was revoked".into()));
+            }
+            let req = &verified.request;
+            let version = self
+                .script_version(req.script_id, req.script_version as i64)
+                .await?
+                .ok_or_else(|| {
+                    at(format!(
+                        "script {} has no version {}",
+                        req.script_id, req.script_version
+                    ))
+                })?;
+            if version.body_sha256 != hex::encode(req.script_hash) {
+                return Err(at(
+                    "the signed script hash is not the hash of that version's body".into(),
+                ));
+            }
+            if version.interpreter.as_str() != req.interpreter {
+                return Err(at(format!(
+                    "the script runs with {}, the request says {}",
+                    version.interpreter.as_str(),
+                    req.interpreter
+                )));
+            }
+            let os: String = agent.get("os");
+            if !os_matches(version.os, &os) {
+                return Err(at(format!(
+                    "{:?} is a {} script; {} runs {os}",
+                    version.name,
+                    version.os.as_str(),
+                    agent.get::<String, _>("name")
+                )));
+            }
+            let mut shown = Vec::new();
+            let mut given = HashSet::new();
+            for p in &req.parameters {
+                let spec = version
+                    .parameters
+                    .iter()
+                    .find(|s| s.name == p.name)
+                    .ok_or_else(|| {
+                        at(format!("{:?} takes no parameter {}", version.name, p.name))
+                    })?;
+                if !given.insert(p.name.clone()) {
+                    return Err(at(format!("parameter {} is given twice", p.name)));
+                }
+                match (&p.value, spec.kind) {
+                    (ParameterValue::Sealed(_), ParameterKind::Secret) => {
+                        shown.push(RunParameter {
+                            name: p.name.clone(),
+                            value: None,
+                        })
+                    }
+                    (ParameterValue::Sealed(_), _) => {
+                        return Err(at(format!("{} is not a secret; send it as text", p.name)))
+                    }
+                    (ParameterValue::Text(_), ParameterKind::Secret) => {
+                        return Err(at(format!(
+                            "{} is a secret: it must be sealed to the agent, never sent in clear",
+                            p.name
+                        )))
+                    }
+                    (ParameterValue::Text(t), _) => {
+                        crate::scripts::library::check_parameter_value(spec, t)
+                            .map_err(|e| at(e.to_string()))?;
+                        shown.push(RunParameter {
+                            name: p.name.clone(),
+                            value: Some(t.clone()),
+                        });
+                    }
+                }
+            }
+            if let Some(missing) = version
+                .parameters
+                .iter()
+                .find(|s| s.required && !given.contains(&s.name))
+            {
+                return Err(at(format!("parameter {} is required", missing.name)));
+            }
+            clients.insert(client);
+            checked.push((
+                wire,
+                verified,
+                parse_uuid(agent.get("asset_id"))?,
+                client,
+                shown,
+            ));
+        }
+        if (checked.len() > WIDE_RUN_ENDPOINTS || clients.len() > 1)
+            && checked.iter().any(|c| c.1.request.approvals_required == 0)
+        {
+            return Err(invalid(format!(
+                "a run on more than {WIDE_RUN_ENDPOINTS} endpoints or more than one client needs \
+                 a second technician's approval: sign it with an approval required"
+            )));
+        }
+
+        let mut w = self.write(actor).await?;
+        let mut ids = Vec::with_capacity(checked.len());
+        for (wire, v, asset, client, shown) in &checked {
+            let req = &v.request;
+            let signed_json = serde_json::to_string(wire).map_err(|e| invalid(e.to_string()))?;
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT signed FROM runs WHERE id = ?")
+                    .bind(req.run_id.to_string())
+                    .fetch_optional(&mut *w.tx)
+                    .await?;
+            match existing {
+                Some(s) if s == signed_json => {}
+                Some(_) => {
+                    return Err(CoreError::Conflict(format!(
+                        "run {} exists with other contents; sign a new request",
+                        req.run_id
+                    )))
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO runs (id, state, script_id, script_version, asset_id, agent_id, \
+                         client_id, signer_user_id, signer_name, signer_key, signed, parameters, \
+                         not_before, not_after, created_at, created_by) \
+                         VALUES (?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(req.run_id.to_string())
+                    .bind(req.script_id.to_string())
+                    .bind(req.script_version as i64)
+                    .bind(asset.to_string())
+                    .bind(req.target_agent.to_string())
+                    .bind(client.to_string())
+                    .bind(v.signer.user_id.to_string())
+                    .bind(&v.signer.name)
+                    .bind(hex::encode(v.signer.public_key))
+                    .bind(&signed_json)
+                    .bind(json!(shown).to_string())
+                    .bind(req.not_before * 1000)
+                    .bind(req.not_after * 1000)
+                    .bind(w.now_ms())
+                    .bind(&actor.name)
+                    .execute(&mut *w.tx)
+                    .await?;
+                    w.audit(
+                        "run.sign",
+                        "run",
+                        req.run_id,
+                        None,
+                        Some(json!({"script_id": req.script_id.to_string(),
+                                    "version": req.script_version,
+                                    "asset_id": asset.to_string(),
+                                    "signer": v.signer.name,
+                                    "parameters": shown})),
+                    )
+                    .await?;
+                }
+            }
+            ids.push(req.run_id);
+        }
+        w.commit().await?;
+        self.announce("runs.new", Uuid::nil());
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.get_run(actor, id).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn get_run(&self, actor: &Actor, id: Uuid) -> CoreResult<Run> {
+        let r = sqlx::query(&format!("{RUN_SELECT} WHERE r.id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("run {id} does not exist")))?;
+        let run = run_from_row(&r)?;
+        actor
+            .require_client(run.client_id)
+            .map_err(|_| CoreError::NotFound(format!("run {id} does not exist")))?;
+        Ok(run)
+    }
+
+    pub async fn list_runs(&self, actor: &Actor, q: RunQuery) -> CoreResult<RunList> {
+        let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+        let filter = format!(
+            "{} AND (?1 IS NULL OR r.asset_id = ?1) AND (?2 IS NULL OR r.state = ?2)",
+            actor.client_condition("r.client_id")
+        );
+        let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM runs r WHERE {filter}"))
+            .bind(q.asset_id.map(|a| a.to_string()))
+            .bind(q.state.map(|s| s.as_str()))
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(&format!(
+            "{RUN_SELECT} WHERE {filter} ORDER BY r.created_at DESC LIMIT ?3"
+        ))
+        .bind(q.asset_id.map(|a| a.to_string()))
+        .bind(q.state.map(|s| s.as_str()))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(RunList {
+            items: rows.iter().map(run_from_row).collect::<CoreResult<_>>()?,
+            total,
+        })
+    }
+
+    /// Stops a run: one not yet started never starts; a running one is killed by its agent
+    /// with every process it started.
+    pub async fn cancel_run(&self, actor: &Actor, id: Uuid) -> CoreResult<Run> {
+        actor.require_write()?;
+        let run = self.get_run(actor, id).await?;
+        let mut w = self.write(actor).await?;
+        match run.state {
+            RunState::Waiting => {
+                sqlx::query(
+                    "UPDATE runs SET state = 'cancelled', cancel_requested_at = ?1, ended_at = ?1 \
+                     WHERE id = ?2 AND state = 'waiting'",
+                )
+                .bind(w.now_ms())
+                .bind(id.to_string())
+                .execute(&mut *w.tx)
+                .await?;
+            }
+            RunState::Running => {
+                sqlx::query("UPDATE runs SET cancel_requested_at = ? WHERE id = ?")
+                    .bind(w.now_ms())
+                    .bind(id.to_string())
+                    .execute(&mut *w.tx)
+                    .await?;
+            }
+            s => {
+                return Err(CoreError::Conflict(format!(
+                    "the run is {} already; there is nothing to cancel",
+                    s.as_str()
+                )))
+            }
+        }
+        w.audit("run.cancel", "run", id, None, None).await?;
+        w.commit().await?;
+        self.announce("run.cancel", id);
+        self.get_run(actor, id).await
+    }
+}

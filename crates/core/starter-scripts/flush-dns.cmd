@@ -1,0 +1,3 @@
+@echo off
+rem Empties the Windows DNS client cache.
+ipconfig /flushdns

@@ -1,0 +1,440 @@
+//! Remote scripts: the library, signed run requests as they travel, what the agent reports
+//! about a run, and what consoles read. The signed bytes themselves are defined by
+//! `crates/agent/PROTOCOL.md` (and implemented by `outpost-trust`); here they are base64
+//! strings, so these types stay plain data.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+// ---------------------------------------------------------------- signed things
+
+/// A body and the Ed25519 signature over its domain string and bytes (both base64).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SignedBlob {
+    pub body: String,
+    pub signature: String,
+}
+
+/// A second technician's signature over the same request bytes (two-person rule).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RunApproval {
+    pub certificate: SignedBlob,
+    pub signature: String,
+}
+
+/// A run request as a technician's desktop app signed it, with the signer's certificate.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SignedRunRequest {
+    pub request: SignedBlob,
+    pub certificate: SignedBlob,
+    #[serde(default)]
+    pub approvals: Vec<RunApproval>,
+}
+
+// ---------------------------------------------------------------- the agent's channel
+
+/// The gateway hands an agent a run: the signed request and the script body it names.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunOrder {
+    pub run_id: Uuid,
+    pub signed: SignedRunRequest,
+    pub script_body: String,
+}
+
+/// Root-signed trust material the gateway passes on (the agent checks every piece itself).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TrustUpdate {
+    /// The organisation's root public key (hex): taken once by an agent that has none.
+    #[serde(default)]
+    pub root_key: Option<String>,
+    /// A hand-over from the current root to a new one.
+    #[serde(default)]
+    pub rotation: Option<SignedBlob>,
+    /// The newest revocation list.
+    #[serde(default)]
+    pub revocation: Option<SignedBlob>,
+}
+
+/// How an agent stands on trust, said in its hello.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AgentTrust {
+    /// The pinned root's fingerprint, if it has one.
+    pub root_fingerprint: Option<String>,
+    /// `enrollment` (checked against the fingerprint the admin saw), `first_use`, or `none`.
+    pub pinned: String,
+    /// The revocation list it holds.
+    pub revocation_seq: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// The process exited by itself (see the exit code).
+    Exited,
+    /// Killed, with every process it started, when the timeout passed.
+    TimedOut,
+    /// Killed, with every process it started, at a technician's request.
+    Cancelled,
+    /// It could not be started (the interpreter failed to launch).
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RunEventKind {
+    /// Every check passed and the process started.
+    Started { pid: u32 },
+    /// A piece of output, in order (at most [`RUN_OUTPUT_CHUNK_BYTES`] of the script's bytes).
+    Output { stream: OutputStream, data: String },
+    Finished {
+        outcome: RunOutcome,
+        exit_code: Option<i32>,
+        started_at: DateTime<Utc>,
+        ended_at: DateTime<Utc>,
+        stdout_truncated: bool,
+        stderr_truncated: bool,
+    },
+    /// The agent would not run it: a stable `code` and a sentence saying why.
+    Refused { code: String, message: String },
+}
+
+/// What an agent reports about a run; numbered like every queued message, so a result
+/// waits on disk while the server is away and is stored once.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunEvent {
+    pub seq: u64,
+    pub run_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub event: RunEventKind,
+}
+
+/// Output kept per stream of a run; past it the stream is marked truncated.
+pub const RUN_OUTPUT_CAP_BYTES: usize = 1024 * 1024;
+/// The largest piece of output in one message.
+pub const RUN_OUTPUT_CHUNK_BYTES: usize = 32 * 1024;
+
+// ---------------------------------------------------------------- trust, for consoles
+
+/// The organisation's root public key as the server knows it (the private half is in an
+/// admin's keyring).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct TrustRoot {
+    /// Hex.
+    pub public_key: String,
+    pub fingerprint: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// Where the organisation stands on signing: its root (if made) and newest revocation list.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct TrustState {
+    pub root: Option<TrustRoot>,
+    pub revocation_seq: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewTrustRoot {
+    /// The root's Ed25519 public key, hex.
+    pub public_key: String,
+}
+
+/// A technician certificate the root signed, as the server keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct TechnicianCertificate {
+    pub serial: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    /// Hex.
+    pub public_key: String,
+    pub fingerprint: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    /// None: every client.
+    pub clients: Option<Vec<Uuid>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub certificate: SignedBlob,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewCertificate {
+    pub certificate: SignedBlob,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewRevocationList {
+    pub list: SignedBlob,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct RevocationState {
+    pub seq: u64,
+    pub list: Option<SignedBlob>,
+}
+
+// ---------------------------------------------------------------- the library
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Interpreter {
+    Bash,
+    Sh,
+    Powershell,
+    Cmd,
+    Python,
+}
+
+impl Interpreter {
+    pub const ALL: [Interpreter; 5] = [
+        Interpreter::Bash,
+        Interpreter::Sh,
+        Interpreter::Powershell,
+        Interpreter::Cmd,
+        Interpreter::Python,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interpreter::Bash => "bash",
+            Interpreter::Sh => "sh",
+            Interpreter::Powershell => "powershell",
+            Interpreter::Cmd => "cmd",
+            Interpreter::Python => "python",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Interpreter> {
+        Interpreter::ALL.into_iter().find(|i| i.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ScriptOs {
+    Linux,
+    Macos,
+    Windows,
+    Any,
+}
+
+impl ScriptOs {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScriptOs::Linux => "linux",
+            ScriptOs::Macos => "macos",
+            ScriptOs::Windows => "windows",
+            ScriptOs::Any => "any",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ScriptOs> {
+        [
+            ScriptOs::Linux,
+            ScriptOs::Macos,
+            ScriptOs::Windows,
+            ScriptOs::Any,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ParameterKind {
+    String,
+    Number,
+    Choice,
+    /// Sealed to the target agent; never stored or shown in clear.
+    Secret,
+}
+
+/// A typed parameter; it reaches the script as an environment variable of the same name.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptParameter {
+    /// `[A-Z][A-Z0-9_]*`, at most 64 characters.
+    pub name: String,
+    pub kind: ParameterKind,
+    #[serde(default)]
+    #[ts(optional)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    #[ts(optional)]
+    pub default: Option<String>,
+    /// With `choice`: the values allowed.
+    #[serde(default)]
+    pub choices: Vec<String>,
+}
+
+/// A new script, or a new version of one (every edit is a version).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewScript {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub interpreter: Interpreter,
+    pub os: ScriptOs,
+    pub body: String,
+    #[serde(default)]
+    pub parameters: Vec<ScriptParameter>,
+    /// 1..=86400.
+    pub timeout_secs: i64,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct ScriptVersion {
+    pub script_id: Uuid,
+    pub version: i64,
+    pub name: String,
+    pub description: String,
+    pub interpreter: Interpreter,
+    pub os: ScriptOs,
+    pub body: String,
+    /// SHA-256 of the body, hex: what a run request signs.
+    pub body_sha256: String,
+    pub parameters: Vec<ScriptParameter>,
+    pub timeout_secs: i64,
+    pub tags: Vec<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A script and its current version.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct Script {
+    pub id: Uuid,
+    pub current: ScriptVersion,
+    pub versions: i64,
+    /// Shipped with Outpost (the starter library).
+    pub starter: bool,
+}
+
+// ---------------------------------------------------------------- runs
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// Signed and stored; the agent has not started it (offline, or not yet sent).
+    Waiting,
+    Running,
+    Finished,
+    /// The agent refused it (see the refusal).
+    Refused,
+    /// Its not-after passed before the agent could take it.
+    Expired,
+    Cancelled,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Waiting => "waiting",
+            RunState::Running => "running",
+            RunState::Finished => "finished",
+            RunState::Refused => "refused",
+            RunState::Expired => "expired",
+            RunState::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<RunState> {
+        [
+            RunState::Waiting,
+            RunState::Running,
+            RunState::Finished,
+            RunState::Refused,
+            RunState::Expired,
+            RunState::Cancelled,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// `POST /api/v1/runs`: one signed request per target.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewRuns {
+    pub runs: Vec<SignedRunRequest>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct Run {
+    pub id: Uuid,
+    pub state: RunState,
+    pub script_id: Uuid,
+    pub script_version: i64,
+    pub script_name: String,
+    pub asset_id: Uuid,
+    pub asset_name: String,
+    pub agent_id: Uuid,
+    pub client_id: Uuid,
+    pub signer: String,
+    pub signer_fingerprint: String,
+    pub signed_at: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub outcome: Option<RunOutcome>,
+    pub exit_code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    /// With `refused`: the agent's reason code and sentence.
+    pub refusal_code: Option<String>,
+    pub refusal: Option<String>,
+    /// Parameters as signed (sealed ones without their value).
+    pub parameters: Vec<RunParameter>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct RunParameter {
+    pub name: String,
+    /// None when sealed to the agent (a secret).
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, IntoParams, Default)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RunQuery {
+    #[serde(default)]
+    #[ts(optional)]
+    pub asset_id: Option<Uuid>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub state: Option<RunState>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct RunList {
+    pub items: Vec<Run>,
+    pub total: i64,
+}
