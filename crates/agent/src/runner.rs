@@ -218,16 +218,7 @@ fn environment(
     }
     env.push(("OUTPOST_RUN_ID".into(), v.request.run_id.to_string()));
     for p in &v.request.parameters {
-        let name_ok = !p.name.is_empty()
-            && p.name.len() <= 64
-            && p.name
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-            && !p.name.starts_with("OUTPOST_")
-            && !["PATH", "HOME", "IFS", "ENV", "BASH_ENV", "PS4", "SHELLOPTS"]
-                .contains(&p.name.as_str())
-            && !p.name.starts_with("LD_")
-            && !p.name.starts_with("DYLD_");
+        let name_ok = outpost_trust::parameter_name_allowed(&p.name);
         if !name_ok {
             return Err(outpost_trust::Refusal::Malformed(format!(
                 "parameter name {:?} is not allowed",

@@ -22,6 +22,42 @@ use uuid::Uuid;
 
 pub use ed25519_dalek;
 
+/// Parameter names that would change how an interpreter runs (the script's environment).
+pub const RESERVED_PARAMETER_NAMES: [&str; 16] = [
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "IFS",
+    "ENV",
+    "BASH_ENV",
+    "PS4",
+    "SHELLOPTS",
+    "SYSTEMROOT",
+    "COMSPEC",
+    "PATHEXT",
+    "TEMP",
+    "TMP",
+    "TMPDIR",
+];
+pub const RESERVED_PARAMETER_PREFIXES: [&str; 6] =
+    ["LD_", "DYLD_", "PYTHON", "PERL", "BASH_FUNC", "OUTPOST_"];
+
+/// Whether `name` may name a parameter: `[A-Z][A-Z0-9_]*`, at most 64, not reserved.
+pub fn parameter_name_allowed(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && !RESERVED_PARAMETER_NAMES.contains(&name)
+        && !RESERVED_PARAMETER_PREFIXES
+            .iter()
+            .any(|p| name.starts_with(p))
+}
+
 /// Domain strings, prepended to the body before signing, so a signature made for one kind of
 /// thing can never be taken for another.
 pub const CERTIFICATE_DOMAIN: &[u8] = b"outpost/technician-certificate/v1\0";

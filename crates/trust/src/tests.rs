@@ -371,3 +371,24 @@ fn fingerprints_are_grouped_hex_and_normalise() {
     assert_eq!(f.len(), 64 + 15);
     assert_eq!(normalize_fingerprint(&f.to_uppercase()), f.replace(':', ""));
 }
+
+#[test]
+fn parameter_names_that_would_change_the_interpreter_are_not_allowed() {
+    for ok in ["SERVICE", "MIN_MB", "A1"] {
+        assert!(parameter_name_allowed(ok), "{ok}");
+    }
+    for bad in [
+        "",
+        "service",
+        "1A",
+        "PATH",
+        "IFS",
+        "LD_PRELOAD",
+        "PYTHONPATH",
+        "OUTPOST_X",
+        "A-B",
+        &"A".repeat(65),
+    ] {
+        assert!(!parameter_name_allowed(bad), "{bad}");
+    }
+}

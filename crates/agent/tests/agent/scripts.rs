@@ -809,3 +809,77 @@ async fn a_bulk_run_reaches_every_agent_and_an_agent_enrolled_before_the_root_ta
     assert_eq!(pins[0].0, "first_use");
     assert!(pins[1..].iter().all(|p| p.0 == "enrollment"), "{pins:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_starter_scripts_that_are_safe_here_work_on_this_machine() {
+    let b = Bench::start().await;
+    let (s, library) = b.server.call("GET", "/scripts", None).await;
+    assert_eq!(s, 200, "{library}");
+    let find = |name: &str| {
+        library
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["current"]["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is not in the starter library"))
+            .clone()
+    };
+    let target = |s: &Value| Target {
+        agent: b.agent_id,
+        client: b.client,
+        script: s["id"].as_str().unwrap().parse().unwrap(),
+        version: 1,
+        body: s["current"]["body"].as_str().unwrap().into(),
+        interpreter: s["current"]["interpreter"].as_str().unwrap().into(),
+    };
+    // Large files: a 3 MiB file in a folder of its own is listed, a small one is not.
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(folder.path().join("big.iso"), vec![7u8; 3 * 1024 * 1024]).unwrap();
+    std::fs::write(folder.path().join("small.txt"), b"hello").unwrap();
+    let large = find("List large files (Linux, macOS)");
+    let run = b
+        .run(&request(
+            &b.org,
+            &target(&large),
+            vec![
+                ("FOLDER", text(folder.path().to_str().unwrap())),
+                ("MIN_MB", text("1")),
+            ],
+            60,
+        ))
+        .await;
+    assert_eq!(run["exit_code"], 0, "{run}");
+    let out = run["stdout"].as_str().unwrap();
+    assert!(out.contains("3.0 MiB") && out.contains("big.iso"), "{out}");
+    assert!(!out.contains("small.txt"), "{out}");
+
+    // Flushing DNS says what it did (here: that there is no cache to flush, or which one).
+    let dns = find("Flush DNS cache (Linux)");
+    let run = b.run(&request(&b.org, &target(&dns), vec![], 60)).await;
+    assert_eq!(run["exit_code"], 0, "{run}");
+    assert!(
+        run["stdout"].as_str().unwrap().contains("DNS")
+            || run["stdout"].as_str().unwrap().contains("dnsmasq")
+            || run["stdout"].as_str().unwrap().contains("nscd"),
+        "{run}"
+    );
+
+    // Checking for updates lists them (or says there are none) without installing.
+    if Command::new("apt-get").arg("--version").output().is_ok() {
+        let updates = find("Pending updates: check or install (Linux)");
+        let run = b
+            .run(&request(
+                &b.org,
+                &target(&updates),
+                vec![("INSTALL", text("no"))],
+                300,
+            ))
+            .await;
+        assert_eq!(run["exit_code"], 0, "{run}");
+        let out = run["stdout"].as_str().unwrap();
+        assert!(
+            out.contains("Inst ") || out.contains("no pending updates"),
+            "{out}"
+        );
+    }
+}

@@ -11,48 +11,17 @@ use serde_json::json;
 use sqlx::Row;
 use uuid::Uuid;
 
-/// Names a parameter may not take: the script's environment would change under it.
-const RESERVED: [&str; 16] = [
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "SHELL",
-    "IFS",
-    "ENV",
-    "BASH_ENV",
-    "PS4",
-    "SHELLOPTS",
-    "SYSTEMROOT",
-    "COMSPEC",
-    "PATHEXT",
-    "TEMP",
-    "TMP",
-    "TMPDIR",
-];
-const RESERVED_PREFIXES: [&str; 6] = ["LD_", "DYLD_", "PYTHON", "PERL", "BASH_FUNC", "OUTPOST_"];
-
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 pub(crate) fn check_parameter_name(name: &str) -> CoreResult<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_uppercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    if !ok {
-        return Err(invalid(format!(
-            "parameter name {name:?} must be A-Z, 0-9 and _, starting with a letter, at most 64"
-        )));
+    if outpost_trust::parameter_name_allowed(name) {
+        return Ok(());
     }
-    if RESERVED.contains(&name) || RESERVED_PREFIXES.iter().any(|p| name.starts_with(p)) {
-        return Err(invalid(format!(
-            "parameter name {name} is reserved (it would change how the interpreter runs); \
-             choose another"
-        )));
-    }
-    Ok(())
+    Err(invalid(format!(
+        "parameter name {name:?} must be A-Z, 0-9 and _, start with a letter, be at most 64 \
+         long, and not be one that changes how the interpreter runs (PATH, IFS, LD_…, \
+         PYTHON…, OUTPOST_…)"
+    )))
 }
 
 /// A value given for a parameter, checked against its type (secrets are sealed, unseen).

@@ -6,6 +6,7 @@ mod clock;
 mod desk;
 mod fleet;
 mod layers;
+mod scripts;
 mod store;
 mod sync;
 
