@@ -5,6 +5,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod gateway;
+mod scripts;
 mod sync;
 
 use outpost_core::api::{self, decode_body, Input, Operation, Request};
@@ -22,6 +23,8 @@ struct Console {
     core: Arc<Core>,
     wake: Arc<Notify>,
     gateway: gateway::Standalone,
+    /// The app-data folder (the store, the gateway's settings, a root's recovery file).
+    data_dir: PathBuf,
 }
 
 type Reply<T> = Result<T, ApiError>;
@@ -80,6 +83,11 @@ async fn call(
             .map_err(err)?;
         return answer(state.core.gateway_info());
     }
+    if scripts::ON_THE_SERVER.contains(&operation.name) {
+        if let Some(answer) = scripts::forward(&state.core, operation, &req).await {
+            return answer;
+        }
+    }
     if operation.server_only {
         return Err(failure(
             "unsupported",
@@ -104,6 +112,9 @@ const OWN_OPERATIONS: &[&str] = &[
     "asset_chart",
     "desktop_gateway",
     "set_desktop_gateway",
+    "signing_status",
+    "setup_signing",
+    "sign_runs",
 ];
 
 async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
@@ -188,6 +199,20 @@ async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
                     .await
                     .map_err(|m| failure("validation", m))?,
             )
+        }
+        "signing_status" => {
+            let user = caller.actor().map_err(err)?.user_id.unwrap_or_default();
+            answer(scripts::status(core, &req.token, user).await?)
+        }
+        "setup_signing" => {
+            let actor = caller.actor().map_err(err)?.clone();
+            let input: SetupSigning = decode_body(req.input).map_err(err)?;
+            answer(scripts::setup(core, &req.token, &actor, &state.data_dir, input).await?)
+        }
+        "sign_runs" => {
+            let user = caller.actor().map_err(err)?.user_id.unwrap_or_default();
+            let input: SignRuns = decode_body(req.input).map_err(err)?;
+            scripts::sign_runs(core, &req.token, user, input).await
         }
         "sync_now" => {
             // A failed round is reported in the status (last_error), not as a failed command.
@@ -292,6 +317,7 @@ fn main() {
                 core,
                 wake,
                 gateway,
+                data_dir: dir,
             });
             Ok(())
         })

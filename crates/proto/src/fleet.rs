@@ -389,6 +389,15 @@ pub struct AgentInfo {
     pub version: String,
     pub enrolled_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The agent's Ed25519 public key (hex): secret parameters are sealed to it.
+    #[serde(default)]
+    pub public_key: String,
+    /// The script-signing root it pinned, and how (`enrollment`, `first_use`, `none`): a
+    /// root taken on first use is for an admin to confirm.
+    #[serde(default)]
+    pub root_fingerprint: Option<String>,
+    #[serde(default)]
+    pub root_pinned: Option<String>,
 }
 
 /// What the metrics history holds for a series.

@@ -438,3 +438,60 @@ pub struct RunList {
     pub items: Vec<Run>,
     pub total: i64,
 }
+
+// ---------------------------------------------------------------- signing (desktop app)
+
+/// Where this console stands on signing runs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct SigningStatus {
+    /// The organisation's root, as its server (or this console, standalone) knows it.
+    pub organisation_root: Option<TrustRoot>,
+    /// This machine's keyring holds the root's private key (an admin's console).
+    pub root_key_here: bool,
+    /// The fingerprint of this technician's key in this machine's keyring.
+    pub technician_key: Option<String>,
+    /// The root-signed certificate for that key, if there is one.
+    pub certificate: Option<TechnicianCertificate>,
+    /// Runs can be signed on this console now.
+    pub can_sign: bool,
+    /// What to do next, in words.
+    pub next_step: String,
+}
+
+/// An admin sets up signing: the organisation's root (when it has none) and their own
+/// technician key and certificate.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SetupSigning {
+    /// Encrypts the root's recovery file (at least 12 characters).
+    pub passphrase: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct SigningSetUp {
+    pub status: SigningStatus,
+    /// Where the root's recovery file was written (save it somewhere safe, off this machine).
+    pub recovery_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunValue {
+    pub name: String,
+    pub value: String,
+}
+
+/// Sign a library script's current version for each endpoint and send the runs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SignRuns {
+    pub script_id: Uuid,
+    /// The endpoints (asset ids): one signed request each.
+    pub assets: Vec<Uuid>,
+    #[serde(default)]
+    pub parameters: Vec<RunValue>,
+    /// How long a run may wait for an offline endpoint, 1..=744 hours (default 24).
+    #[serde(default)]
+    #[ts(optional)]
+    pub valid_hours: Option<i64>,
+}

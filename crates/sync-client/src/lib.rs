@@ -99,6 +99,58 @@ impl HttpTransport {
     }
 }
 
+/// Why a forwarded call did not answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallError {
+    /// The server could not be reached.
+    Offline(String),
+    /// The server answered with an error (passed on to the console's user as it is).
+    Refused(ApiError),
+}
+
+impl HttpTransport {
+    /// Any operation of the server's API, by its route: what a console asks its server for
+    /// when the answer lives there (the script library, runs, trust material).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, CallError> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| CallError::Offline(e.to_string()))?;
+        let mut r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .query(query)
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        let r = r.send().await.map_err(|e| match offline(e) {
+            TransportError::Offline(m) | TransportError::Other(m) => CallError::Offline(m),
+            other => CallError::Offline(format!("{other:?}")),
+        })?;
+        let status = r.status();
+        if status.is_success() {
+            if status == reqwest::StatusCode::NO_CONTENT {
+                return Ok(serde_json::Value::Null);
+            }
+            return r.json().await.map_err(|e| {
+                CallError::Offline(format!("the server's answer is unreadable: {e}"))
+            });
+        }
+        Err(CallError::Refused(r.json::<ApiError>().await.unwrap_or(
+            ApiError {
+                code: "internal".into(),
+                message: format!("the server answered {status}"),
+                expected_seq: None,
+            },
+        )))
+    }
+}
+
 impl SyncTransport for HttpTransport {
     async fn push(&self, req: &PushRequest) -> Result<PushResponse, TransportError> {
         let r = self

@@ -10,6 +10,7 @@
 //! the fields from those same bytes (nothing is re-encoded before checking).
 
 mod encoding;
+pub mod recovery;
 pub mod seal;
 
 use base64::engine::general_purpose::STANDARD as B64;

@@ -392,3 +392,22 @@ fn parameter_names_that_would_change_the_interpreter_are_not_allowed() {
         assert!(!parameter_name_allowed(bad), "{bad}");
     }
 }
+
+#[test]
+fn the_recovery_file_gives_the_root_back_only_with_its_passphrase() {
+    let root = new_signing_key();
+    let file = recovery::seal(&root, "correct horse battery staple").unwrap();
+    assert_eq!(
+        file.fingerprint,
+        fingerprint(&root.verifying_key().to_bytes())
+    );
+    let text = serde_json::to_string(&file).unwrap();
+    assert!(!text.contains(&B64.encode(root.to_bytes())));
+    let back = recovery::open(&file, "correct horse battery staple").unwrap();
+    assert_eq!(back.to_bytes(), root.to_bytes());
+    assert!(recovery::open(&file, "correct horse battery stapler").is_err());
+    assert!(recovery::seal(&root, "short").is_err());
+    let mut changed = file.clone();
+    changed.fingerprint = fingerprint(&[1; 32]);
+    assert!(recovery::open(&changed, "correct horse battery staple").is_err());
+}

@@ -64,7 +64,11 @@ import type {
   ServerAddress,
   Session,
   SetDesktopGateway,
+  SetupSigning,
   SetupState,
+  SignRuns,
+  SigningSetUp,
+  SigningStatus,
   Site,
   SlaPolicy,
   SnapshotPage,
@@ -397,6 +401,18 @@ export const api = {
   /** Turns this console's agent gateway on or off (admins). (desktop app only) */
   setDesktopGateway: (body: SetDesktopGateway) =>
     call<DesktopGateway>({ op: 'set_desktop_gateway', auth: true, write: false, body }),
+
+  /** Whether this console can sign runs, and what to do if not. (desktop app only) */
+  signingStatus: () =>
+    call<SigningStatus>({ op: 'signing_status', auth: true, write: false }),
+
+  /** Makes the organisation's root key (once) and this admin's signing key. (desktop app only) */
+  setupSigning: (body: SetupSigning) =>
+    call<SigningSetUp>({ op: 'setup_signing', auth: true, write: false, body }),
+
+  /** Signs a library script for each endpoint with this technician's key and sends the runs. (desktop app only) */
+  signRuns: (body: SignRuns) =>
+    call<Run[]>({ op: 'sign_runs', auth: true, write: false, body }),
 
   /** One sync round now; a failure shows in the status. (desktop app only) */
   syncNow: () =>

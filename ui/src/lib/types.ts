@@ -433,6 +433,56 @@ export type RunQuery = { asset_id?: string, state?: RunState, limit?: number, };
 
 export type RunList = { items: Array<Run>, total: number, };
 
+export type SigningStatus = { 
+/**
+ * The organisation's root, as its server (or this console, standalone) knows it.
+ */
+organisation_root: TrustRoot | null, 
+/**
+ * This machine's keyring holds the root's private key (an admin's console).
+ */
+root_key_here: boolean, 
+/**
+ * The fingerprint of this technician's key in this machine's keyring.
+ */
+technician_key: string | null, 
+/**
+ * The root-signed certificate for that key, if there is one.
+ */
+certificate: TechnicianCertificate | null, 
+/**
+ * Runs can be signed on this console now.
+ */
+can_sign: boolean, 
+/**
+ * What to do next, in words.
+ */
+next_step: string, };
+
+export type SetupSigning = { 
+/**
+ * Encrypts the root's recovery file (at least 12 characters).
+ */
+passphrase: string, };
+
+export type SigningSetUp = { status: SigningStatus, 
+/**
+ * Where the root's recovery file was written (save it somewhere safe, off this machine).
+ */
+recovery_file: string | null, };
+
+export type RunValue = { name: string, value: string, };
+
+export type SignRuns = { script_id: string, 
+/**
+ * The endpoints (asset ids): one signed request each.
+ */
+assets: Array<string>, parameters: Array<RunValue>, 
+/**
+ * How long a run may wait for an offline endpoint, 1..=744 hours (default 24).
+ */
+valid_hours?: number, };
+
 export type Stat = { min: number, avg: number, max: number, };
 
 export type DiskUse = { mount: string, 
@@ -525,7 +575,16 @@ export type InventoryChange = { id: string, at: string,
  */
 kind: string, summary: string, };
 
-export type AgentInfo = { agent_id: string, version: string, enrolled_at: string, revoked_at: string | null, };
+export type AgentInfo = { agent_id: string, version: string, enrolled_at: string, revoked_at: string | null, 
+/**
+ * The agent's Ed25519 public key (hex): secret parameters are sealed to it.
+ */
+public_key: string, 
+/**
+ * The script-signing root it pinned, and how (`enrollment`, `first_use`, `none`): a
+ * root taken on first use is for an admin to confirm.
+ */
+root_fingerprint: string | null, root_pinned: string | null, };
 
 export type MetricSeries = "cpu" | "memory" | "disk" | "net_in" | "net_out" | "temperature";
 

@@ -381,6 +381,14 @@ fn table() -> Vec<Operation> {
         op("set_desktop_gateway", "Turns this console's agent gateway on or off (admins).")
             .admin()
             .desktop::<SetDesktopGateway, DesktopGateway>(Shape::Body),
+        op("signing_status", "Whether this console can sign runs, and what to do if not.")
+            .desktop::<(), SigningStatus>(Shape::Nothing),
+        op("setup_signing", "Makes the organisation's root key (once) and this admin's signing key.")
+            .admin()
+            .desktop::<SetupSigning, SigningSetUp>(Shape::Body),
+        op("sign_runs", "Signs a library script for each endpoint with this technician's key and sends the runs.")
+            .writer()
+            .desktop::<SignRuns, Vec<Run>>(Shape::Body),
         op("sync_now", "One sync round now; a failure shows in the status.")
             .desktop::<(), SyncStatus>(Shape::Nothing),
     ]

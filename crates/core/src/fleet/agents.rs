@@ -538,7 +538,8 @@ impl Core {
     /// The asset's current agent, if any.
     pub(crate) async fn agent_of(&self, asset_id: Uuid) -> CoreResult<Option<AgentInfo>> {
         let row = sqlx::query(
-            "SELECT id, version, enrolled_at, revoked_at FROM agents WHERE asset_id = ? \
+            "SELECT id, version, enrolled_at, revoked_at, public_key, root_fingerprint, \
+             root_pinned FROM agents WHERE asset_id = ? \
              ORDER BY enrolled_at DESC LIMIT 1",
         )
         .bind(asset_id.to_string())
@@ -550,6 +551,9 @@ impl Core {
                 version: r.get("version"),
                 enrolled_at: from_ms(r.get("enrolled_at")),
                 revoked_at: r.get::<Option<i64>, _>("revoked_at").map(from_ms),
+                public_key: r.get("public_key"),
+                root_fingerprint: r.get("root_fingerprint"),
+                root_pinned: r.get("root_pinned"),
             })
         })
         .transpose()

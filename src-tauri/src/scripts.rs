@@ -1,0 +1,446 @@
+//! Remote scripts in the desktop app: signing happens here, where the keys are. The
+//! organisation's root key and each technician's key live in the OS keyring (never in a
+//! file, never on the server); the root also leaves a passphrase-encrypted recovery file.
+//!
+//! The library, runs and trust material live on the server when this console is connected
+//! (it asks the server for them, by the same routes the web console uses), and in its own
+//! store when it runs standalone.
+
+use crate::{err, failure, sync, Reply};
+use outpost_core::api::{self, Input, Request};
+use outpost_core::Core;
+use outpost_proto::*;
+use outpost_sync_client::{CallError, HttpTransport};
+use outpost_trust::ed25519_dalek::SigningKey;
+use outpost_trust::{CertificateBody, ClientScope, Parameter, ParameterValue, RunRequest};
+use serde_json::{json, Value};
+use std::path::Path;
+use uuid::Uuid;
+
+const KEYRING_SERVICE: &str = "com.outpost.console";
+
+/// Operations whose answer lives on the server when this console is connected.
+pub const ON_THE_SERVER: &[&str] = &[
+    "list_scripts",
+    "create_script",
+    "get_script",
+    "update_script",
+    "script_versions",
+    "create_runs",
+    "list_runs",
+    "get_run",
+    "cancel_run",
+    "trust_state",
+    "set_trust_root",
+    "list_certificates",
+    "add_certificate",
+    "revocation_state",
+    "add_revocation_list",
+];
+
+fn keyring_entry(name: &str) -> Reply<keyring::Entry> {
+    keyring::Entry::new(KEYRING_SERVICE, name).map_err(|e| {
+        failure(
+            "unavailable",
+            format!("the OS keyring is not available: {e}"),
+        )
+    })
+}
+
+fn load_key(name: &str) -> Option<SigningKey> {
+    let hex_seed = keyring_entry(name).ok()?.get_password().ok()?;
+    let seed: [u8; 32] = hex::decode(hex_seed.trim()).ok()?.try_into().ok()?;
+    Some(SigningKey::from_bytes(&seed))
+}
+
+fn store_key(name: &str, key: &SigningKey) -> Reply<()> {
+    keyring_entry(name)?
+        .set_password(&hex::encode(key.to_bytes()))
+        .map_err(|e| {
+            failure(
+                "unavailable",
+                format!("could not save the key in the OS keyring: {e}"),
+            )
+        })
+}
+
+const ROOT_KEY: &str = "script-signing-root";
+
+fn technician_key_name(user: Uuid) -> String {
+    format!("script-signing-key@{user}")
+}
+
+/// The server link, when this console is connected.
+async fn server(core: &Core) -> Option<HttpTransport> {
+    let url = core.sync_status().await.ok()?.server_url?;
+    let credential = sync::load_credential(&url)?;
+    HttpTransport::new(&url, &credential.token, credential.fingerprint.as_deref()).ok()
+}
+
+/// Asks the server for an operation of [`ON_THE_SERVER`] when connected; `None` when this
+/// console is standalone (its own store answers).
+pub async fn forward(core: &Core, op: &api::Operation, req: &Request) -> Option<Reply<Value>> {
+    let link = server(core).await?;
+    let route = op.route.as_ref()?;
+    let mut path = route.path.to_string();
+    if let Some(id) = req.id {
+        path = path.replace("{id}", &id.to_string());
+    }
+    let input = match &req.input {
+        Input::Json(v) => Some(v.clone()),
+        _ => None,
+    };
+    let get = route.method == api::Method::Get;
+    let query: Vec<(String, String)> = match (&input, get) {
+        (Some(Value::Object(m)), true) => m
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let body = if get { None } else { input.as_ref() };
+    Some(
+        match link.call(route.method.as_str(), &path, &query, body).await {
+            Ok(v) => Ok(v),
+            Err(CallError::Refused(e)) => Err(e),
+            Err(CallError::Offline(m)) => Err(failure(
+                "unavailable",
+                format!(
+                    "the script library and runs are on the server, which cannot be reached \
+                     now ({m}); try again when online"
+                ),
+            )),
+        },
+    )
+}
+
+/// One operation, asked of the server when connected, of this console's store otherwise.
+async fn ask(
+    core: &std::sync::Arc<Core>,
+    name: &str,
+    token: &Option<String>,
+    id: Option<Uuid>,
+    input: Option<Value>,
+) -> Reply<Value> {
+    let op = api::find(name).ok_or_else(|| failure("internal", format!("no operation {name}")))?;
+    let req = Request {
+        token: token.clone(),
+        id,
+        input: input.map(Input::Json).unwrap_or_default(),
+    };
+    if let Some(answer) = forward(core, op, &req).await {
+        return answer;
+    }
+    op.call(core.clone(), req).await.map_err(err)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Reply<T> {
+    serde_json::from_value(v).map_err(|e| failure("internal", format!("{what}: {e}")))
+}
+
+pub async fn status(
+    core: &std::sync::Arc<Core>,
+    token: &Option<String>,
+    user: Uuid,
+) -> Reply<SigningStatus> {
+    let trust: TrustState = decode(
+        ask(core, "trust_state", token, None, None).await?,
+        "trust state",
+    )?;
+    let root_key = load_key(ROOT_KEY);
+    let root_key_here = match (&root_key, &trust.root) {
+        (Some(k), Some(r)) => hex::encode(k.verifying_key().to_bytes()) == r.public_key,
+        _ => false,
+    };
+    let tech = load_key(&technician_key_name(user));
+    let technician_key = tech
+        .as_ref()
+        .map(|k| outpost_trust::fingerprint(&k.verifying_key().to_bytes()));
+    let certificate = match &tech {
+        Some(k) => {
+            let certs: Vec<TechnicianCertificate> = decode(
+                ask(core, "list_certificates", token, None, None).await?,
+                "certificates",
+            )?;
+            let mine = hex::encode(k.verifying_key().to_bytes());
+            let now = chrono::Utc::now();
+            certs.into_iter().find(|c| {
+                c.public_key == mine
+                    && c.revoked_at.is_none()
+                    && c.not_before <= now
+                    && now <= c.not_after
+                    && trust.root.is_some()
+            })
+        }
+        None => None,
+    };
+    let can_sign = certificate.is_some();
+    let next_step = if can_sign {
+        "Runs signed here start on endpoints within a second.".to_string()
+    } else if trust.root.is_none() {
+        "The organisation has no signing root yet: an admin sets up script signing here \
+         (Settings → Script signing)."
+            .to_string()
+    } else if tech.is_none() || root_key_here {
+        "This console has no certificate to sign with: an admin sets up signing here, or \
+         certifies your key from their console."
+            .to_string()
+    } else {
+        "Your key is not certified (or its certificate expired or was revoked): ask an admin \
+         to certify it."
+            .to_string()
+    };
+    Ok(SigningStatus {
+        organisation_root: trust.root,
+        root_key_here,
+        technician_key,
+        certificate,
+        can_sign,
+        next_step,
+    })
+}
+
+/// The admin's one-time setup: the root (with its recovery file) when the organisation has
+/// none, then this admin's own key, certified for every client for 90 days.
+pub async fn setup(
+    core: &std::sync::Arc<Core>,
+    token: &Option<String>,
+    actor: &outpost_core::Actor,
+    data_dir: &Path,
+    input: SetupSigning,
+) -> Reply<SigningSetUp> {
+    let user = actor
+        .user_id
+        .ok_or_else(|| failure("forbidden", "log in as a person to set up signing"))?;
+    let trust: TrustState = decode(
+        ask(core, "trust_state", token, None, None).await?,
+        "trust state",
+    )?;
+    let mut recovery_file = None;
+    let root = match (&trust.root, load_key(ROOT_KEY)) {
+        (None, _) => {
+            let root = outpost_trust::new_signing_key();
+            let file = outpost_trust::recovery::seal(&root, &input.passphrase)
+                .map_err(|m| failure("validation", m))?;
+            let path = data_dir.join(format!(
+                "outpost-root-recovery-{}.json",
+                &outpost_trust::normalize_fingerprint(&file.fingerprint)[..16]
+            ));
+            std::fs::write(&path, serde_json::to_vec_pretty(&file).unwrap_or_default()).map_err(
+                |e| {
+                    failure(
+                        "internal",
+                        format!("could not write the recovery file: {e}"),
+                    )
+                },
+            )?;
+            store_key(ROOT_KEY, &root)?;
+            ask(
+                core,
+                "set_trust_root",
+                token,
+                None,
+                Some(json!({"public_key": hex::encode(root.verifying_key().to_bytes())})),
+            )
+            .await?;
+            recovery_file = Some(path.display().to_string());
+            root
+        }
+        (Some(r), Some(k)) if hex::encode(k.verifying_key().to_bytes()) == r.public_key => k,
+        (Some(r), _) => {
+            return Err(failure(
+                "conflict",
+                format!(
+                    "the organisation's root ({}) is not in this machine's keyring: set up \
+                     signing on the admin console that holds it, or restore it from its \
+                     recovery file there",
+                    r.fingerprint
+                ),
+            ))
+        }
+    };
+    let name = technician_key_name(user);
+    let tech = match load_key(&name) {
+        Some(k) => k,
+        None => {
+            let k = outpost_trust::new_signing_key();
+            store_key(&name, &k)?;
+            k
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    let cert = CertificateBody {
+        serial: Uuid::now_v7(),
+        root_key: root.verifying_key().to_bytes(),
+        public_key: tech.verifying_key().to_bytes(),
+        user_id: user,
+        name: actor.name.clone(),
+        not_before: now - 300,
+        not_after: now + 90 * 86_400,
+        clients: ClientScope::All,
+    }
+    .sign(&root);
+    ask(
+        core,
+        "add_certificate",
+        token,
+        None,
+        Some(json!({"certificate": cert})),
+    )
+    .await?;
+    Ok(SigningSetUp {
+        status: status(core, token, user).await?,
+        recovery_file,
+    })
+}
+
+/// Signs the script's current version for each endpoint and sends the runs (all or none).
+pub async fn sign_runs(
+    core: &std::sync::Arc<Core>,
+    token: &Option<String>,
+    user: Uuid,
+    input: SignRuns,
+) -> Reply<Value> {
+    if input.assets.is_empty() {
+        return Err(failure("validation", "choose at least one endpoint"));
+    }
+    let hours = input.valid_hours.unwrap_or(24);
+    if !(1..=744).contains(&hours) {
+        return Err(failure(
+            "validation",
+            "valid_hours must be between 1 and 744 (31 days)",
+        ));
+    }
+    let tech = load_key(&technician_key_name(user)).ok_or_else(|| {
+        failure(
+            "forbidden",
+            "this console holds no signing key for you: set up script signing first",
+        )
+    })?;
+    let st = status(core, token, user).await?;
+    let cert = st
+        .certificate
+        .ok_or_else(|| failure("forbidden", st.next_step.clone()))?;
+    let certificate: outpost_trust::Certificate =
+        serde_json::from_value(json!(cert.certificate))
+            .map_err(|e| failure("internal", format!("the stored certificate: {e}")))?;
+    let script: Script = decode(
+        ask(core, "get_script", token, Some(input.script_id), None).await?,
+        "script",
+    )?;
+    let trust: TrustState = decode(
+        ask(core, "trust_state", token, None, None).await?,
+        "trust state",
+    )?;
+    let v = &script.current;
+    for given in &input.parameters {
+        if !v.parameters.iter().any(|p| p.name == given.name) {
+            return Err(failure(
+                "validation",
+                format!("{:?} takes no parameter {}", v.name, given.name),
+            ));
+        }
+    }
+    let now = chrono::Utc::now().timestamp();
+    let mut signed = Vec::with_capacity(input.assets.len());
+    for asset in &input.assets {
+        let detail: Value = ask(core, "get_asset", token, Some(*asset), None).await?;
+        let agent = &detail["agent"];
+        let (Some(agent_id), Some(client)) = (
+            agent["agent_id"]
+                .as_str()
+                .and_then(|a| a.parse::<Uuid>().ok()),
+            detail["client_id"]
+                .as_str()
+                .and_then(|c| c.parse::<Uuid>().ok()),
+        ) else {
+            return Err(failure(
+                "validation",
+                format!(
+                    "{} has no agent: scripts run on enrolled endpoints",
+                    detail["name"].as_str().unwrap_or("this device")
+                ),
+            ));
+        };
+        if agent["revoked_at"].is_string() {
+            return Err(failure(
+                "validation",
+                format!(
+                    "{}'s agent was revoked",
+                    detail["name"].as_str().unwrap_or("")
+                ),
+            ));
+        }
+        let agent_key = hex::decode(agent["public_key"].as_str().unwrap_or(""))
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .and_then(|b| outpost_trust::public_key(&b).ok());
+        let mut parameters = Vec::new();
+        for p in &v.parameters {
+            let value = input
+                .parameters
+                .iter()
+                .find(|g| g.name == p.name)
+                .map(|g| g.value.clone())
+                .or_else(|| p.default.clone());
+            let Some(value) = value else {
+                if p.required {
+                    return Err(failure(
+                        "validation",
+                        format!("{} is required", p.label.as_deref().unwrap_or(&p.name)),
+                    ));
+                }
+                continue;
+            };
+            let value = if p.kind == ParameterKind::Secret {
+                let key = agent_key.ok_or_else(|| {
+                    failure(
+                        "validation",
+                        "the endpoint's agent key is unknown, so a secret cannot be sealed to it",
+                    )
+                })?;
+                ParameterValue::Sealed(outpost_trust::seal::seal(&key, &p.name, value.as_bytes()))
+            } else {
+                ParameterValue::Text(value)
+            };
+            parameters.push(Parameter {
+                name: p.name.clone(),
+                value,
+            });
+        }
+        let req = RunRequest {
+            run_id: Uuid::now_v7(),
+            nonce: rand::random(),
+            target_agent: agent_id,
+            target_client: client,
+            script_id: script.id,
+            script_version: v.version as u32,
+            script_hash: outpost_trust::script_hash(&v.body),
+            interpreter: v.interpreter.as_str().into(),
+            parameters,
+            timeout_secs: v.timeout_secs.clamp(1, 86_400) as u32,
+            not_before: now - 60,
+            not_after: now + hours * 3600,
+            revocation_seq: trust.revocation_seq,
+            approvals_required: 0,
+            certificate_serial: cert.serial,
+        };
+        signed.push(req.sign(&tech, &certificate));
+    }
+    ask(
+        core,
+        "create_runs",
+        token,
+        None,
+        Some(json!({"runs": signed})),
+    )
+    .await
+}
