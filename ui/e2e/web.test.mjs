@@ -816,3 +816,139 @@ test('admin adds an endpoint: the real agent enrolls with the command shown, Fle
     fs.rmSync(stateDir, { recursive: true, force: true });
   }
 });
+
+test('scripts: the library and its versions, a signed run streaming its output, the results grid', { timeout: 240_000 }, async () => {
+  const { newKey, fingerprint, certify, signRun } = await import('./signer.mjs');
+  const agentBin = path.join(path.dirname(serverBinary()), 'outpost-agent');
+  if (!fs.existsSync(agentBin)) fail(`${agentBin} is missing; build the agent (cargo build -p outpost-agent) first.`);
+  const session = await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } });
+  const token = session.token;
+  const firm = await apiCall('POST', '/clients', { token, body: { name: 'Delta Accountants' } });
+  // The organisation's root and this technician's certificate, made the way PROTOCOL.md says.
+  const root = newKey();
+  const tech = newKey();
+  await apiCall('POST', '/trust/root', { token, body: { public_key: root.raw.toString('hex') } });
+  const cert = certify(root, tech, { userId: session.user.id, name: 'E2E Technician' });
+  await apiCall('POST', '/trust/certificates', { token, body: { certificate: cert.certificate } });
+  const enrollment = await apiCall('POST', '/enrollment-tokens', {
+    token,
+    body: { client_id: firm.id, expires_in_hours: 1, max_uses: 1 },
+  });
+
+  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const shot = async (name) => {
+    if (shotsDir) await page.screenshot({ path: path.join(shotsDir, `${name}.png`) });
+  };
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-scripts-'));
+  let agent = null;
+  let agentLog = '';
+  try {
+    const env = {
+      ...process.env,
+      OUTPOST_AGENT_MACHINE_ID: 'e2e-delta-pc',
+      OUTPOST_AGENT_SAMPLE_SECS: '1',
+      OUTPOST_AGENT_JITTER_SECS: '1',
+      RUST_LOG: 'outpost_agent=info',
+    };
+    const enrolled = spawnSync(
+      agentBin,
+      ['enroll', '--server', base, '--token', enrollment.token, '--root', fingerprint(root.raw), '--state-dir', stateDir],
+      { env, encoding: 'utf8', timeout: 60_000 },
+    );
+    if (enrolled.status !== 0) fail(`outpost-agent enroll failed:\n${enrolled.stdout}\n${enrolled.stderr}`);
+    const agentId = JSON.parse(fs.readFileSync(path.join(stateDir, 'agent.json'), 'utf8')).agent_id;
+    agent = spawn(agentBin, ['run', '--state-dir', stateDir, '--heartbeat-secs', '2'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    agent.stderr.on('data', (c) => (agentLog = (agentLog + c.toString()).slice(-4000)));
+
+    await page.goto(`${base}/`);
+    await page.getByTestId('login-username').fill(USERNAME);
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('queue').waitFor();
+
+    // The library: the starter scripts are there; a technician adds one, then edits it.
+    await page.getByTestId('nav-scripts').click();
+    await page.getByTestId('scripts-page').waitFor();
+    await page.getByTestId('scripts-filter').fill('flush dns');
+    await waitForCount(page.getByTestId('script-row'), 3, 'Flush DNS for Linux, Windows and macOS');
+    await page.getByTestId('scripts-filter').fill('');
+    await page.getByTestId('script-new').click();
+    await page.getByTestId('script-name').fill('Count to three');
+    await page.getByTestId('script-body').fill('for i in 1 2 3; do echo "line $i"; sleep 1; done\n');
+    await page.getByTestId('script-save').click();
+    await page.getByTestId('script-detail').waitFor();
+    await page.getByTestId('script-edit').click();
+    await page.getByTestId('script-body').fill('for i in 1 2 3; do echo "$WORD $i"; sleep 1; done\necho "<img src=x onerror=window.__pwned=1>"\nexit "$CODE"\n');
+    await page.getByRole('button', { name: 'Add a parameter' }).click();
+    await page.getByLabel('Parameter name').fill('WORD');
+    await page.getByRole('button', { name: 'Add a parameter' }).click();
+    await page.getByLabel('Parameter name').nth(1).fill('CODE');
+    await page.getByLabel('Type').nth(1).selectOption('number');
+    await page.getByTestId('script-save').click();
+    await waitForText(page.getByTestId('script-diff'), /- for i in 1 2 3; do echo "line \$i".*\+ for i in 1 2 3; do echo "\$WORD \$i"/s, 'the change between versions');
+    await shot('40-script-library');
+    const scripts = await apiCall('GET', '/scripts', { token });
+    const mine = scripts.find((s) => s.current.name === 'Count to three');
+    assert.equal(mine.current.version, 2);
+
+    // A run signed outside the browser (the web console never holds a key) streams its
+    // output here as the agent sends it.
+    const target = {
+      agentId,
+      clientId: firm.id,
+      scriptId: mine.id,
+      version: 2,
+      body: mine.current.body,
+      interpreter: 'bash',
+    };
+    const good = signRun(tech, cert, { ...target, parameters: { WORD: 'tick', CODE: 0 } });
+    const bad = signRun(tech, cert, { ...target, parameters: { WORD: 'tock', CODE: 3 } });
+    await apiCall('POST', '/runs', { token, body: { runs: [good.signed, bad.signed] } });
+    await page.goto(`${base}/#/scripts/runs/${good.runId}`);
+    await waitForText(page.getByTestId('run-stdout'), /tick 1/, 'the first line while it runs', 60_000);
+    const midway = await page.getByTestId('run-state').textContent();
+    await waitForText(page.getByTestId('run-state'), 'Finished', 'the run finished', 30_000);
+    const out = await page.getByTestId('run-stdout').textContent();
+    assert.match(out, /tick 1\ntick 2\ntick 3\n<img src=x onerror=window.__pwned=1>/, 'all of its output, as text');
+    assert.match(midway ?? '', /Running|Waiting|Finished/);
+    await waitForText(page.getByTestId('run-outcome'), 'exit 0', 'its exit code');
+    await shot('41-run-output');
+
+    // The results grid: each endpoint's run, the failure marked.
+    await page.goto(`${base}/#/scripts?tab=runs`);
+    const rows = page.getByTestId('run-row');
+    await waitForCount(rows, 2, 'both runs in the grid');
+    const deadline = Date.now() + 30_000;
+    while (!((await page.getByTestId('runs-grid').textContent()) ?? '').includes('exit 3')) {
+      if (Date.now() > deadline) fail('the failed run never showed its exit code');
+      await sleep(500);
+    }
+    assert.equal(await page.locator('[data-testid="run-row"].bad').count(), 1, 'one failure marked');
+    await shot('42-runs-grid');
+
+    // The endpoint's page lists them; the web console says where runs are signed.
+    const assets = await apiCall('GET', `/assets?client_id=${firm.id}`, { token });
+    await page.goto(`${base}/#/fleet/${assets.items[0].id}`);
+    await page.getByTestId('asset-tab-scripts').click();
+    await waitForCount(page.getByTestId('endpoint-run-row'), 2, 'the endpoint lists its runs');
+    await page.getByTestId('endpoint-run-script').click();
+    await page.getByTestId('run-sign-elsewhere').waitFor();
+    assert.equal(await page.getByTestId('run-sign').isDisabled(), true, 'no signing in a browser');
+    await page.keyboard.press('Escape');
+
+    assert.equal(await page.evaluate(() => window.__pwned ?? null), null, 'script output ran as script');
+    assert.equal(await page.locator('img[src="x"]').count(), 0, 'script output became an element');
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the pages');
+  } catch (e) {
+    await shot('failure-scripts').catch(() => {});
+    throw new Error(`${e.message}\nagent log:\n${agentLog}`);
+  } finally {
+    if (agent && agent.exitCode === null) agent.kill('SIGKILL');
+    await context.close().catch(() => {});
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+});
