@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -190,6 +190,56 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     };
     await cpuPoints(60000);
     await shot(session, 'sync-endpoint');
+
+    // Script signing: the admin makes the organisation's root here (its private key goes to
+    // the OS keyring, a recovery file is written), certifies their own key, then signs a
+    // library script for the endpoint and watches its output arrive.
+    await session.click('[data-testid="nav-settings"]');
+    await session.waitFor('[data-testid="signing-setup"]', 20000);
+    await session.type('[data-testid="signing-passphrase"]', 'a long recovery passphrase');
+    await session.type('[data-testid="signing-passphrase-again"]', 'a long recovery passphrase');
+    await session.click('[data-testid="signing-setup"]');
+    await session.waitFor('[data-testid="signing-recovery"]', 30000);
+    assert.match(await session.text('[data-testid="signing-certificate"]'), /valid until/);
+    const recovery = await session.text('[data-testid="signing-recovery"] code');
+    assert.ok(existsSync(recovery.trim()), `the recovery file ${recovery} exists`);
+    const trust = await api(port, 'GET', '/trust', token);
+    assert.equal((await session.text('[data-testid="signing-root"]')).trim(), trust.root.fingerprint);
+    await shot(session, 'signing-settings');
+
+    await session.click('[data-testid="nav-fleet"]');
+    await seenRow(30000);
+    await session.exec(`[...document.querySelectorAll('${rowSelector}')].find((r) => r.textContent.includes('HD-FRONTDESK')).click();`);
+    await session.click('[data-testid="asset-tab-scripts"]');
+    await session.click('[data-testid="endpoint-run-script"]');
+    await session.waitFor('[data-testid="run-script"] option', 20000);
+    const chose = await session.exec(`
+      const s = document.querySelector('[data-testid="run-script"]');
+      const o = [...s.options].find((x) => x.textContent.startsWith('Flush DNS cache (Linux)'));
+      if (!o) return false;
+      s.value = o.value;
+      s.dispatchEvent(new Event('change', { bubbles: true }));
+      return true;`);
+    assert.ok(chose, 'the Linux DNS script is offered for a Linux endpoint');
+    const deadline = Date.now() + 20000;
+    while (await session.exec('return document.querySelector(\'[data-testid="run-sign"]\')?.disabled !== false;')) {
+      if (Date.now() > deadline) throw new Error('the sign button never became usable');
+      await sleep(300);
+    }
+    await session.click('[data-testid="run-sign"]');
+    await session.waitFor('[data-testid="run-view"]', 30000);
+    const runDeadline = Date.now() + 60000;
+    for (;;) {
+      const state = await session.exec('return document.querySelector(\'[data-testid="run-view"]\')?.dataset.state;');
+      if (state === 'finished') break;
+      if (state === 'refused' || Date.now() > runDeadline) {
+        throw new Error(`the signed run did not finish (${state}): ${await session.text('[data-testid="run-view"]')}`);
+      }
+      await sleep(500);
+    }
+    assert.match(await session.text('[data-testid="run-stdout"]'), /DNS|dnsmasq|nscd/);
+    assert.match(await session.text('[data-testid="run-outcome"]'), /exit 0/);
+    await shot(session, 'run-output');
 
     // The server goes away; a ticket is created offline.
     await stopServer(server);
