@@ -370,7 +370,8 @@ fn desktop_e2e(app: &Path, server: &Path) -> Result<()> {
     })
 }
 
-/// The agent gateway under a simulated fleet: many sockets, so under a raised file limit.
+/// The agent gateway under a simulated fleet, and signed runs (one real agent, then a bulk
+/// run to simulated ones): many sockets, so under a raised file limit.
 fn gateway_bench() -> Result<()> {
     sh(cargo().args(["build", "--release", "-p", "outpost-agent"]))?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -378,7 +379,8 @@ fn gateway_bench() -> Result<()> {
         "-c",
         // As many files as the machine allows (a connection is one on each side).
         &format!(
-            "ulimit -n \"$(ulimit -Hn)\" && exec '{cargo}' bench -p outpost-server --bench gateway"
+            "ulimit -n \"$(ulimit -Hn)\" && '{cargo}' bench -p outpost-server --bench gateway \
+             && exec '{cargo}' bench -p outpost-server --bench runs"
         ),
     ]))
 }
