@@ -115,6 +115,9 @@ const OWN_OPERATIONS: &[&str] = &[
     "signing_status",
     "setup_signing",
     "sign_runs",
+    "request_signing_key",
+    "certify_request",
+    "revoke_certificate",
 ];
 
 async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
@@ -208,6 +211,20 @@ async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
             let actor = caller.actor().map_err(err)?.clone();
             let input: SetupSigning = decode_body(req.input).map_err(err)?;
             answer(scripts::setup(core, &req.token, &actor, &state.data_dir, input).await?)
+        }
+        "request_signing_key" => {
+            let user = caller.actor().map_err(err)?.user_id.unwrap_or_default();
+            answer(scripts::request_key(core, &req.token, user).await?)
+        }
+        "certify_request" => {
+            caller.actor().map_err(err)?;
+            let input: CertifyRequest = decode_body(req.input).map_err(err)?;
+            scripts::certify(core, &req.token, input).await
+        }
+        "revoke_certificate" => {
+            caller.actor().map_err(err)?;
+            let input: RevokeCertificate = decode_body(req.input).map_err(err)?;
+            scripts::revoke(core, &req.token, input).await
         }
         "sign_runs" => {
             let user = caller.actor().map_err(err)?.user_id.unwrap_or_default();

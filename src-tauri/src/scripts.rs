@@ -36,6 +36,8 @@ pub const ON_THE_SERVER: &[&str] = &[
     "add_certificate",
     "revocation_state",
     "add_revocation_list",
+    "request_certificate",
+    "list_certificate_requests",
 ];
 
 fn keyring_entry(name: &str) -> Reply<keyring::Entry> {
@@ -189,6 +191,12 @@ pub async fn status(
         "The organisation has no signing root yet: an admin sets up script signing here \
          (Settings → Script signing)."
             .to_string()
+    } else if let Some(fp) = technician_key.as_deref().filter(|_| !root_key_here) {
+        format!(
+            "Your key ({}…) waits for an admin to certify it: they do it in their desktop \
+             app, Settings → Script signing.",
+            &fp[..19]
+        )
     } else if tech.is_none() || root_key_here {
         "This console has no certificate to sign with: an admin sets up signing here, or \
          certifies your key from their console."
@@ -441,6 +449,166 @@ pub async fn sign_runs(
         token,
         None,
         Some(json!({"runs": signed})),
+    )
+    .await
+}
+
+/// A technician's key made here (once) and sent to the server for an admin to certify.
+pub async fn request_key(
+    core: &std::sync::Arc<Core>,
+    token: &Option<String>,
+    user: Uuid,
+) -> Reply<SigningStatus> {
+    let name = technician_key_name(user);
+    let key = match load_key(&name) {
+        Some(k) => k,
+        None => {
+            let k = outpost_trust::new_signing_key();
+            store_key(&name, &k)?;
+            k
+        }
+    };
+    ask(
+        core,
+        "request_certificate",
+        token,
+        None,
+        Some(json!({"public_key": hex::encode(key.verifying_key().to_bytes())})),
+    )
+    .await?;
+    status(core, token, user).await
+}
+
+fn root_here(trust: &TrustState) -> Reply<SigningKey> {
+    let root = load_key(ROOT_KEY).ok_or_else(|| {
+        failure(
+            "forbidden",
+            "the organisation's root key is not in this machine's keyring",
+        )
+    })?;
+    match &trust.root {
+        Some(r) if r.public_key == hex::encode(root.verifying_key().to_bytes()) => Ok(root),
+        _ => Err(failure(
+            "conflict",
+            "the root key in this machine's keyring is not the organisation's current root",
+        )),
+    }
+}
+
+/// An admin certifies a pending request: the person's key, for the clients they may see.
+pub async fn certify(
+    core: &std::sync::Arc<Core>,
+    token: &Option<String>,
+    input: CertifyRequest,
+) -> Reply<Value> {
+    let days = input.days.unwrap_or(90);
+    if !(1..=365).contains(&days) {
+        return Err(failure("validation", "days must be between 1 and 365"));
+    }
+    let trust: TrustState = decode(
+        ask(core, "trust_state", token, None, None).await?,
+        "trust state",
+    )?;
+    let root = root_here(&trust)?;
+    let requests: Vec<CertificateRequest> = decode(
+        ask(core, "list_certificate_requests", token, None, None).await?,
+        "requests",
+    )?;
+    let req = requests
+        .into_iter()
+        .find(|r| r.id == input.request_id)
+        .ok_or_else(|| {
+            failure(
+                "not_found",
+                "that request is not pending (certified already?)",
+            )
+        })?;
+    let key: [u8; 32] = hex::decode(&req.public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| failure("validation", "the request's key is not 32 bytes"))?;
+    let now = chrono::Utc::now().timestamp();
+    let cert = CertificateBody {
+        serial: Uuid::now_v7(),
+        root_key: root.verifying_key().to_bytes(),
+        public_key: key,
+        user_id: req.user_id,
+        name: req.name.clone(),
+        not_before: now - 300,
+        not_after: now + days * 86_400,
+        clients: match req.clients {
+            None => ClientScope::All,
+            Some(list) => ClientScope::Only(list),
+        },
+    }
+    .sign(&root);
+    ask(
+        core,
+        "add_certificate",
+        token,
+        None,
+        Some(json!({"certificate": cert})),
+    )
+    .await
+}
+
+/// An admin revokes a technician's key: the root signs the next revocation list, which the
+/// server hands to every agent.
+pub async fn revoke(
+    core: &std::sync::Arc<Core>,
+    token: &Option<String>,
+    input: RevokeCertificate,
+) -> Reply<Value> {
+    let trust: TrustState = decode(
+        ask(core, "trust_state", token, None, None).await?,
+        "trust state",
+    )?;
+    let root = root_here(&trust)?;
+    let certs: Vec<TechnicianCertificate> = decode(
+        ask(core, "list_certificates", token, None, None).await?,
+        "certificates",
+    )?;
+    let cert = certs
+        .iter()
+        .find(|c| c.serial == input.serial)
+        .ok_or_else(|| failure("not_found", "no such certificate"))?;
+    let state: RevocationState = decode(
+        ask(core, "revocation_state", token, None, None).await?,
+        "revocations",
+    )?;
+    let mut revoked: Vec<[u8; 32]> = match &state.list {
+        Some(list) => {
+            let signed = outpost_trust::RevocationList(
+                serde_json::from_value(json!(list))
+                    .map_err(|e| failure("internal", e.to_string()))?,
+            );
+            signed
+                .verify(&root.verifying_key())
+                .map_err(|e| failure("internal", format!("the current revocation list: {e}")))?
+                .revoked
+        }
+        None => Vec::new(),
+    };
+    let key: [u8; 32] = hex::decode(&cert.public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| failure("internal", "a certificate key is not 32 bytes"))?;
+    if !revoked.contains(&key) {
+        revoked.push(key);
+    }
+    let list = outpost_trust::RevocationBody {
+        root_key: root.verifying_key().to_bytes(),
+        seq: state.seq + 1,
+        issued_at: chrono::Utc::now().timestamp(),
+        revoked,
+    }
+    .sign(&root);
+    ask(
+        core,
+        "add_revocation_list",
+        token,
+        None,
+        Some(json!({"list": list})),
     )
     .await
 }

@@ -103,3 +103,17 @@ CREATE INDEX runs_asset ON runs(asset_id, created_at);
 ALTER TABLE agents ADD COLUMN root_fingerprint TEXT;
 ALTER TABLE agents ADD COLUMN root_pinned TEXT;
 ALTER TABLE agents ADD COLUMN revocation_seq INTEGER;
+
+-- A technician's public key waiting for an admin's root to certify it (the private key
+-- stays in the technician's keyring).
+CREATE TABLE certificate_requests (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    requested_at INTEGER NOT NULL,
+    -- pending, issued
+    state TEXT NOT NULL DEFAULT 'pending',
+    serial TEXT
+);
+CREATE INDEX certificate_requests_state ON certificate_requests(state);

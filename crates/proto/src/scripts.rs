@@ -181,6 +181,28 @@ pub struct NewCertificate {
     pub certificate: SignedBlob,
 }
 
+/// A technician asks for their key to be certified.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewCertificateRequest {
+    /// The technician's Ed25519 public key (hex), made in their desktop app's keyring.
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct CertificateRequest {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub public_key: String,
+    pub fingerprint: String,
+    pub requested_at: DateTime<Utc>,
+    /// `pending` or `issued`.
+    pub state: String,
+    /// The clients the person may see (None: every client): what a certificate should cover.
+    pub clients: Option<Vec<Uuid>>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct NewRevocationList {
@@ -472,6 +494,24 @@ pub struct SigningSetUp {
     pub status: SigningStatus,
     /// Where the root's recovery file was written (save it somewhere safe, off this machine).
     pub recovery_file: Option<String>,
+}
+
+/// An admin's console certifies a pending request with the root in its keyring.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct CertifyRequest {
+    pub request_id: Uuid,
+    /// 1..=365 (default 90).
+    #[serde(default)]
+    #[ts(optional)]
+    pub days: Option<i64>,
+}
+
+/// An admin's console revokes a technician's key with the root in its keyring.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeCertificate {
+    pub serial: Uuid,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]

@@ -734,12 +734,12 @@ pub fn verify_run(run: &SignedRun, view: &AgentView) -> Result<Verified, Refusal
     if !signer.clients.allows(request.target_client) {
         return Err(Refusal::ClientNotAllowed);
     }
-    if request.not_after - request.not_before > MAX_RUN_WINDOW_SECS
-        || request.not_after < request.not_before
-    {
+    // Checked: extreme times must not wrap into a "short" window.
+    let window = request.not_after.checked_sub(request.not_before);
+    if !window.is_some_and(|w| (0..=MAX_RUN_WINDOW_SECS).contains(&w)) {
         return Err(Refusal::WindowTooLong);
     }
-    if view.now + CLOCK_SKEW_SECS < request.not_before {
+    if view.now.saturating_add(CLOCK_SKEW_SECS) < request.not_before {
         return Err(Refusal::NotYetValid {
             not_before: request.not_before,
             now: view.now,

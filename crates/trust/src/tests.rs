@@ -194,6 +194,15 @@ fn target_window_client_and_revocation_are_checked() {
         Err(Refusal::NotYetValid { .. })
     ));
 
+    // Extreme times do not wrap into a short window.
+    let mut req = request(&w);
+    req.not_before = i64::MIN;
+    req.not_after = i64::MAX;
+    assert_eq!(
+        judge(&w, &req.sign(&w.tech, &w.cert)).unwrap_err(),
+        Refusal::WindowTooLong
+    );
+
     let mut req = request(&w);
     req.not_after = req.not_before + MAX_RUN_WINDOW_SECS + 1;
     assert_eq!(

@@ -10,6 +10,8 @@ import type {
   AssetDetail,
   AssetPage,
   AssetQuery,
+  CertificateRequest,
+  CertifyRequest,
   ChartImage,
   ChartQuery,
   ChecksumQuery,
@@ -36,6 +38,7 @@ import type {
   NewAlertRule,
   NewAsset,
   NewCertificate,
+  NewCertificateRequest,
   NewClient,
   NewComment,
   NewContact,
@@ -55,6 +58,7 @@ import type {
   PushResponse,
   QueueCounts,
   RevocationState,
+  RevokeCertificate,
   Run,
   RunList,
   RunQuery,
@@ -290,6 +294,14 @@ export const api = {
   addCertificate: (body: NewCertificate) =>
     call<TechnicianCertificate>({ op: 'add_certificate', auth: true, write: true, body, http: { method: 'POST', path: `/trust/certificates` } }),
 
+  /** Asks for this technician's signing key to be certified. */
+  requestCertificate: (body: NewCertificateRequest) =>
+    call<CertificateRequest>({ op: 'request_certificate', auth: true, write: true, body, http: { method: 'POST', path: `/trust/certificate-requests` } }),
+
+  /** Keys waiting to be certified (admins see all; others their own). */
+  listCertificateRequests: () =>
+    call<CertificateRequest[]>({ op: 'list_certificate_requests', auth: true, write: false, http: { method: 'GET', path: `/trust/certificate-requests` } }),
+
   /** The newest root-signed revocation list. */
   revocationState: () =>
     call<RevocationState>({ op: 'revocation_state', auth: true, write: false, http: { method: 'GET', path: `/trust/revocations` } }),
@@ -409,6 +421,18 @@ export const api = {
   /** Makes the organisation's root key (once) and this admin's signing key. (desktop app only) */
   setupSigning: (body: SetupSigning) =>
     call<SigningSetUp>({ op: 'setup_signing', auth: true, write: false, body }),
+
+  /** Makes this technician's signing key here and asks an admin to certify it. (desktop app only) */
+  requestSigningKey: () =>
+    call<SigningStatus>({ op: 'request_signing_key', auth: true, write: false }),
+
+  /** Certifies a technician's key with the root in this console's keyring (admins). (desktop app only) */
+  certifyRequest: (body: CertifyRequest) =>
+    call<TechnicianCertificate>({ op: 'certify_request', auth: true, write: false, body }),
+
+  /** Revokes a technician's key with the root in this console's keyring (admins). (desktop app only) */
+  revokeCertificate: (body: RevokeCertificate) =>
+    call<RevocationState>({ op: 'revoke_certificate', auth: true, write: false, body }),
 
   /** Signs a library script for each endpoint with this technician's key and sends the runs. (desktop app only) */
   signRuns: (body: SignRuns) =>

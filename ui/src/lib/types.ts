@@ -375,6 +375,30 @@ export type NewRevocationList = { list: SignedBlob, };
 
 export type RevocationState = { seq: number, list: SignedBlob | null, };
 
+export type NewCertificateRequest = { 
+/**
+ * The technician's Ed25519 public key (hex), made in their desktop app's keyring.
+ */
+public_key: string, };
+
+export type CertificateRequest = { id: string, user_id: string, name: string, public_key: string, fingerprint: string, requested_at: string, 
+/**
+ * `pending` or `issued`.
+ */
+state: string, 
+/**
+ * The clients the person may see (None: every client): what a certificate should cover.
+ */
+clients: Array<string> | null, };
+
+export type CertifyRequest = { request_id: string, 
+/**
+ * 1..=365 (default 90).
+ */
+days?: number, };
+
+export type RevokeCertificate = { serial: string, };
+
 export type Interpreter = "bash" | "sh" | "powershell" | "cmd" | "python";
 
 export type ScriptOs = "linux" | "macos" | "windows" | "any";

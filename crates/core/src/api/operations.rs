@@ -258,6 +258,16 @@ fn table() -> Vec<Operation> {
             .admin()
             .created()
             .body(|core, who, req: NewCertificate| async move { core.add_certificate(who.actor()?, req).await }),
+        op("request_certificate", "Asks for this technician's signing key to be certified.")
+            .post("/trust/certificate-requests")
+            .writer()
+            .created()
+            .body(|core, who, req: NewCertificateRequest| async move {
+                core.request_certificate(who.actor()?, req).await
+            }),
+        op("list_certificate_requests", "Keys waiting to be certified (admins see all; others their own).")
+            .get("/trust/certificate-requests")
+            .run(|core, who| async move { core.list_certificate_requests(who.actor()?).await }),
         op("revocation_state", "The newest root-signed revocation list.")
             .get("/trust/revocations")
             .run(|core, who| async move {
@@ -386,6 +396,15 @@ fn table() -> Vec<Operation> {
         op("setup_signing", "Makes the organisation's root key (once) and this admin's signing key.")
             .admin()
             .desktop::<SetupSigning, SigningSetUp>(Shape::Body),
+        op("request_signing_key", "Makes this technician's signing key here and asks an admin to certify it.")
+            .writer()
+            .desktop::<(), SigningStatus>(Shape::Nothing),
+        op("certify_request", "Certifies a technician's key with the root in this console's keyring (admins).")
+            .admin()
+            .desktop::<CertifyRequest, TechnicianCertificate>(Shape::Body),
+        op("revoke_certificate", "Revokes a technician's key with the root in this console's keyring (admins).")
+            .admin()
+            .desktop::<RevokeCertificate, RevocationState>(Shape::Body),
         op("sign_runs", "Signs a library script for each endpoint with this technician's key and sends the runs.")
             .writer()
             .desktop::<SignRuns, Vec<Run>>(Shape::Body),

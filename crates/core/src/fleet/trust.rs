@@ -8,8 +8,8 @@ use crate::clock::from_ms;
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::store::{parse_uuid, Actor, Core};
 use outpost_proto::{
-    AgentTrust, NewCertificate, NewRevocationList, NewTrustRoot, RevocationState, SignedBlob,
-    TechnicianCertificate, TrustRoot, TrustUpdate,
+    AgentTrust, CertificateRequest, NewCertificate, NewCertificateRequest, NewRevocationList,
+    NewTrustRoot, RevocationState, SignedBlob, TechnicianCertificate, TrustRoot, TrustUpdate,
 };
 use outpost_trust::{Certificate, ClientScope, RevocationList, Signed};
 use serde_json::json;
@@ -149,6 +149,14 @@ impl Core {
         })?;
         let cert = Certificate(signed_from_wire("certificate", &input.certificate)?);
         let body = cert.verify_signature(&root).map_err(not_trusted)?;
+        // Unix seconds from 1970 to the year 9999: anything else is a mistake (or an attack
+        // on the arithmetic).
+        let sane = 0..=253_402_300_799i64;
+        if !sane.contains(&body.not_before) || !sane.contains(&body.not_after) {
+            return Err(invalid(
+                "the certificate's validity must lie between 1970 and 9999",
+            ));
+        }
         if body.not_after <= body.not_before {
             return Err(invalid("the certificate's validity ends before it starts"));
         }
@@ -197,6 +205,15 @@ impl Core {
                 body.serial
             )));
         }
+        sqlx::query(
+            "UPDATE certificate_requests SET state = 'issued', serial = ? \
+             WHERE user_id = ? AND public_key = ? AND state = 'pending'",
+        )
+        .bind(body.serial.to_string())
+        .bind(body.user_id.to_string())
+        .bind(hex::encode(body.public_key))
+        .execute(&mut *w.tx)
+        .await?;
         w.audit(
             "trust.certificate",
             "technician_certificate",
@@ -232,6 +249,106 @@ impl Core {
         rows.iter().map(certificate_from_row).collect()
     }
 
+    /// A technician asks for their key (made in their desktop app's keyring) to be certified.
+    pub async fn request_certificate(
+        &self,
+        actor: &Actor,
+        input: NewCertificateRequest,
+    ) -> CoreResult<CertificateRequest> {
+        actor.require_write()?;
+        let user = actor
+            .user_id
+            .ok_or_else(|| invalid("a certificate is requested by a person, not the system"))?;
+        let key = root_key_from_hex(&input.public_key)
+            .map_err(|_| invalid("public_key must be an Ed25519 public key, 32 bytes in hex"))?;
+        let hex_key = hex::encode(key.to_bytes());
+        let mut w = self.write(actor).await?;
+        let existing: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM certificate_requests WHERE user_id = ? AND public_key = ? AND state = 'pending'",
+        )
+        .bind(user.to_string())
+        .bind(&hex_key)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        let id = match existing {
+            Some(id) => parse_uuid(&id)?,
+            None => {
+                let id = Uuid::now_v7();
+                sqlx::query(
+                    "INSERT INTO certificate_requests (id, user_id, name, public_key, requested_at) \
+                     VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(id.to_string())
+                .bind(user.to_string())
+                .bind(&actor.name)
+                .bind(&hex_key)
+                .bind(w.now_ms())
+                .execute(&mut *w.tx)
+                .await?;
+                w.audit(
+                    "trust.request",
+                    "certificate_request",
+                    id,
+                    None,
+                    Some(json!({"fingerprint": outpost_trust::fingerprint(&key.to_bytes())})),
+                )
+                .await?;
+                id
+            }
+        };
+        w.commit().await?;
+        self.list_certificate_requests(actor)
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| CoreError::Internal("the request vanished".into()))
+    }
+
+    /// Pending requests (an admin sees everyone's; a technician their own).
+    pub async fn list_certificate_requests(
+        &self,
+        actor: &Actor,
+    ) -> CoreResult<Vec<CertificateRequest>> {
+        let rows = sqlx::query(
+            "SELECT r.*, (SELECT json_group_array(client_id) FROM user_clients c \
+             WHERE c.user_id = r.user_id) AS clients, \
+             (SELECT count(*) FROM user_clients c WHERE c.user_id = r.user_id) AS scoped \
+             FROM certificate_requests r WHERE (?1 OR r.user_id = ?2) AND r.state = 'pending' \
+             ORDER BY r.requested_at",
+        )
+        .bind(actor.role == outpost_proto::Role::Admin)
+        .bind(actor.user_id.map(|u| u.to_string()).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let key: String = r.get("public_key");
+                let bytes: [u8; 32] = hex::decode(&key)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| CoreError::Internal("a stored request key".into()))?;
+                let clients = if r.get::<i64, _>("scoped") > 0 {
+                    Some(
+                        serde_json::from_str(r.get::<&str, _>("clients"))
+                            .map_err(|e| CoreError::Internal(format!("request clients: {e}")))?,
+                    )
+                } else {
+                    None
+                };
+                Ok(CertificateRequest {
+                    id: parse_uuid(r.get("id"))?,
+                    user_id: parse_uuid(r.get("user_id"))?,
+                    name: r.get("name"),
+                    fingerprint: outpost_trust::fingerprint(&bytes),
+                    public_key: key,
+                    requested_at: from_ms(r.get("requested_at")),
+                    state: r.get("state"),
+                    clients,
+                })
+            })
+            .collect()
+    }
+
     /// An admin uploads a root-signed revocation list, newer than the one stored.
     pub async fn add_revocation_list(
         &self,
@@ -245,6 +362,11 @@ impl Core {
             .ok_or_else(|| CoreError::Conflict("the organisation has no root key yet".into()))?;
         let list = RevocationList(signed_from_wire("revocation list", &input.list)?);
         let body = list.verify(&root).map_err(not_trusted)?;
+        if !(0..=253_402_300_799i64).contains(&body.issued_at) || body.seq > i64::MAX as u64 {
+            return Err(invalid(
+                "the revocation list's time or number is impossible",
+            ));
+        }
         let mut w = self.write(actor).await?;
         let held: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM revocation_lists")
             .fetch_one(&mut *w.tx)

@@ -169,3 +169,173 @@ async fn a_script_that_could_not_run_safely_is_refused_with_a_reason() {
         "nothing half-made"
     );
 }
+
+#[tokio::test]
+async fn a_technician_asks_for_a_certificate_and_an_admin_root_issues_it() {
+    use outpost_proto::{
+        LoginRequest, NewCertificate, NewCertificateRequest, NewTrustRoot, NewUser, Role,
+    };
+    let f = fixture().await;
+    let (_, admin) = f.admin().await;
+    let tech_user = f
+        .core
+        .create_user(
+            &admin,
+            NewUser {
+                username: "tess".into(),
+                display_name: "Tess Tech".into(),
+                role: Role::Technician,
+                password: "technician-1".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let s = f
+        .core
+        .login(LoginRequest {
+            username: "tess".into(),
+            password: "technician-1".into(),
+        })
+        .await
+        .unwrap();
+    let tess = f.core.authenticate(&s.token).await.unwrap();
+    let key = outpost_trust::new_signing_key();
+    let hex_key = hex::encode(key.verifying_key().to_bytes());
+
+    // Not a key: refused with what to send.
+    let bad = f
+        .core
+        .request_certificate(
+            &tess,
+            NewCertificateRequest {
+                public_key: "abc".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("32 bytes in hex"), "{bad}");
+    let req = f
+        .core
+        .request_certificate(
+            &tess,
+            NewCertificateRequest {
+                public_key: hex_key.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    // Asking again is the same request.
+    let again = f
+        .core
+        .request_certificate(
+            &tess,
+            NewCertificateRequest {
+                public_key: hex_key.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(req.id, again.id);
+    assert_eq!(req.user_id, tech_user.id);
+    assert_eq!(
+        req.clients, None,
+        "an unscoped technician sees every client"
+    );
+    assert_eq!(
+        f.core
+            .list_certificate_requests(&admin)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // No root yet: a certificate cannot be stored.
+    let root = outpost_trust::new_signing_key();
+    let body = outpost_trust::CertificateBody {
+        serial: uuid::Uuid::now_v7(),
+        root_key: root.verifying_key().to_bytes(),
+        public_key: key.verifying_key().to_bytes(),
+        user_id: req.user_id,
+        name: req.name.clone(),
+        not_before: 1_800_000_000,
+        not_after: 1_900_000_000,
+        clients: outpost_trust::ClientScope::All,
+    };
+    let cert = serde_json::from_value(serde_json::json!(body.sign(&root))).unwrap();
+    let e = f
+        .core
+        .add_certificate(&admin, NewCertificate { certificate: cert })
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no root key"), "{e}");
+    f.core
+        .set_trust_root(
+            &admin,
+            NewTrustRoot {
+                public_key: hex::encode(root.verifying_key().to_bytes()),
+            },
+        )
+        .await
+        .unwrap();
+    // Only an admin stores certificates; a second root is refused.
+    let cert: outpost_proto::SignedBlob =
+        serde_json::from_value(serde_json::json!(body.sign(&root))).unwrap();
+    assert!(f
+        .core
+        .add_certificate(
+            &tess,
+            NewCertificate {
+                certificate: cert.clone()
+            }
+        )
+        .await
+        .is_err());
+    let other = outpost_trust::new_signing_key();
+    assert!(f
+        .core
+        .set_trust_root(
+            &admin,
+            NewTrustRoot {
+                public_key: hex::encode(other.verifying_key().to_bytes()),
+            },
+        )
+        .await
+        .is_err());
+    // Impossible times are refused, not overflowed.
+    let absurd = outpost_trust::CertificateBody {
+        not_after: i64::MAX,
+        serial: uuid::Uuid::now_v7(),
+        ..body.clone()
+    };
+    let absurd: outpost_proto::SignedBlob =
+        serde_json::from_value(serde_json::json!(absurd.sign(&root))).unwrap();
+    let e = f
+        .core
+        .add_certificate(
+            &admin,
+            NewCertificate {
+                certificate: absurd,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("between 1970 and 9999"), "{e}");
+    let stored = f
+        .core
+        .add_certificate(&admin, NewCertificate { certificate: cert })
+        .await
+        .unwrap();
+    assert_eq!(stored.public_key, hex_key);
+    assert!(
+        f.core
+            .list_certificate_requests(&admin)
+            .await
+            .unwrap()
+            .is_empty(),
+        "issued"
+    );
+    // The technician sees their own certificate.
+    let mine = f.core.list_certificates(&tess).await.unwrap();
+    assert_eq!(mine.len(), 1);
+}
