@@ -118,6 +118,7 @@ const OWN_OPERATIONS: &[&str] = &[
     "request_signing_key",
     "certify_request",
     "revoke_certificate",
+    "approve_run_here",
 ];
 
 async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
@@ -225,6 +226,11 @@ async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
             caller.actor().map_err(err)?;
             let input: RevokeCertificate = decode_body(req.input).map_err(err)?;
             scripts::revoke(core, &req.token, input).await
+        }
+        "approve_run_here" => {
+            let user = caller.actor().map_err(err)?.user_id.unwrap_or_default();
+            let input: ApproveRunHere = decode_body(req.input).map_err(err)?;
+            scripts::approve(core, &req.token, user, input).await
         }
         "sign_runs" => {
             let user = caller.actor().map_err(err)?.user_id.unwrap_or_default();

@@ -38,6 +38,7 @@ pub const ON_THE_SERVER: &[&str] = &[
     "add_revocation_list",
     "request_certificate",
     "list_certificate_requests",
+    "approve_run",
 ];
 
 fn keyring_entry(name: &str) -> Reply<keyring::Entry> {
@@ -358,9 +359,22 @@ pub async fn sign_runs(
         }
     }
     let now = chrono::Utc::now().timestamp();
-    let mut signed = Vec::with_capacity(input.assets.len());
+    // Wide runs wait for a second technician (the two-person rule): how wide is known only
+    // once every endpoint's client is.
+    let mut details = Vec::with_capacity(input.assets.len());
     for asset in &input.assets {
-        let detail: Value = ask(core, "get_asset", token, Some(*asset), None).await?;
+        details.push((
+            *asset,
+            ask(core, "get_asset", token, Some(*asset), None).await?,
+        ));
+    }
+    let clients: std::collections::HashSet<&str> = details
+        .iter()
+        .filter_map(|(_, d)| d["client_id"].as_str())
+        .collect();
+    let approvals_required = u8::from(details.len() > 50 || clients.len() > 1);
+    let mut signed = Vec::with_capacity(input.assets.len());
+    for (_, detail) in &details {
         let agent = &detail["agent"];
         let (Some(agent_id), Some(client)) = (
             agent["agent_id"]
@@ -438,7 +452,7 @@ pub async fn sign_runs(
             not_before: now - 60,
             not_after: now + hours * 3600,
             revocation_seq: trust.revocation_seq,
-            approvals_required: 0,
+            approvals_required,
             certificate_serial: cert.serial,
         };
         signed.push(req.sign(&tech, &certificate));
@@ -609,6 +623,55 @@ pub async fn revoke(
         token,
         None,
         Some(json!({"list": list})),
+    )
+    .await
+}
+
+/// A second technician approves a run with their key: a signature over the same request
+/// bytes the signer signed.
+pub async fn approve(
+    core: &std::sync::Arc<Core>,
+    token: &Option<String>,
+    user: Uuid,
+    input: ApproveRunHere,
+) -> Reply<Value> {
+    let key = load_key(&technician_key_name(user)).ok_or_else(|| {
+        failure(
+            "forbidden",
+            "this console holds no signing key for you: set up script signing first",
+        )
+    })?;
+    let st = status(core, token, user).await?;
+    let cert = st
+        .certificate
+        .ok_or_else(|| failure("forbidden", st.next_step.clone()))?;
+    let run: Run = decode(
+        ask(core, "get_run", token, Some(input.run_id), None).await?,
+        "run",
+    )?;
+    let body = outpost_trust::Signed {
+        body: serde_json::from_value(json!(run.request.body))
+            .map_err(|e| failure("internal", format!("the run's request: {e}")))?,
+        signature: serde_json::from_value(json!(run.request.signature))
+            .map_err(|e| failure("internal", format!("the run's request: {e}")))?,
+    };
+    let mut signed = outpost_trust::SignedRun {
+        request: body,
+        certificate: serde_json::from_value(json!(cert.certificate))
+            .map_err(|e| failure("internal", e.to_string()))?,
+        approvals: Vec::new(),
+    };
+    let certificate: outpost_trust::Certificate =
+        serde_json::from_value(json!(cert.certificate))
+            .map_err(|e| failure("internal", e.to_string()))?;
+    signed.approve(&key, &certificate);
+    let approval = signed.approvals.pop().expect("just added");
+    ask(
+        core,
+        "approve_run",
+        token,
+        Some(input.run_id),
+        Some(json!({"approval": approval})),
     )
     .await
 }

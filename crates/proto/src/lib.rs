@@ -1245,6 +1245,8 @@ wire_types!(
     NewRuns,
     Run,
     RunParameter,
+    ApproveRun,
+    ApproveRunHere,
     RunQuery,
     RunList,
     SigningStatus,

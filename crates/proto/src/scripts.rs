@@ -360,6 +360,8 @@ pub struct Script {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
+    /// Signed, and waiting for another technician's approval (the two-person rule).
+    AwaitingApproval,
     /// Signed and stored; the agent has not started it (offline, or not yet sent).
     Waiting,
     Running,
@@ -374,6 +376,7 @@ pub enum RunState {
 impl RunState {
     pub fn as_str(self) -> &'static str {
         match self {
+            RunState::AwaitingApproval => "awaiting_approval",
             RunState::Waiting => "waiting",
             RunState::Running => "running",
             RunState::Finished => "finished",
@@ -384,6 +387,7 @@ impl RunState {
     }
     pub fn parse(s: &str) -> Option<RunState> {
         [
+            RunState::AwaitingApproval,
             RunState::Waiting,
             RunState::Running,
             RunState::Finished,
@@ -431,6 +435,25 @@ pub struct Run {
     pub refusal: Option<String>,
     /// Parameters as signed (sealed ones without their value).
     pub parameters: Vec<RunParameter>,
+    /// Approvals the signer asked for, and who gave them.
+    pub approvals_required: i64,
+    pub approved_by: Vec<String>,
+    /// The signed request itself: what a second technician's approval signs.
+    pub request: SignedBlob,
+}
+
+/// `POST /api/v1/runs/{id}/approve`: a second technician's signature over the request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRun {
+    pub approval: RunApproval,
+}
+
+/// The desktop app approves a run with this technician's key.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRunHere {
+    pub run_id: Uuid,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]

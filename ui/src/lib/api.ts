@@ -6,6 +6,8 @@ import type {
   AlertPage,
   AlertQuery,
   AlertRule,
+  ApproveRun,
+  ApproveRunHere,
   Asset,
   AssetDetail,
   AssetPage,
@@ -274,6 +276,10 @@ export const api = {
   getRun: (id: string) =>
     call<Run>({ op: 'get_run', auth: true, write: false, id, http: { method: 'GET', path: `/runs/${enc(id)}` } }),
 
+  /** A second technician's approval of a run waiting for one. */
+  approveRun: (id: string, body: ApproveRun) =>
+    call<Run>({ op: 'approve_run', auth: true, write: true, id, body, http: { method: 'POST', path: `/runs/${enc(id)}/approve` } }),
+
   /** Stops a run (its agent kills every process it started). */
   cancelRun: (id: string) =>
     call<Run>({ op: 'cancel_run', auth: true, write: true, id, http: { method: 'POST', path: `/runs/${enc(id)}/cancel` } }),
@@ -433,6 +439,10 @@ export const api = {
   /** Revokes a technician's key with the root in this console's keyring (admins). (desktop app only) */
   revokeCertificate: (body: RevokeCertificate) =>
     call<RevocationState>({ op: 'revoke_certificate', auth: true, write: false, body }),
+
+  /** Approves a run with this technician's key from the OS keyring. (desktop app only) */
+  approveRunHere: (body: ApproveRunHere) =>
+    call<Run>({ op: 'approve_run_here', auth: true, write: false, body }),
 
   /** Signs a library script for each endpoint with this technician's key and sends the runs. (desktop app only) */
   signRuns: (body: SignRuns) =>

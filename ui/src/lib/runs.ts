@@ -3,6 +3,7 @@
 import type { Run, RunState, ScriptOs } from './types';
 
 export const RUN_STATE_LABEL: Record<RunState, string> = {
+  awaiting_approval: 'Waiting for a second technician',
   waiting: 'Waiting for the endpoint',
   running: 'Running',
   finished: 'Finished',
@@ -20,7 +21,7 @@ export const OS_LABEL: Record<ScriptOs, string> = {
 
 /** Whether a run is still moving (its page keeps asking for news). */
 export function live(r: Run): boolean {
-  return r.state === 'waiting' || r.state === 'running';
+  return r.state === 'waiting' || r.state === 'running' || r.state === 'awaiting_approval';
 }
 
 /** A run's outcome in a few words: exit code, timeout, refusal. */

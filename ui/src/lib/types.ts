@@ -433,7 +433,7 @@ export type Script = { id: string, current: ScriptVersion, versions: number,
  */
 starter: boolean, };
 
-export type RunState = "waiting" | "running" | "finished" | "refused" | "expired" | "cancelled";
+export type RunState = "awaiting_approval" | "waiting" | "running" | "finished" | "refused" | "expired" | "cancelled";
 
 export type NewRuns = { runs: Array<SignedRunRequest>, };
 
@@ -445,13 +445,25 @@ refusal_code: string | null, refusal: string | null,
 /**
  * Parameters as signed (sealed ones without their value).
  */
-parameters: Array<RunParameter>, };
+parameters: Array<RunParameter>, 
+/**
+ * Approvals the signer asked for, and who gave them.
+ */
+approvals_required: number, approved_by: Array<string>, 
+/**
+ * The signed request itself: what a second technician's approval signs.
+ */
+request: SignedBlob, };
 
 export type RunParameter = { name: string, 
 /**
  * None when sealed to the agent (a secret).
  */
 value: string | null, };
+
+export type ApproveRun = { approval: RunApproval, };
+
+export type ApproveRunHere = { run_id: string, };
 
 export type RunQuery = { asset_id?: string, state?: RunState, limit?: number, };
 

@@ -883,3 +883,156 @@ async fn the_starter_scripts_that_are_safe_here_work_on_this_machine() {
         );
     }
 }
+
+async fn call_as(
+    server: &Server,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let r = server
+        .http
+        .request(m, server.url(&format!("/api/v1{path}")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_needs_a_second_technician_waits_for_their_approval() {
+    let b = Bench::start().await;
+    let marker = b.dir.with_extension("approved");
+    let body = format!("echo ran >> {}\n", marker.display());
+    let t = b.target(&body, json!([]), 60).await;
+
+    // A second technician, with a certificate of their own.
+    let (s, bo) = b
+        .server
+        .call(
+            "POST",
+            "/users",
+            Some(
+                json!({"username": "bo", "display_name": "Bo Second", "role": "technician",
+                        "password": "second-tech-1"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{bo}");
+    let login: Value = b
+        .server
+        .http
+        .post(b.server.url("/api/v1/auth/login"))
+        .json(&json!({"username": "bo", "password": "second-tech-1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bo_token = login["token"].as_str().unwrap().to_string();
+    let bo_key = outpost_trust::new_signing_key();
+    let (bo_cert, _) = certify(
+        &b.org.root,
+        &bo_key,
+        bo["id"].as_str().unwrap(),
+        ClientScope::All,
+    );
+    let (s, r) = b
+        .server
+        .call(
+            "POST",
+            "/trust/certificates",
+            Some(json!({"certificate": bo_cert})),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+
+    let req = RunRequest {
+        approvals_required: 1,
+        ..request(&b.org, &t, vec![], 60)
+    };
+    let signed = req.sign(&b.org.tech, &b.org.cert);
+    let (s, r) = post_run(&b.server, &signed).await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r[0]["state"], "awaiting_approval", "{r}");
+    assert_eq!(r[0]["approvals_required"], 1);
+    let id = req.run_id;
+
+    // The signer cannot approve their own run.
+    let mut own = signed.clone();
+    own.approve(&b.org.tech, &b.org.cert);
+    let (s, e) = b
+        .server
+        .call(
+            "POST",
+            &format!("/runs/{id}/approve"),
+            Some(json!({"approval": own.approvals[0]})),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("nobody approves their own run"),
+        "{e}"
+    );
+    // An approval over other bytes does not count.
+    let other = request(&b.org, &t, vec![], 60).sign(&b.org.tech, &b.org.cert);
+    let mut wrong = other.clone();
+    wrong.approve(&bo_key, &bo_cert);
+    let (s, e) = call_as(
+        &b.server,
+        &bo_token,
+        "POST",
+        &format!("/runs/{id}/approve"),
+        json!({"approval": wrong.approvals[0]}),
+    )
+    .await;
+    assert_eq!(s, 400, "{e}");
+    // Bo's approval sent by someone else is refused too.
+    let mut right = signed.clone();
+    right.approve(&bo_key, &bo_cert);
+    let (s, _) = b
+        .server
+        .call(
+            "POST",
+            &format!("/runs/{id}/approve"),
+            Some(json!({"approval": right.approvals[0]})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!marker.exists(), "nothing runs before the approval");
+
+    let (s, r) = call_as(
+        &b.server,
+        &bo_token,
+        "POST",
+        &format!("/runs/{id}/approve"),
+        json!({"approval": right.approvals[0]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["approved_by"].as_array().unwrap().len(), 1, "{r}");
+    let run = run_until_done(&b.server, id, 60).await;
+    assert_eq!(run["state"], "finished", "{run}");
+    assert_eq!(run["exit_code"], 0);
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "ran\n");
+    // Approving again: it is not waiting any more.
+    let (s, _) = call_as(
+        &b.server,
+        &bo_token,
+        "POST",
+        &format!("/runs/{id}/approve"),
+        json!({"approval": right.approvals[0]}),
+    )
+    .await;
+    assert_eq!(s, 409);
+}

@@ -236,6 +236,12 @@ fn table() -> Vec<Operation> {
         op("get_run", "One run: state, exit code, output, times, who signed it.")
             .get("/runs/{id}")
             .id(|core, who, id| async move { core.get_run(who.actor()?, id).await }),
+        op("approve_run", "A second technician's approval of a run waiting for one.")
+            .post("/runs/{id}/approve")
+            .writer()
+            .id_body(|core, who, id, req: ApproveRun| async move {
+                core.approve_run(who.actor()?, id, req).await
+            }),
         op("cancel_run", "Stops a run (its agent kills every process it started).")
             .post("/runs/{id}/cancel")
             .writer()
@@ -405,6 +411,9 @@ fn table() -> Vec<Operation> {
         op("revoke_certificate", "Revokes a technician's key with the root in this console's keyring (admins).")
             .admin()
             .desktop::<RevokeCertificate, RevocationState>(Shape::Body),
+        op("approve_run_here", "Approves a run with this technician's key from the OS keyring.")
+            .writer()
+            .desktop::<ApproveRunHere, Run>(Shape::Body),
         op("sign_runs", "Signs a library script for each endpoint with this technician's key and sends the runs.")
             .writer()
             .desktop::<SignRuns, Vec<Run>>(Shape::Body),

@@ -202,6 +202,8 @@ pub(crate) fn run_from_row(r: &sqlx::sqlite::SqliteRow) -> CoreResult<Run> {
     let state: String = r.get("state");
     let params: String = r.get("parameters");
     let key: String = r.get("signer_key");
+    let signed: SignedRunRequest = serde_json::from_str(r.get("signed"))
+        .map_err(|e| CoreError::Internal(format!("a stored signed run: {e}")))?;
     let key_bytes: [u8; 32] = hex::decode(&key)
         .ok()
         .and_then(|b| b.try_into().ok())
@@ -235,7 +237,25 @@ pub(crate) fn run_from_row(r: &sqlx::sqlite::SqliteRow) -> CoreResult<Run> {
         refusal: r.get("refusal"),
         parameters: serde_json::from_str::<Vec<RunParameter>>(&params)
             .map_err(|e| CoreError::Internal(format!("stored run parameters: {e}")))?,
+        approvals_required: signed_claims(&signed).map_or(0, |r| r.approvals_required as i64),
+        approved_by: signed
+            .approvals
+            .iter()
+            .filter_map(|a| {
+                serde_json::from_value::<outpost_trust::Certificate>(json!(a.certificate)).ok()
+            })
+            .filter_map(|c| c.claims().ok().map(|b| b.name))
+            .collect(),
+        request: signed.request.clone(),
     })
+}
+
+/// The fields of a stored request, unchecked (they were checked when it was stored).
+pub(crate) fn signed_claims(s: &SignedRunRequest) -> Option<outpost_trust::RunRequest> {
+    serde_json::from_value::<outpost_trust::SignedRun>(json!(s))
+        .ok()?
+        .claims()
+        .ok()
 }
 
 impl Core {
@@ -311,7 +331,7 @@ impl Core {
         let actor = crate::store::Actor::system();
         let mut w = self.write(&actor).await?;
         let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM runs WHERE state = 'waiting' AND not_after <= ?")
+            sqlx::query_scalar("SELECT id FROM runs WHERE state IN ('waiting', 'awaiting_approval') AND not_after <= ?")
                 .bind(w.now_ms())
                 .fetch_all(&mut *w.tx)
                 .await?;

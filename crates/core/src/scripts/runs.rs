@@ -8,7 +8,7 @@ use crate::fleet::runs::{run_from_row, RUN_SELECT};
 use crate::fleet::trust::signed_from_wire;
 use crate::store::{parse_uuid, Actor, Core};
 use outpost_proto::{
-    NewRuns, ParameterKind, Run, RunList, RunParameter, RunQuery, RunState, ScriptOs,
+    ApproveRun, NewRuns, ParameterKind, Run, RunList, RunParameter, RunQuery, RunState, ScriptOs,
     SignedRunRequest,
 };
 use outpost_trust::{AgentView, ParameterValue, RevocationBody, RevocationList, SignedRun};
@@ -108,17 +108,33 @@ impl Core {
             actor
                 .require_client(client)
                 .map_err(|e| at(e.to_string()))?;
-            let verified = outpost_trust::verify_run(
-                &signed,
-                &AgentView {
-                    root: &root,
-                    agent_id: claims.target_agent,
-                    client_id: Some(client),
-                    revocations: &revocations,
-                    now: now.timestamp(),
-                },
-            )
-            .map_err(|e| at(format!("{e} ({})", e.code())))?;
+            let view = AgentView {
+                root: &root,
+                agent_id: claims.target_agent,
+                client_id: Some(client),
+                revocations: &revocations,
+                now: now.timestamp(),
+            };
+            // Approvals come last in the checks: a request that only lacks them is kept
+            // until another technician approves it.
+            let (verified, awaiting) = match outpost_trust::verify_run(&signed, &view) {
+                Ok(v) => (v, false),
+                Err(outpost_trust::Refusal::NotApproved { .. }) => {
+                    // Everything else verified; read the signer from the certificate.
+                    let signer = signed
+                        .certificate
+                        .verify(&root, now.timestamp())
+                        .map_err(|e| at(e.to_string()))?;
+                    (
+                        outpost_trust::Verified {
+                            request: signed.claims().map_err(|e| at(e.to_string()))?,
+                            signer,
+                        },
+                        true,
+                    )
+                }
+                Err(e) => return Err(at(format!("{e} ({})", e.code()))),
+            };
             if actor.user_id != Some(verified.signer.user_id) {
                 return Err(at(
                     "a run is sent by the technician who signed it (this one was signed by \
@@ -219,6 +235,7 @@ impl Core {
                 parse_uuid(agent.get("asset_id"))?,
                 client,
                 shown,
+                awaiting,
             ));
         }
         if (checked.len() > WIDE_RUN_ENDPOINTS || clients.len() > 1)
@@ -232,7 +249,7 @@ impl Core {
 
         let mut w = self.write(actor).await?;
         let mut ids = Vec::with_capacity(checked.len());
-        for (wire, v, asset, client, shown) in &checked {
+        for (wire, v, asset, client, shown, awaiting) in &checked {
             let req = &v.request;
             let signed_json = serde_json::to_string(wire).map_err(|e| invalid(e.to_string()))?;
             let existing: Option<String> =
@@ -253,9 +270,10 @@ impl Core {
                         "INSERT INTO runs (id, state, script_id, script_version, asset_id, agent_id, \
                          client_id, signer_user_id, signer_name, signer_key, signed, parameters, \
                          not_before, not_after, created_at, created_by) \
-                         VALUES (?, 'waiting', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     )
                     .bind(req.run_id.to_string())
+                    .bind(if *awaiting { "awaiting_approval" } else { "waiting" })
                     .bind(req.script_id.to_string())
                     .bind(req.script_version as i64)
                     .bind(asset.to_string())
@@ -335,6 +353,112 @@ impl Core {
         })
     }
 
+    /// A second technician approves a run waiting for it. Nobody approves their own run; the
+    /// approval must verify (a current, unrevoked certificate of the approving person, over
+    /// the exact request bytes). With enough approvals the run goes to its agent.
+    pub async fn approve_run(&self, actor: &Actor, id: Uuid, input: ApproveRun) -> CoreResult<Run> {
+        actor.require_write()?;
+        let run = self.get_run(actor, id).await?;
+        if run.state != RunState::AwaitingApproval {
+            return Err(CoreError::Conflict(format!(
+                "the run is {}, not waiting for an approval",
+                run.state.as_str()
+            )));
+        }
+        let root = self
+            .root_verifying_key()
+            .await?
+            .ok_or_else(|| CoreError::Conflict("the organisation has no root key".into()))?;
+        let now = self.now().timestamp();
+        let approval: outpost_trust::Approval = serde_json::from_value(json!(input.approval))
+            .map_err(|e| invalid(format!("the approval: {e}")))?;
+        let approver = approval
+            .certificate
+            .verify(&root, now)
+            .map_err(|e| invalid(format!("the approver's certificate: {e}")))?;
+        if actor.user_id != Some(approver.user_id) {
+            return Err(invalid(
+                "an approval is sent by the technician whose key made it",
+            ));
+        }
+        let stored: String = sqlx::query_scalar("SELECT signed FROM runs WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        let wire: SignedRunRequest = serde_json::from_str(&stored)
+            .map_err(|e| CoreError::Internal(format!("a stored signed run: {e}")))?;
+        let mut signed = signed_run_from_wire(&wire)?;
+        if signed
+            .certificate
+            .claims()
+            .is_ok_and(|c| c.user_id == approver.user_id)
+        {
+            return Err(invalid(
+                "nobody approves their own run: ask another technician",
+            ));
+        }
+        if signed.approvals.iter().any(|a| {
+            a.certificate
+                .claims()
+                .is_ok_and(|c| c.user_id == approver.user_id)
+        }) {
+            return Err(CoreError::Conflict("you approved this run already".into()));
+        }
+        signed.approvals.push(approval);
+        let client = run.client_id;
+        let revocations = self.current_revocations().await?;
+        let view = AgentView {
+            root: &root,
+            agent_id: run.agent_id,
+            client_id: Some(client),
+            revocations: &revocations,
+            now,
+        };
+        // Approvals that count, before and with this one: it must add one.
+        let counted = |run: &outpost_trust::SignedRun| match outpost_trust::verify_run(run, &view) {
+            Ok(_) => Ok((true, u8::MAX)),
+            Err(outpost_trust::Refusal::NotApproved { valid, .. }) => Ok((false, valid)),
+            Err(e) => Err(invalid(format!("{e} ({})", e.code()))),
+        };
+        let mut without = signed.clone();
+        without.approvals.pop();
+        let (_, before) = counted(&without)?;
+        let (complete, after) = counted(&signed)?;
+        if !complete && after <= before {
+            return Err(invalid(
+                "the approval does not verify over this run's request (or its key is revoked)",
+            ));
+        }
+        let new_wire: SignedRunRequest = serde_json::from_value(json!(signed))
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let mut w = self.write(actor).await?;
+        sqlx::query(
+            "UPDATE runs SET signed = ?, state = ? WHERE id = ? AND state = 'awaiting_approval'",
+        )
+        .bind(serde_json::to_string(&new_wire).map_err(|e| CoreError::Internal(e.to_string()))?)
+        .bind(if complete {
+            "waiting"
+        } else {
+            "awaiting_approval"
+        })
+        .bind(id.to_string())
+        .execute(&mut *w.tx)
+        .await?;
+        w.audit(
+            "run.approve",
+            "run",
+            id,
+            None,
+            Some(json!({"approver": approver.name, "complete": complete})),
+        )
+        .await?;
+        w.commit().await?;
+        if complete {
+            self.announce("runs.new", Uuid::nil());
+        }
+        self.get_run(actor, id).await
+    }
+
     /// Stops a run: one not yet started never starts; a running one is killed by its agent
     /// with every process it started.
     pub async fn cancel_run(&self, actor: &Actor, id: Uuid) -> CoreResult<Run> {
@@ -342,10 +466,10 @@ impl Core {
         let run = self.get_run(actor, id).await?;
         let mut w = self.write(actor).await?;
         match run.state {
-            RunState::Waiting => {
+            RunState::Waiting | RunState::AwaitingApproval => {
                 sqlx::query(
                     "UPDATE runs SET state = 'cancelled', cancel_requested_at = ?1, ended_at = ?1 \
-                     WHERE id = ?2 AND state = 'waiting'",
+                     WHERE id = ?2 AND state IN ('waiting', 'awaiting_approval')",
                 )
                 .bind(w.now_ms())
                 .bind(id.to_string())
