@@ -462,7 +462,7 @@ pub async fn sign_runs(
         "create_runs",
         token,
         None,
-        Some(json!({"runs": signed})),
+        Some(json!({"runs": signed, "ticket_id": input.ticket_id})),
     )
     .await
 }

@@ -94,7 +94,10 @@ CREATE TABLE runs (
     stderr_truncated INTEGER NOT NULL DEFAULT 0,
     refusal_code TEXT,
     refusal TEXT,
-    cancel_requested_at INTEGER
+    cancel_requested_at INTEGER,
+    -- Run from a ticket (or its alert): the result is noted on it once it ends.
+    ticket_id TEXT,
+    noted INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX runs_agent_state ON runs(agent_id, state);
 CREATE INDEX runs_asset ON runs(asset_id, created_at);

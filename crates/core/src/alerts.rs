@@ -539,6 +539,12 @@ impl Core {
     /// entry point).
     pub async fn receive(&self, batch: &[Arrival]) -> CoreResult<IngestReport> {
         let report = self.ingest(batch).await?;
+        if !report.ended_runs.is_empty() {
+            // Stored already: a failure to note it on its ticket is said, not fatal.
+            if let Err(e) = self.note_runs_on_tickets(&report.ended_runs).await {
+                tracing::warn!(error = %e, "a run's result could not be noted on its ticket");
+            }
+        }
         if !report.observations.is_empty() {
             self.refresh_alert_rules().await?;
             let mut decisions = Vec::new();

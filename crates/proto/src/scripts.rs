@@ -405,6 +405,10 @@ impl RunState {
 #[serde(deny_unknown_fields)]
 pub struct NewRuns {
     pub runs: Vec<SignedRunRequest>,
+    /// Run from this ticket (or its alert): the result is noted on it.
+    #[serde(default)]
+    #[ts(optional)]
+    pub ticket_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
@@ -440,6 +444,9 @@ pub struct Run {
     pub approved_by: Vec<String>,
     /// The signed request itself: what a second technician's approval signs.
     pub request: SignedBlob,
+    /// The ticket it was run from: its result is noted there as an internal comment.
+    pub ticket_id: Option<Uuid>,
+    pub ticket_number: Option<i64>,
 }
 
 /// `POST /api/v1/runs/{id}/approve`: a second technician's signature over the request.
@@ -557,4 +564,8 @@ pub struct SignRuns {
     #[serde(default)]
     #[ts(optional)]
     pub valid_hours: Option<i64>,
+    /// Run from this ticket: the result is noted on it.
+    #[serde(default)]
+    #[ts(optional)]
+    pub ticket_id: Option<Uuid>,
 }

@@ -435,7 +435,11 @@ starter: boolean, };
 
 export type RunState = "awaiting_approval" | "waiting" | "running" | "finished" | "refused" | "expired" | "cancelled";
 
-export type NewRuns = { runs: Array<SignedRunRequest>, };
+export type NewRuns = { runs: Array<SignedRunRequest>, 
+/**
+ * Run from this ticket (or its alert): the result is noted on it.
+ */
+ticket_id?: string, };
 
 export type Run = { id: string, state: RunState, script_id: string, script_version: number, script_name: string, asset_id: string, asset_name: string, agent_id: string, client_id: string, signer: string, signer_fingerprint: string, signed_at: string, not_after: string, started_at: string | null, ended_at: string | null, outcome: RunOutcome | null, exit_code: number | null, stdout: string, stderr: string, stdout_truncated: boolean, stderr_truncated: boolean, 
 /**
@@ -453,7 +457,11 @@ approvals_required: number, approved_by: Array<string>,
 /**
  * The signed request itself: what a second technician's approval signs.
  */
-request: SignedBlob, };
+request: SignedBlob, 
+/**
+ * The ticket it was run from: its result is noted there as an internal comment.
+ */
+ticket_id: string | null, ticket_number: number | null, };
 
 export type RunParameter = { name: string, 
 /**
@@ -517,7 +525,11 @@ assets: Array<string>, parameters: Array<RunValue>,
 /**
  * How long a run may wait for an offline endpoint, 1..=744 hours (default 24).
  */
-valid_hours?: number, };
+valid_hours?: number, 
+/**
+ * Run from this ticket: the result is noted on it.
+ */
+ticket_id?: string, };
 
 export type Stat = { min: number, avg: number, max: number, };
 

@@ -1036,3 +1036,104 @@ async fn a_run_that_needs_a_second_technician_waits_for_their_approval() {
     .await;
     assert_eq!(s, 409);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_from_a_ticket_notes_its_result_on_the_ticket() {
+    let b = Bench::start().await;
+    let (s, ticket) = b
+        .server
+        .call(
+            "POST",
+            "/tickets",
+            Some(json!({"title": "Disk nearly full on the file server", "client_id": b.client})),
+        )
+        .await;
+    assert_eq!(s, 201, "{ticket}");
+    let ticket_id = ticket["id"].as_str().unwrap().to_string();
+    let t = b
+        .target(
+            "echo 'freed 2.1 GiB'\necho 'one warning' >&2\n",
+            json!([]),
+            60,
+        )
+        .await;
+    let req = request(&b.org, &t, vec![], 60);
+    let signed = req.sign(&b.org.tech, &b.org.cert);
+
+    // A ticket of another client is refused.
+    let other = b.server.client("Other Ltd").await;
+    let (_, foreign) = b
+        .server
+        .call(
+            "POST",
+            "/tickets",
+            Some(json!({"title": "x", "client_id": other})),
+        )
+        .await;
+    let (s, e) = b
+        .server
+        .call(
+            "POST",
+            "/runs",
+            Some(json!({"runs": [signed], "ticket_id": foreign["id"]})),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("another client than the ticket"),
+        "{e}"
+    );
+
+    let (s, r) = b
+        .server
+        .call(
+            "POST",
+            "/runs",
+            Some(json!({"runs": [signed], "ticket_id": ticket_id})),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r[0]["ticket_number"], ticket["number"]);
+    run_until_done(&b.server, req.run_id, 60).await;
+    let detail = wait_for(20, "the result noted on the ticket", || async {
+        let (_, d) = b
+            .server
+            .call("GET", &format!("/tickets/{ticket_id}"), None)
+            .await;
+        let noted = d["comments"].as_array()?.iter().any(|c| {
+            c["body"]
+                .as_str()
+                .is_some_and(|t| t.contains("freed 2.1 GiB"))
+        });
+        noted.then_some(d)
+    })
+    .await;
+    let comment = detail["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["body"].as_str().unwrap().contains("freed"))
+        .unwrap();
+    assert_eq!(comment["internal"], true, "{comment}");
+    let body = comment["body"].as_str().unwrap();
+    assert!(
+        body.contains("exit code 0") && body.contains("one warning"),
+        "{body}"
+    );
+    // Noted once, whatever else the agent reports.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, d) = b
+        .server
+        .call("GET", &format!("/tickets/{ticket_id}"), None)
+        .await;
+    let notes = d["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["body"].as_str().unwrap().contains("freed"))
+        .count();
+    assert_eq!(notes, 1);
+}

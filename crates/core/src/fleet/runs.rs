@@ -76,15 +76,16 @@ fn parse_outcome(s: &str) -> Option<RunOutcome> {
     })
 }
 
-/// Stores one fresh report inside the ingest transaction.
+/// Stores one fresh report inside the ingest transaction; true when it ended the run.
 pub(crate) async fn store_run_event(
     w: &mut WriteTx<'_>,
     a: &Arrival,
     e: &RunEvent,
-) -> CoreResult<()> {
+) -> CoreResult<bool> {
     let run = e.run_id.to_string();
     let agent = a.agent_id.to_string();
     let at = to_ms(e.at);
+    let mut ended = false;
     match &e.event {
         RunEventKind::Started { .. } => {
             sqlx::query(
@@ -151,6 +152,7 @@ pub(crate) async fn store_run_event(
             .execute(&mut *w.tx)
             .await?
             .rows_affected();
+            ended = done > 0;
             if done > 0 {
                 w.audit(
                     "run.finish",
@@ -178,6 +180,7 @@ pub(crate) async fn store_run_event(
             .execute(&mut *w.tx)
             .await?
             .rows_affected();
+            ended = done > 0;
             if done > 0 {
                 w.audit(
                     "run.refused",
@@ -190,10 +193,11 @@ pub(crate) async fn store_run_event(
             }
         }
     }
-    Ok(())
+    Ok(ended)
 }
 
 pub(crate) const RUN_SELECT: &str = "SELECT r.*, coalesce(a.name, '') AS asset_name, \
+     (SELECT t.number FROM tickets t WHERE t.id = r.ticket_id) AS ticket_number, \
      coalesce((SELECT v.name FROM script_versions v WHERE v.script_id = r.script_id \
                AND v.version = r.script_version), '') AS script_name \
      FROM runs r LEFT JOIN assets a ON a.id = r.asset_id";
@@ -247,6 +251,11 @@ pub(crate) fn run_from_row(r: &sqlx::sqlite::SqliteRow) -> CoreResult<Run> {
             .filter_map(|c| c.claims().ok().map(|b| b.name))
             .collect(),
         request: signed.request.clone(),
+        ticket_id: r
+            .get::<Option<String>, _>("ticket_id")
+            .map(|t| parse_uuid(&t))
+            .transpose()?,
+        ticket_number: r.get("ticket_number"),
     })
 }
 

@@ -158,6 +158,8 @@ pub enum Observation {
 pub struct IngestReport {
     pub stored: Vec<bool>,
     pub observations: Vec<Observation>,
+    /// Runs that ended in this batch (their tickets get the result).
+    pub ended_runs: Vec<Uuid>,
 }
 
 fn gateway() -> Actor {
@@ -180,6 +182,7 @@ impl Core {
         let mut observations = Vec::new();
         let mut earliest_bucket: Option<i64> = None;
         let mut run_reports = false;
+        let mut ended_runs = Vec::new();
         for a in batch {
             let Some(seq) = a.message.seq() else {
                 stored.push(false);
@@ -229,7 +232,9 @@ impl Core {
                         }
                     }
                     AgentMessage::Run(e) => {
-                        crate::fleet::runs::store_run_event(&mut w, a, e).await?;
+                        if crate::fleet::runs::store_run_event(&mut w, a, e).await? {
+                            ended_runs.push(e.run_id);
+                        }
                         run_reports = true;
                     }
                     AgentMessage::Hello { .. } | AgentMessage::Trust(_) => {}
@@ -252,6 +257,7 @@ impl Core {
         Ok(IngestReport {
             stored,
             observations,
+            ended_runs,
         })
     }
 

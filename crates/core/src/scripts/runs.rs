@@ -70,6 +70,22 @@ impl Core {
                 "at most {MAX_RUNS_PER_REQUEST} runs per request; send the rest in another"
             )));
         }
+        let ticket_client = match input.ticket_id {
+            Some(t) => {
+                let c: Option<String> =
+                    sqlx::query_scalar("SELECT client_id FROM tickets WHERE id = ?")
+                        .bind(t.to_string())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                let c = c
+                    .map(|c| parse_uuid(&c))
+                    .transpose()?
+                    .filter(|c| actor.may_see(*c))
+                    .ok_or_else(|| CoreError::NotFound(format!("ticket {t} does not exist")))?;
+                Some(c)
+            }
+            None => None,
+        };
         let root = self.root_verifying_key().await?.ok_or_else(|| {
             CoreError::Conflict(
                 "the organisation has no root key yet, so no run can be signed; an admin makes \
@@ -228,6 +244,11 @@ impl Core {
             {
                 return Err(at(format!("parameter {} is required", missing.name)));
             }
+            if ticket_client.is_some_and(|c| c != client) {
+                return Err(at(
+                    "the endpoint belongs to another client than the ticket".into()
+                ));
+            }
             clients.insert(client);
             checked.push((
                 wire,
@@ -269,8 +290,8 @@ impl Core {
                     sqlx::query(
                         "INSERT INTO runs (id, state, script_id, script_version, asset_id, agent_id, \
                          client_id, signer_user_id, signer_name, signer_key, signed, parameters, \
-                         not_before, not_after, created_at, created_by) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         not_before, not_after, created_at, created_by, ticket_id) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     )
                     .bind(req.run_id.to_string())
                     .bind(if *awaiting { "awaiting_approval" } else { "waiting" })
@@ -288,6 +309,7 @@ impl Core {
                     .bind(req.not_after * 1000)
                     .bind(w.now_ms())
                     .bind(&actor.name)
+                    .bind(input.ticket_id.map(|t| t.to_string()))
                     .execute(&mut *w.tx)
                     .await?;
                     w.audit(
@@ -494,5 +516,77 @@ impl Core {
         w.commit().await?;
         self.announce("run.cancel", id);
         self.get_run(actor, id).await
+    }
+}
+
+impl Core {
+    /// Notes the result of each ended run on the ticket it was run from (an internal
+    /// comment by the technician who signed it), once.
+    pub async fn note_runs_on_tickets(&self, runs: &[Uuid]) -> CoreResult<()> {
+        for id in runs {
+            let row = sqlx::query(&format!(
+                "{} WHERE r.id = ? AND r.ticket_id IS NOT NULL AND r.noted = 0",
+                crate::fleet::runs::RUN_SELECT
+            ))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(row) = row else { continue };
+            let run = run_from_row(&row)?;
+            let (Some(ticket), Ok(author)) = (
+                run.ticket_id,
+                parse_uuid(row.get::<&str, _>("signer_user_id")),
+            ) else {
+                continue;
+            };
+            let tail = |s: &str| {
+                let chars: Vec<char> = s.chars().collect();
+                let keep = chars.len().min(4000);
+                let cut = chars.len() > keep;
+                format!(
+                    "{}{}",
+                    if cut { "…\n" } else { "" },
+                    chars[chars.len() - keep..].iter().collect::<String>()
+                )
+            };
+            let result = match (run.state, run.outcome, run.exit_code) {
+                (RunState::Refused, _, _) => format!(
+                    "refused by the agent: {}",
+                    run.refusal.clone().unwrap_or_default()
+                ),
+                (_, Some(outpost_proto::RunOutcome::TimedOut), _) => "timed out".into(),
+                (_, Some(outpost_proto::RunOutcome::Cancelled), _) => "cancelled".into(),
+                (_, Some(outpost_proto::RunOutcome::Failed), _) => "could not start".into(),
+                (_, _, Some(code)) => format!("exit code {code}"),
+                _ => run.state.as_str().into(),
+            };
+            let mut text = format!(
+                "Ran {} v{} on {} (signed by {}): {result}.",
+                run.script_name, run.script_version, run.asset_name, run.signer
+            );
+            if !run.stdout.is_empty() {
+                text.push_str(&format!("\n\nOutput:\n{}", tail(&run.stdout)));
+            }
+            if !run.stderr.is_empty() {
+                text.push_str(&format!("\n\nErrors:\n{}", tail(&run.stderr)));
+            }
+            let actor = Actor {
+                user_id: Some(author),
+                name: run.signer.clone(),
+                role: outpost_proto::Role::Technician,
+                clients: None,
+            };
+            let mut w = self.write(&actor).await?;
+            let engine = crate::desk::sla::engine_in(&mut w).await?;
+            let now = w.now;
+            crate::desk::tickets::insert_comment(&mut w, &engine, ticket, author, &text, true, now)
+                .await?;
+            sqlx::query("UPDATE runs SET noted = 1 WHERE id = ?")
+                .bind(id.to_string())
+                .execute(&mut *w.tx)
+                .await?;
+            w.commit().await?;
+        }
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! no domain is reached from store or sync and no two modules import each other.
 //!
 //! clock, error < store < sync < clients < auth, fleet, desk < scripts < alerts < demo, records < api
+//! (scripts notes run results on tickets; alerts will run scripts when they fire)
 
 use std::path::Path;
 
