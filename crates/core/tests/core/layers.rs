@@ -52,7 +52,7 @@ fn each_layer_imports_only_the_layers_below_it() {
         (
             "scripts",
             &[
-                "clock", "error", "store", "sync", "clients", "auth", "fleet",
+                "clock", "error", "store", "sync", "clients", "auth", "fleet", "desk",
             ],
         ),
         (
