@@ -803,6 +803,16 @@ test('admin adds an endpoint: the real agent enrolls with the command shown, Fle
     await waitForText(alertRow.locator('.ack'), /seen by/, 'the acknowledgement');
     await shot('33-alerts');
 
+    // The alert's ticket knows its endpoint and offers a script run on it (signed in the
+    // desktop app; its result would be noted on this ticket).
+    await alertRow.locator('a.ticket').click();
+    await page.getByTestId('ticket-endpoints').waitFor();
+    assert.ok(((await page.getByTestId('ticket-endpoints').textContent()) ?? '').includes('CLINIC-PC'));
+    await page.getByTestId('ticket-run-script').click();
+    await page.getByTestId('run-for-ticket').waitFor();
+    await page.getByTestId('run-sign-elsewhere').waitFor();
+    await page.keyboard.press('Escape');
+
     // Nothing the endpoint said ran, and no element it named was made.
     assert.equal(await page.evaluate(() => window.__pwned ?? null), null, 'agent text ran as script');
     assert.equal(await page.locator('img[src="x"]').count(), 0, 'agent text became an element');

@@ -1017,6 +1017,10 @@ impl Core {
             wh.push("r.kind = ?".into());
             binds.push(k.as_str().into());
         }
+        if let Some(t) = q.ticket_id {
+            wh.push("al.ticket_id = ?".into());
+            binds.push(t.to_string());
+        }
         if q.unacknowledged == Some(true) {
             wh.push("al.acknowledged_at IS NULL".into());
         }

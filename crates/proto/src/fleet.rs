@@ -735,6 +735,10 @@ pub struct AlertQuery {
     #[serde(default)]
     #[ts(optional)]
     pub kind: Option<AlertKind>,
+    /// The alerts that opened (or note on) this ticket.
+    #[serde(default)]
+    #[ts(optional)]
+    pub ticket_id: Option<Uuid>,
     /// Only alerts nobody has acknowledged.
     #[serde(default)]
     #[ts(optional)]

@@ -752,6 +752,10 @@ message: string, value: number, ticket_id: string | null, ticket_number: number 
 
 export type AlertQuery = { state?: AlertState, asset_id?: string, client_id?: string, kind?: AlertKind, 
 /**
+ * The alerts that opened (or note on) this ticket.
+ */
+ticket_id?: string, 
+/**
  * Only alerts nobody has acknowledged.
  */
 unacknowledged?: boolean, 
