@@ -206,7 +206,7 @@ async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
         }
         "signing_status" => {
             let user = caller.actor().map_err(err)?.user_id.unwrap_or_default();
-            answer(scripts::status(core, &req.token, user).await?)
+            answer(scripts::status_in(core, Some(&state.data_dir), &req.token, user).await?)
         }
         "setup_signing" => {
             let actor = caller.actor().map_err(err)?.clone();
@@ -235,7 +235,7 @@ async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
         "sign_runs" => {
             let user = caller.actor().map_err(err)?.user_id.unwrap_or_default();
             let input: SignRuns = decode_body(req.input).map_err(err)?;
-            scripts::sign_runs(core, &req.token, user, input).await
+            scripts::sign_runs(core, &state.data_dir, &req.token, user, input).await
         }
         "sync_now" => {
             // A failed round is reported in the status (last_error), not as a failed command.
@@ -333,7 +333,7 @@ fn main() {
                 .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))?;
             let core = Arc::new(core);
             let wake = Arc::new(Notify::new());
-            sync::spawn(core.clone(), wake.clone());
+            sync::spawn(core.clone(), wake.clone(), dir.clone());
             let gateway = gateway::Standalone::new(&dir);
             tauri::async_runtime::block_on(gateway.resume(&core));
             app.manage(Console {

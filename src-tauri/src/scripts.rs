@@ -2,9 +2,10 @@
 //! organisation's root key and each technician's key live in the OS keyring (never in a
 //! file, never on the server); the root also leaves a passphrase-encrypted recovery file.
 //!
-//! The library, runs and trust material live on the server when this console is connected
-//! (it asks the server for them, by the same routes the web console uses), and in its own
-//! store when it runs standalone.
+//! The script library syncs, so it is here offline. Runs and trust material live on the
+//! server when this console is connected (it asks the server for them, by the same routes the
+//! web console uses), and in its own store when it runs standalone. Runs signed while the
+//! server cannot be reached wait in an outbox file and go at the next sync.
 
 use crate::{err, failure, sync, Reply};
 use outpost_core::api::{self, Input, Request};
@@ -21,11 +22,6 @@ const KEYRING_SERVICE: &str = "com.outpost.console";
 
 /// Operations whose answer lives on the server when this console is connected.
 pub const ON_THE_SERVER: &[&str] = &[
-    "list_scripts",
-    "create_script",
-    "get_script",
-    "update_script",
-    "script_versions",
     "create_runs",
     "list_runs",
     "get_run",
@@ -125,6 +121,105 @@ pub async fn forward(core: &Core, op: &api::Operation, req: &Request) -> Option<
     )
 }
 
+/// What signing needs from the server, kept from the last time it answered (the trust
+/// state, this technician's certificate, endpoints' agents), so runs can be signed offline.
+fn cache_path(dir: &Path) -> std::path::PathBuf {
+    dir.join("signing-cache.json")
+}
+
+fn cache_get(dir: &Path, key: &str) -> Option<Value> {
+    let text = std::fs::read(cache_path(dir)).ok()?;
+    let map: serde_json::Map<String, Value> = serde_json::from_slice(&text).ok()?;
+    map.get(key).cloned()
+}
+
+fn cache_put(dir: &Path, key: &str, value: &Value) {
+    let mut map: serde_json::Map<String, Value> = std::fs::read(cache_path(dir))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    map.insert(key.to_string(), value.clone());
+    let _ = std::fs::write(
+        cache_path(dir),
+        serde_json::to_vec(&map).unwrap_or_default(),
+    );
+}
+
+/// Like [`ask`], but offline it answers with what the server said last time.
+async fn ask_cached(
+    core: &std::sync::Arc<Core>,
+    dir: &Path,
+    name: &str,
+    token: &Option<String>,
+    id: Option<Uuid>,
+) -> Reply<Value> {
+    let key = match id {
+        Some(id) => format!("{name}/{id}"),
+        None => name.to_string(),
+    };
+    match ask(core, name, token, id, None).await {
+        Ok(v) => {
+            cache_put(dir, &key, &v);
+            Ok(v)
+        }
+        Err(e) if e.code == "unavailable" => cache_get(dir, &key).ok_or(e),
+        Err(e) => Err(e),
+    }
+}
+
+/// Signed runs waiting for the server (signed while it could not be reached).
+fn outbox_path(dir: &Path) -> std::path::PathBuf {
+    dir.join("outbox-runs.json")
+}
+
+fn outbox_read(dir: &Path) -> Vec<Value> {
+    std::fs::read(outbox_path(dir))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn outbox_write(dir: &Path, items: &[Value]) -> Reply<()> {
+    let tmp = outbox_path(dir).with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec(items).unwrap_or_default())
+        .and_then(|_| std::fs::rename(&tmp, outbox_path(dir)))
+        .map_err(|e| failure("internal", format!("could not keep the signed runs: {e}")))
+}
+
+/// How many signed runs wait to be sent.
+pub fn outbox_len(dir: &Path) -> usize {
+    outbox_read(dir).len()
+}
+
+/// Sends what waits in the outbox (after a sync round, when the server answers). A batch
+/// the server refuses is dropped and said in the log: it would be refused again.
+pub async fn flush_outbox(core: &std::sync::Arc<Core>, dir: &Path) {
+    let items = outbox_read(dir);
+    if items.is_empty() {
+        return;
+    }
+    let Some(op) = api::find("create_runs") else {
+        return;
+    };
+    let mut left = Vec::new();
+    for item in items {
+        let req = Request {
+            token: None,
+            id: None,
+            input: Input::Json(item.clone()),
+        };
+        match forward(core, op, &req).await {
+            Some(Ok(_)) => {}
+            Some(Err(e)) if e.code == "unavailable" => left.push(item),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e.message, "the server refused runs signed offline")
+            }
+            None => left.push(item),
+        }
+    }
+    let _ = outbox_write(dir, &left);
+}
+
 /// One operation, asked of the server when connected, of this console's store otherwise.
 async fn ask(
     core: &std::sync::Arc<Core>,
@@ -154,8 +249,32 @@ pub async fn status(
     token: &Option<String>,
     user: Uuid,
 ) -> Reply<SigningStatus> {
+    status_in(core, None, token, user).await
+}
+
+/// One answer of the server, from the last one kept when `dir` is given and it is offline.
+async fn ask_maybe_cached(
+    core: &std::sync::Arc<Core>,
+    dir: Option<&Path>,
+    name: &str,
+    token: &Option<String>,
+    id: Option<Uuid>,
+) -> Reply<Value> {
+    match dir {
+        Some(d) => ask_cached(core, d, name, token, id).await,
+        None => ask(core, name, token, id, None).await,
+    }
+}
+
+/// The status; with `dir`, answered from the server's last answers when it is offline.
+pub async fn status_in(
+    core: &std::sync::Arc<Core>,
+    dir: Option<&Path>,
+    token: &Option<String>,
+    user: Uuid,
+) -> Reply<SigningStatus> {
     let trust: TrustState = decode(
-        ask(core, "trust_state", token, None, None).await?,
+        ask_maybe_cached(core, dir, "trust_state", token, None).await?,
         "trust state",
     )?;
     let root_key = load_key(ROOT_KEY);
@@ -170,7 +289,7 @@ pub async fn status(
     let certificate = match &tech {
         Some(k) => {
             let certs: Vec<TechnicianCertificate> = decode(
-                ask(core, "list_certificates", token, None, None).await?,
+                ask_maybe_cached(core, dir, "list_certificates", token, None).await?,
                 "certificates",
             )?;
             let mine = hex::encode(k.verifying_key().to_bytes());
@@ -214,6 +333,7 @@ pub async fn status(
         certificate,
         can_sign,
         next_step,
+        runs_waiting_to_send: dir.map_or(0, |d| outbox_len(d) as i64),
     })
 }
 
@@ -314,6 +434,7 @@ pub async fn setup(
 /// Signs the script's current version for each endpoint and sends the runs (all or none).
 pub async fn sign_runs(
     core: &std::sync::Arc<Core>,
+    dir: &Path,
     token: &Option<String>,
     user: Uuid,
     input: SignRuns,
@@ -334,19 +455,21 @@ pub async fn sign_runs(
             "this console holds no signing key for you: set up script signing first",
         )
     })?;
-    let st = status(core, token, user).await?;
+    let st = status_in(core, Some(dir), token, user).await?;
     let cert = st
         .certificate
         .ok_or_else(|| failure("forbidden", st.next_step.clone()))?;
     let certificate: outpost_trust::Certificate =
         serde_json::from_value(json!(cert.certificate))
             .map_err(|e| failure("internal", format!("the stored certificate: {e}")))?;
-    let script: Script = decode(
-        ask(core, "get_script", token, Some(input.script_id), None).await?,
-        "script",
-    )?;
+    // Edits made here reach the server before a run names them (the library syncs).
+    let _ = sync::sync_now(core).await;
+    let script = core
+        .get_script(&local_actor(core, token).await?, input.script_id)
+        .await
+        .map_err(err)?;
     let trust: TrustState = decode(
-        ask(core, "trust_state", token, None, None).await?,
+        ask_cached(core, dir, "trust_state", token, None).await?,
         "trust state",
     )?;
     let v = &script.current;
@@ -365,7 +488,19 @@ pub async fn sign_runs(
     for asset in &input.assets {
         details.push((
             *asset,
-            ask(core, "get_asset", token, Some(*asset), None).await?,
+            ask_cached(core, dir, "get_asset", token, Some(*asset))
+                .await
+                .map_err(|e| {
+                    if e.code == "unavailable" {
+                        failure(
+                            "unavailable",
+                            "offline, and this console has not seen that endpoint's agent yet: \
+                             open the endpoint once while online, or run it when back online",
+                        )
+                    } else {
+                        e
+                    }
+                })?,
         ));
     }
     let clients: std::collections::HashSet<&str> = details
@@ -457,14 +592,24 @@ pub async fn sign_runs(
         };
         signed.push(req.sign(&tech, &certificate));
     }
-    ask(
-        core,
-        "create_runs",
-        token,
-        None,
-        Some(json!({"runs": signed, "ticket_id": input.ticket_id})),
-    )
-    .await
+    let batch = json!({"runs": signed, "ticket_id": input.ticket_id});
+    match ask(core, "create_runs", token, None, Some(batch.clone())).await {
+        Err(e) if e.code == "unavailable" => {
+            // Signed here, sent at the next sync (their windows allow the wait).
+            let mut items = outbox_read(dir);
+            items.push(batch);
+            outbox_write(dir, &items)?;
+            Ok(json!([]))
+        }
+        other => other,
+    }
+}
+
+/// The person using this console, for calls answered by its own store.
+async fn local_actor(core: &Core, token: &Option<String>) -> Reply<outpost_core::Actor> {
+    core.authenticate(token.as_deref().unwrap_or_default())
+        .await
+        .map_err(err)
 }
 
 /// A technician's key made here (once) and sent to the server for an admin to certify.

@@ -100,7 +100,7 @@ pub async fn sync_now(core: &Core) -> Result<(), String> {
 }
 
 /// The background sync loop; `wake` makes it run at once (after a local change).
-pub fn spawn(core: Arc<Core>, wake: Arc<Notify>) {
+pub fn spawn(core: Arc<Core>, wake: Arc<Notify>, data_dir: std::path::PathBuf) {
     tauri::async_runtime::spawn(async move {
         let mut last_round = Instant::now() - Duration::from_secs(3600);
         let mut failing = false;
@@ -115,6 +115,10 @@ pub fn spawn(core: Arc<Core>, wake: Arc<Notify>) {
             if due {
                 failing = sync_now(&core).await.is_err();
                 last_round = Instant::now();
+                if !failing {
+                    // Runs signed while offline go once the server answers again.
+                    crate::scripts::flush_outbox(&core, &data_dir).await;
+                }
             }
             tokio::select! {
                 _ = wake.notified() => {}

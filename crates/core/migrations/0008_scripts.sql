@@ -1,5 +1,5 @@
--- Remote scripts (src/scripts/, src/fleet/runs.rs): the library, the organisation's trust
--- material, and runs. Nothing here can start a process: agents run only what a technician
+-- Remote scripts (src/scripts/, src/fleet/runs.rs): the library (synced to consoles, so a
+-- technician can prepare runs offline), the organisation's trust material, and runs. Nothing here can start a process: agents run only what a technician
 -- signed, checked against the root key they pinned. The server keeps what it is given.
 
 -- The organisation's root public key (one row). Its private half is in an admin's keyring.
@@ -48,6 +48,7 @@ CREATE TABLE scripts (
 
 -- Every edit is a new version; runs point at the version they ran.
 CREATE TABLE script_versions (
+    id TEXT PRIMARY KEY,
     script_id TEXT NOT NULL REFERENCES scripts(id),
     version INTEGER NOT NULL,
     name TEXT NOT NULL,
@@ -60,9 +61,11 @@ CREATE TABLE script_versions (
     timeout_secs INTEGER NOT NULL,
     tags TEXT NOT NULL,
     created_by TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (script_id, version)
+    created_at INTEGER NOT NULL
 );
+-- Not unique: two consoles editing the same script offline both make the next number; a run
+-- names its version by number and body hash.
+CREATE INDEX script_versions_script ON script_versions(script_id, version);
 
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,

@@ -25,6 +25,8 @@ static ALL: &[SyncedRecord] = &[
     crate::desk::tickets::TIME_ENTRY_RECORD,
     crate::alerts::ALERT_RECORD,
     crate::desk::views::SAVED_VIEW_RECORD,
+    crate::scripts::library::SCRIPT_RECORD,
+    crate::scripts::library::SCRIPT_VERSION_RECORD,
     crate::sync::CONFLICT_RECORD,
 ];
 

@@ -982,8 +982,8 @@ pub struct ChecksumQuery {
 }
 
 /// The sync generation this version speaks: 1 was the landed protocol; 2 adds status moves;
-/// 3 adds endpoints' status and inventory changes.
-pub const SYNC_GENERATION: u8 = 3;
+/// 3 adds endpoints' status and inventory changes; 4 adds the script library.
+pub const SYNC_GENERATION: u8 = 4;
 
 /// A digest of every record of one type as a store holds it, to compare with the server.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]

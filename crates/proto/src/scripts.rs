@@ -508,6 +508,8 @@ pub struct SigningStatus {
     pub can_sign: bool,
     /// What to do next, in words.
     pub next_step: String,
+    /// Runs signed while the server could not be reached, waiting to be sent.
+    pub runs_waiting_to_send: i64,
 }
 
 /// An admin sets up signing: the organisation's root (when it has none) and their own

@@ -181,6 +181,10 @@ async fn serve(
     gateway: GatewayArgs,
 ) -> anyhow::Result<()> {
     let core = open(&data_dir).await?;
+    // The starter library is there from the start: consoles seed the same records.
+    core.ensure_starter_scripts()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot add the starter scripts: {e}"))?;
     if demo {
         if core
             .setup_state()

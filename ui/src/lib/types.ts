@@ -501,7 +501,11 @@ can_sign: boolean,
 /**
  * What to do next, in words.
  */
-next_step: string, };
+next_step: string, 
+/**
+ * Runs signed while the server could not be reached, waiting to be sent.
+ */
+runs_waiting_to_send: number, };
 
 export type SetupSigning = { 
 /**

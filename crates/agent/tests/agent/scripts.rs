@@ -592,8 +592,9 @@ async fn the_server_refuses_bad_runs_and_the_agent_refuses_every_forgery() {
     }
     // The swapped body: a version 2 of the script the request does not name by hash.
     sqlx::query(
-        "INSERT INTO script_versions (script_id, version, name, description, interpreter, os, body, \
-         body_sha256, parameters, timeout_secs, tags, created_by, created_at) SELECT script_id, 2, \
+        "INSERT INTO script_versions (id, script_id, version, name, description, interpreter, os, body, \
+         body_sha256, parameters, timeout_secs, tags, created_by, created_at) SELECT \
+         lower(hex(randomblob(16))), script_id, 2, \
          name, description, interpreter, os, ?, body_sha256, parameters, timeout_secs, tags, \
          'mallory', 0 FROM script_versions WHERE script_id = ? AND version = 1",
     )

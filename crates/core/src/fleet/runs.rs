@@ -199,7 +199,7 @@ pub(crate) async fn store_run_event(
 pub(crate) const RUN_SELECT: &str = "SELECT r.*, coalesce(a.name, '') AS asset_name, \
      (SELECT t.number FROM tickets t WHERE t.id = r.ticket_id) AS ticket_number, \
      coalesce((SELECT v.name FROM script_versions v WHERE v.script_id = r.script_id \
-               AND v.version = r.script_version), '') AS script_name \
+               AND v.version = r.script_version LIMIT 1), '') AS script_name \
      FROM runs r LEFT JOIN assets a ON a.id = r.asset_id";
 
 pub(crate) fn run_from_row(r: &sqlx::sqlite::SqliteRow) -> CoreResult<Run> {
@@ -292,7 +292,8 @@ impl Core {
         let now = to_ms(self.now());
         let rows = sqlx::query(&format!(
             "SELECT r.id, r.agent_id, r.signed, v.body FROM runs r JOIN script_versions v \
-             ON v.script_id = r.script_id AND v.version = r.script_version \
+             ON v.id = (SELECT x.id FROM script_versions x WHERE x.script_id = r.script_id \
+             AND x.version = r.script_version ORDER BY x.created_at DESC LIMIT 1) \
              WHERE {condition} AND r.state = 'waiting' AND r.not_after > ?2 \
              ORDER BY r.created_at LIMIT 5000"
         ))

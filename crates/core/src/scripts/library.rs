@@ -3,6 +3,7 @@
 
 use crate::clock::from_ms;
 use crate::error::{invalid, CoreError, CoreResult};
+use crate::store::record::{Link, Merge, SyncedRecord};
 use crate::store::{parse_uuid, Actor, Core};
 use outpost_proto::{
     Interpreter, NewScript, ParameterKind, Script, ScriptOs, ScriptParameter, ScriptVersion,
@@ -288,18 +289,27 @@ impl Core {
                 tags: s.tags.iter().map(|t| t.to_string()).collect(),
             };
             check_script(&script)?;
-            let id = Uuid::now_v7();
+            // The same ids, times and text in every store: a console's starter scripts are
+            // the server's, so they need no sync (only edits of them travel).
+            let id = starter_id(s.key, "script");
             sqlx::query(
                 "INSERT INTO scripts (id, current_version, starter, starter_key, created_at, \
-                 updated_at) VALUES (?, 1, 1, ?, ?, ?)",
+                 updated_at) VALUES (?, 1, 1, ?, 0, 0)",
             )
             .bind(id.to_string())
             .bind(s.key)
-            .bind(w.now_ms())
-            .bind(w.now_ms())
             .execute(&mut *w.tx)
             .await?;
-            insert_version(&mut w, id, 1, &script).await?;
+            write_version(
+                &mut w,
+                starter_id(s.key, "v1"),
+                id,
+                1,
+                &script,
+                "Outpost",
+                0,
+            )
+            .await?;
         }
         w.commit().await
     }
@@ -308,8 +318,9 @@ impl Core {
         self.ensure_starter_scripts().await?;
         let rows = sqlx::query(
             "SELECT v.*, s.starter, (SELECT count(*) FROM script_versions x WHERE x.script_id = s.id) \
-             AS versions FROM scripts s JOIN script_versions v ON v.script_id = s.id \
-             AND v.version = s.current_version ORDER BY v.name COLLATE NOCASE",
+             AS versions FROM scripts s JOIN script_versions v ON v.id = (SELECT x.id FROM \
+             script_versions x WHERE x.script_id = s.id AND x.version = s.current_version \
+             ORDER BY x.created_at DESC LIMIT 1) ORDER BY v.name COLLATE NOCASE",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -329,8 +340,9 @@ impl Core {
         self.ensure_starter_scripts().await?;
         let r = sqlx::query(
             "SELECT v.*, s.starter, (SELECT count(*) FROM script_versions x WHERE x.script_id = s.id) \
-             AS versions FROM scripts s JOIN script_versions v ON v.script_id = s.id \
-             AND v.version = s.current_version WHERE s.id = ?",
+             AS versions FROM scripts s JOIN script_versions v ON v.id = (SELECT x.id FROM \
+             script_versions x WHERE x.script_id = s.id AND x.version = s.current_version \
+             ORDER BY x.created_at DESC LIMIT 1) WHERE s.id = ?",
         )
         .bind(id.to_string())
         .fetch_optional(&self.pool)
@@ -361,16 +373,23 @@ impl Core {
         rows.iter().map(version_from_row).collect()
     }
 
-    pub(crate) async fn script_version(
+    /// The version a run names: by number and body hash (two consoles editing offline can
+    /// both make the same number).
+    pub(crate) async fn script_version_with_hash(
         &self,
         id: Uuid,
         version: i64,
+        hash: &str,
     ) -> CoreResult<Option<ScriptVersion>> {
-        let r = sqlx::query("SELECT * FROM script_versions WHERE script_id = ? AND version = ?")
-            .bind(id.to_string())
-            .bind(version)
-            .fetch_optional(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "SELECT * FROM script_versions WHERE script_id = ? AND version = ? \
+             ORDER BY body_sha256 = ? DESC, created_at DESC LIMIT 1",
+        )
+        .bind(id.to_string())
+        .bind(version)
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
         r.as_ref().map(version_from_row).transpose()
     }
 
@@ -379,23 +398,24 @@ impl Core {
         check_script(&input)?;
         let mut w = self.write(actor).await?;
         let id = Uuid::now_v7();
+        let now = w.now_ms();
         sqlx::query(
             "INSERT INTO scripts (id, current_version, created_at, updated_at) VALUES (?, 1, ?, ?)",
         )
         .bind(id.to_string())
-        .bind(w.now_ms())
-        .bind(w.now_ms())
+        .bind(now)
+        .bind(now)
         .execute(&mut *w.tx)
         .await?;
-        insert_version(&mut w, id, 1, &input).await?;
-        w.audit(
+        w.inserted(
             "script.create",
             "script",
             id,
-            None,
-            Some(json!({"name": input.name.trim()})),
+            json!({"current_version": 1, "starter": 0, "starter_key": null,
+                   "created_at": now, "updated_at": now}),
         )
         .await?;
+        insert_version(&mut w, id, 1, &input).await?;
         w.commit().await?;
         self.get_script(actor, id).await
     }
@@ -410,27 +430,29 @@ impl Core {
         actor.require_write()?;
         check_script(&script)?;
         let mut w = self.write(actor).await?;
-        let current: Option<i64> =
-            sqlx::query_scalar("SELECT current_version FROM scripts WHERE id = ?")
-                .bind(id.to_string())
-                .fetch_optional(&mut *w.tx)
-                .await?;
+        let current: Option<i64> = sqlx::query_scalar(
+            "SELECT max(v.version) FROM scripts s JOIN script_versions v ON v.script_id = s.id \
+             WHERE s.id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_one(&mut *w.tx)
+        .await?;
         let current =
             current.ok_or_else(|| CoreError::NotFound(format!("script {id} does not exist")))?;
+        let before: i64 = sqlx::query_scalar("SELECT current_version FROM scripts WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_one(&mut *w.tx)
+            .await?;
         let next = current + 1;
         insert_version(&mut w, id, next, &script).await?;
-        sqlx::query("UPDATE scripts SET current_version = ?, updated_at = ? WHERE id = ?")
-            .bind(next)
-            .bind(w.now_ms())
-            .bind(id.to_string())
-            .execute(&mut *w.tx)
-            .await?;
-        w.audit(
-            "script.edit",
+        let now = w.now_ms();
+        crate::clients::record_edit(
+            &mut w,
+            "scripts",
             "script",
             id,
-            Some(json!({"version": current})),
-            Some(json!({"version": next})),
+            crate::clients::as_map(json!({"current_version": before})),
+            crate::clients::as_map(json!({"current_version": next, "updated_at": now})),
         )
         .await?;
         w.commit().await?;
@@ -438,32 +460,116 @@ impl Core {
     }
 }
 
+/// A starter script's fixed id (the same in every store), from its key.
+fn starter_id(key: &str, what: &str) -> Uuid {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(format!("outpost starter script\0{key}\0{what}").as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    Uuid::from_bytes(b)
+}
+
+/// A new version by the person acting, recorded for sync.
 async fn insert_version(
     w: &mut crate::store::WriteTx<'_>,
-    id: Uuid,
+    script: Uuid,
     version: i64,
     s: &NewScript,
 ) -> CoreResult<()> {
-    let hash = hex::encode(outpost_trust::script_hash(&s.body));
+    let id = Uuid::now_v7();
+    let (by, at) = (w.actor.name.clone(), w.now_ms());
+    let fields = write_version(w, id, script, version, s, &by, at).await?;
+    w.inserted("script.version", "script_version", id, fields)
+        .await
+}
+
+/// Writes a version row; its fields as they sync.
+async fn write_version(
+    w: &mut crate::store::WriteTx<'_>,
+    id: Uuid,
+    script: Uuid,
+    version: i64,
+    s: &NewScript,
+    by: &str,
+    at: i64,
+) -> CoreResult<serde_json::Value> {
+    let fields = json!({
+        "script_id": script.to_string(),
+        "version": version,
+        "name": s.name.trim(),
+        "description": s.description.trim(),
+        "interpreter": s.interpreter.as_str(),
+        "os": s.os.as_str(),
+        "body": s.body,
+        "body_sha256": hex::encode(outpost_trust::script_hash(&s.body)),
+        "parameters": json!(s.parameters).to_string(),
+        "timeout_secs": s.timeout_secs,
+        "tags": json!(s.tags.iter().map(|t| t.trim()).collect::<Vec<_>>()).to_string(),
+        "created_by": by,
+        "created_at": at,
+    });
     sqlx::query(
-        "INSERT INTO script_versions (script_id, version, name, description, interpreter, os, \
-         body, body_sha256, parameters, timeout_secs, tags, created_by, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO script_versions (id, script_id, version, name, description, interpreter, \
+         os, body, body_sha256, parameters, timeout_secs, tags, created_by, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id.to_string())
+    .bind(script.to_string())
     .bind(version)
-    .bind(s.name.trim())
-    .bind(s.description.trim())
-    .bind(s.interpreter.as_str())
-    .bind(s.os.as_str())
+    .bind(fields["name"].as_str())
+    .bind(fields["description"].as_str())
+    .bind(fields["interpreter"].as_str())
+    .bind(fields["os"].as_str())
     .bind(&s.body)
-    .bind(hash)
-    .bind(json!(s.parameters).to_string())
+    .bind(fields["body_sha256"].as_str())
+    .bind(fields["parameters"].as_str())
     .bind(s.timeout_secs)
-    .bind(json!(s.tags.iter().map(|t| t.trim()).collect::<Vec<_>>()).to_string())
-    .bind(&w.actor.name)
-    .bind(w.now_ms())
+    .bind(fields["tags"].as_str())
+    .bind(by)
+    .bind(at)
     .execute(&mut *w.tx)
     .await?;
-    Ok(())
+    Ok(fields)
 }
+
+pub(crate) const SCRIPT_RECORD: SyncedRecord = SyncedRecord {
+    since: 4,
+    moves_updated_at: true,
+    stamps: &["created_at", "updated_at"],
+    merge: &[("starter", Merge::SetOnce), ("starter_key", Merge::SetOnce)],
+    ..SyncedRecord::table(
+        "script",
+        "scripts",
+        &["current_version", "starter", "starter_key"],
+    )
+};
+
+/// Versions only ever get added: a run names the one it ran.
+pub(crate) const SCRIPT_VERSION_RECORD: SyncedRecord = SyncedRecord {
+    since: 4,
+    append_only: true,
+    links: &[Link {
+        field: "script_id",
+        entity: "script",
+        required: true,
+    }],
+    stamps: &["created_at"],
+    ..SyncedRecord::table(
+        "script_version",
+        "script_versions",
+        &[
+            "script_id",
+            "version",
+            "name",
+            "description",
+            "interpreter",
+            "os",
+            "body",
+            "body_sha256",
+            "parameters",
+            "timeout_secs",
+            "tags",
+            "created_by",
+        ],
+    )
+};

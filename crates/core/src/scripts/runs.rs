@@ -169,7 +169,11 @@ impl Core {
             }
             let req = &verified.request;
             let version = self
-                .script_version(req.script_id, req.script_version as i64)
+                .script_version_with_hash(
+                    req.script_id,
+                    req.script_version as i64,
+                    &hex::encode(req.script_hash),
+                )
                 .await?
                 .ok_or_else(|| {
                     at(format!(

@@ -837,8 +837,9 @@ async fn an_interrupted_first_sync_resumes_where_it_stopped_and_misses_nothing()
     let before = link.snapshot_calls.get();
     c.core.sync_once(&link, 2).await.unwrap();
     // Resumed at the lost page, not from the start: tickets 3-4, tickets 5-6, then
-    // status moves, comments, time entries, alerts, saved views, conflicts.
-    assert_eq!(link.snapshot_calls.get() - before, 8);
+    // status moves, comments, time entries, alerts, saved views, scripts, script versions,
+    // conflicts.
+    assert_eq!(link.snapshot_calls.get() - before, 10);
     let t = ticket(&c.core, &admin, sorted[0]).await.ticket;
     assert_eq!(
         (t.title.as_str(), t.priority),
@@ -1251,5 +1252,70 @@ async fn a_status_change_from_a_console_that_records_no_moves_keeps_its_clock() 
         t.resolved_at.map(|r| r.timestamp_millis()),
         Some(at),
         "the carried clock stands"
+    );
+}
+
+/// The script library reaches consoles (so runs can be prepared offline) and a console's
+/// edits come back; the starter scripts are the same records everywhere, seeded or synced.
+#[tokio::test]
+async fn the_script_library_syncs_both_ways_and_the_starter_scripts_agree() {
+    use outpost_proto::{Interpreter, NewScript, ScriptOs};
+    let (f, admin, _) = server_with_ticket().await;
+    let script = |body: &str| NewScript {
+        name: "Clear the print queue".into(),
+        description: String::new(),
+        interpreter: Interpreter::Powershell,
+        os: ScriptOs::Windows,
+        body: body.into(),
+        parameters: vec![],
+        timeout_secs: 60,
+        tags: vec![],
+    };
+    let made = f
+        .core
+        .create_script(&admin, script("Stop-Service Spooler"))
+        .await
+        .unwrap();
+    let link = Link::new(&f.core, &admin);
+    let c = fresh_console().await;
+    // The console seeded its own starter scripts before it ever synced.
+    let local = c.core.list_scripts(&admin).await.unwrap();
+    c.core.sync_once(&link, 50).await.unwrap();
+    let on_console = c.core.list_scripts(&admin).await.unwrap();
+    assert_eq!(
+        on_console.len(),
+        local.len() + 1,
+        "one copy of each starter, plus the new one"
+    );
+    assert!(on_console.iter().any(|s| s.id == made.id));
+    assert_eq!(
+        c.core.checksums(&admin).await.unwrap(),
+        f.core.checksums(&admin).await.unwrap()
+    );
+    // Offline, the console edits it; the next sync brings version 2 to the server.
+    let edited = c
+        .core
+        .update_script(
+            &admin,
+            made.id,
+            script("Stop-Service Spooler; Start-Service Spooler"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(edited.current.version, 2);
+    c.core.sync_once(&link, 50).await.unwrap();
+    let on_server = f.core.get_script(&admin, made.id).await.unwrap();
+    assert_eq!(on_server.current.version, 2);
+    assert_eq!(
+        on_server.current.body,
+        "Stop-Service Spooler; Start-Service Spooler"
+    );
+    assert_eq!(
+        f.core.script_versions(&admin, made.id).await.unwrap().len(),
+        2
+    );
+    assert_eq!(
+        c.core.checksums(&admin).await.unwrap(),
+        f.core.checksums(&admin).await.unwrap()
     );
 }
