@@ -380,17 +380,27 @@ async fn heartbeats_queued_while_the_server_is_down_arrive_once_and_in_order() {
     .await;
 
     server.stop();
-    // The agent keeps sampling and queues what it cannot send.
-    wait_for(30, "heartbeats queued on disk", || async {
-        let s = agent_status(&dir);
-        let queued: u64 = s
+    // The agent keeps sampling and queues what it cannot send: wait for three heartbeats
+    // (not just any five messages: inventory changes are queued too, and on a busy machine
+    // they can be most of them).
+    wait_for(60, "heartbeats queued on disk", || async {
+        let acked = std::fs::read(dir.join("queue.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| v["acked"].as_u64())
+            .unwrap_or(0);
+        let queued = std::fs::read_to_string(dir.join("queue.jsonl"))
+            .unwrap_or_default()
             .lines()
-            .find(|l| l.starts_with("queued:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()?;
-        (queued >= 5).then_some(())
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| {
+                e["seq"].as_u64().is_some_and(|s| s > acked)
+                    && e["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("\"type\":\"heartbeat\""))
+            })
+            .count();
+        (queued >= 3).then_some(())
     })
     .await;
     server.run().await;
