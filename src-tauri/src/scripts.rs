@@ -449,19 +449,7 @@ pub async fn sign_runs(
             "valid_hours must be between 1 and 744 (31 days)",
         ));
     }
-    let tech = load_key(&technician_key_name(user)).ok_or_else(|| {
-        failure(
-            "forbidden",
-            "this console holds no signing key for you: set up script signing first",
-        )
-    })?;
-    let st = status_in(core, Some(dir), token, user).await?;
-    let cert = st
-        .certificate
-        .ok_or_else(|| failure("forbidden", st.next_step.clone()))?;
-    let certificate: outpost_trust::Certificate =
-        serde_json::from_value(json!(cert.certificate))
-            .map_err(|e| failure("internal", format!("the stored certificate: {e}")))?;
+    let (tech, cert, certificate) = signing_identity(core, Some(dir), token, user).await?;
     // Edits made here reach the server before a run names them (the library syncs).
     let _ = sync::sync_now(core).await;
     let script = core
@@ -507,7 +495,10 @@ pub async fn sign_runs(
         .iter()
         .filter_map(|(_, d)| d["client_id"].as_str())
         .collect();
-    let approvals_required = u8::from(details.len() > 50 || clients.len() > 1);
+    let approvals_required = u8::from(outpost_core::scripts::runs::needs_second_technician(
+        details.len(),
+        clients.len(),
+    ));
     let mut signed = Vec::with_capacity(input.assets.len());
     for (_, detail) in &details {
         let agent = &detail["agent"];
@@ -603,6 +594,33 @@ pub async fn sign_runs(
         }
         other => other,
     }
+}
+
+/// This technician's key from the keyring and its valid certificate (as the server knows it
+/// and as the trust crate reads it), or why they cannot sign.
+async fn signing_identity(
+    core: &std::sync::Arc<Core>,
+    dir: Option<&Path>,
+    token: &Option<String>,
+    user: Uuid,
+) -> Reply<(
+    SigningKey,
+    TechnicianCertificate,
+    outpost_trust::Certificate,
+)> {
+    let key = load_key(&technician_key_name(user)).ok_or_else(|| {
+        failure(
+            "forbidden",
+            "this console holds no signing key for you: set up script signing first",
+        )
+    })?;
+    let st = status_in(core, dir, token, user).await?;
+    let cert = st
+        .certificate
+        .ok_or_else(|| failure("forbidden", st.next_step.clone()))?;
+    let certificate = serde_json::from_value(json!(cert.certificate))
+        .map_err(|e| failure("internal", format!("the stored certificate: {e}")))?;
+    Ok((key, cert, certificate))
 }
 
 /// The person using this console, for calls answered by its own store.
@@ -780,35 +798,17 @@ pub async fn approve(
     user: Uuid,
     input: ApproveRunHere,
 ) -> Reply<Value> {
-    let key = load_key(&technician_key_name(user)).ok_or_else(|| {
-        failure(
-            "forbidden",
-            "this console holds no signing key for you: set up script signing first",
-        )
-    })?;
-    let st = status(core, token, user).await?;
-    let cert = st
-        .certificate
-        .ok_or_else(|| failure("forbidden", st.next_step.clone()))?;
+    let (key, _, certificate) = signing_identity(core, None, token, user).await?;
     let run: Run = decode(
         ask(core, "get_run", token, Some(input.run_id), None).await?,
         "run",
     )?;
-    let body = outpost_trust::Signed {
-        body: serde_json::from_value(json!(run.request.body))
-            .map_err(|e| failure("internal", format!("the run's request: {e}")))?,
-        signature: serde_json::from_value(json!(run.request.signature))
-            .map_err(|e| failure("internal", format!("the run's request: {e}")))?,
-    };
     let mut signed = outpost_trust::SignedRun {
-        request: body,
-        certificate: serde_json::from_value(json!(cert.certificate))
-            .map_err(|e| failure("internal", e.to_string()))?,
+        request: serde_json::from_value(json!(run.request))
+            .map_err(|e| failure("internal", format!("the run's request: {e}")))?,
+        certificate: certificate.clone(),
         approvals: Vec::new(),
     };
-    let certificate: outpost_trust::Certificate =
-        serde_json::from_value(json!(cert.certificate))
-            .map_err(|e| failure("internal", e.to_string()))?;
     signed.approve(&key, &certificate);
     let approval = signed.approvals.pop().expect("just added");
     ask(

@@ -22,6 +22,12 @@ pub const MAX_RUNS_PER_REQUEST: usize = 5_000;
 /// A run wider than this, or over more than one client, needs a second technician.
 pub const WIDE_RUN_ENDPOINTS: usize = 50;
 
+/// The two-person rule: whether a run over this many endpoints and clients must wait for
+/// another technician's approval.
+pub fn needs_second_technician(endpoints: usize, clients: usize) -> bool {
+    endpoints > WIDE_RUN_ENDPOINTS || clients > 1
+}
+
 /// The signed request as the trust crate reads it.
 pub fn signed_run_from_wire(s: &SignedRunRequest) -> CoreResult<SignedRun> {
     let v = serde_json::to_value(s).map_err(|e| invalid(e.to_string()))?;
@@ -263,7 +269,7 @@ impl Core {
                 awaiting,
             ));
         }
-        if (checked.len() > WIDE_RUN_ENDPOINTS || clients.len() > 1)
+        if needs_second_technician(checked.len(), clients.len())
             && checked.iter().any(|c| c.1.request.approvals_required == 0)
         {
             return Err(invalid(format!(
