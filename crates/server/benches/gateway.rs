@@ -256,49 +256,14 @@ async fn run() {
     let rate_target = env_num("OUTPOST_BENCH_HEARTBEATS_PER_SEC", 5_000);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("server");
-    let mut create = Command::new(bin("outpost-server"))
-        .args([
-            "admin",
-            "create-user",
-            "--username",
-            "bench",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ])
-        .arg("--data-dir")
-        .arg(&data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"bench-password-1\n")
-        .unwrap();
-    assert!(create.wait().unwrap().success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = start_server(&data, port);
-    let http = reqwest::Client::new();
-    wait_healthy(&http, &base).await;
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "bench", "password": "bench-password-1"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let BenchServer {
+        port,
+        base,
+        proc: mut server,
+        http,
+        token,
+        ..
+    } = bench_server(&data).await;
     let mut clients = Vec::new();
     for i in 0..20 {
         let c = api(

@@ -75,49 +75,14 @@ async fn run() {
     let bulk = env_num("OUTPOST_BENCH_BULK", 1_000) as usize;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("server");
-    let mut create = Command::new(bin("outpost-server"))
-        .args([
-            "admin",
-            "create-user",
-            "--username",
-            "bench",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ])
-        .arg("--data-dir")
-        .arg(&data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"bench-password-1\n")
-        .unwrap();
-    assert!(create.wait().unwrap().success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let _server = start_server(&data, port);
-    let http = reqwest::Client::new();
-    wait_healthy(&http, &base).await;
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "bench", "password": "bench-password-1"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let BenchServer {
+        port,
+        base,
+        proc: _server,
+        http,
+        login,
+        token,
+    } = bench_server(&data).await;
     let user: Uuid = login["user"]["id"].as_str().unwrap().parse().unwrap();
 
     // The organisation: a root, one technician certified for every client.

@@ -123,3 +123,67 @@ pub async fn api(
     assert!(r.status().is_success(), "{method} {path}: {}", r.status());
     r.json().await.unwrap_or(Value::Null)
 }
+
+/// A server on a loopback port with one admin ("bench"), logged in.
+pub struct BenchServer {
+    pub port: u16,
+    pub base: String,
+    pub proc: Proc,
+    pub http: reqwest::Client,
+    pub login: Value,
+    pub token: String,
+}
+
+pub async fn bench_server(data: &Path) -> BenchServer {
+    let mut create = Command::new(bin("outpost-server"))
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "bench",
+            "--role",
+            "admin",
+        ])
+        .arg("--password-stdin")
+        .arg("--data-dir")
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"bench-password-1\n")
+        .unwrap();
+    assert!(create.wait().unwrap().success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let proc = start_server(data, port);
+    let http = reqwest::Client::new();
+    wait_healthy(&http, &base).await;
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "bench", "password": "bench-password-1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    BenchServer {
+        port,
+        base,
+        proc,
+        http,
+        login,
+        token,
+    }
+}
