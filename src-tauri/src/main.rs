@@ -119,6 +119,8 @@ const OWN_OPERATIONS: &[&str] = &[
     "certify_request",
     "revoke_certificate",
     "approve_run_here",
+    "sign_automation",
+    "approve_automation_here",
 ];
 
 async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
@@ -236,6 +238,16 @@ async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
             let user = caller.actor().map_err(err)?.user_id.unwrap_or_default();
             let input: SignRuns = decode_body(req.input).map_err(err)?;
             scripts::sign_runs(core, &state.data_dir, &req.token, user, input).await
+        }
+        "sign_automation" => {
+            let user = caller.actor().map_err(err)?.user_id.unwrap_or_default();
+            let input: SignAutomation = decode_body(req.input).map_err(err)?;
+            scripts::sign_automation(core, &state.data_dir, &req.token, user, input).await
+        }
+        "approve_automation_here" => {
+            let user = caller.actor().map_err(err)?.user_id.unwrap_or_default();
+            let input: ApproveAutomationHere = decode_body(req.input).map_err(err)?;
+            scripts::approve_automation(core, &req.token, user, input).await
         }
         "sync_now" => {
             // A failed round is reported in the status (last_error), not as a failed command.

@@ -35,6 +35,11 @@ pub const ON_THE_SERVER: &[&str] = &[
     "request_certificate",
     "list_certificate_requests",
     "approve_run",
+    "list_automations",
+    "create_automation",
+    "get_automation",
+    "approve_automation",
+    "cancel_automation",
 ];
 
 fn keyring_entry(name: &str) -> Reply<keyring::Entry> {
@@ -110,6 +115,10 @@ pub async fn forward(core: &Core, op: &api::Operation, req: &Request) -> Option<
         match link.call(route.method.as_str(), &path, &query, body).await {
             Ok(v) => Ok(v),
             Err(CallError::Refused(e)) => Err(e),
+            // Runs reach this store at each sync: offline, it shows what the last one brought.
+            Err(CallError::Offline(_)) if get && matches!(op.name, "list_runs" | "get_run") => {
+                return None
+            }
             Err(CallError::Offline(m)) => Err(failure(
                 "unavailable",
                 format!(
@@ -431,51 +440,54 @@ pub async fn setup(
     })
 }
 
-/// Signs the script's current version for each endpoint and sends the runs (all or none).
-pub async fn sign_runs(
+/// What signing a script for endpoints needs: the key, its certificate, the trust state,
+/// the script's current version, and each endpoint as the server (or the cache) knows it.
+struct Signing {
+    key: SigningKey,
+    serial: Uuid,
+    certificate: outpost_trust::Certificate,
+    certificate_ends: i64,
+    revocation_seq: u64,
+    script: Script,
+    parameters: Vec<RunValue>,
+    endpoints: Vec<Value>,
+    clients: usize,
+}
+
+async fn prepare_signing(
     core: &std::sync::Arc<Core>,
     dir: &Path,
     token: &Option<String>,
     user: Uuid,
-    input: SignRuns,
-) -> Reply<Value> {
-    if input.assets.is_empty() {
+    script_id: Uuid,
+    assets: &[Uuid],
+    parameters: Vec<RunValue>,
+) -> Reply<Signing> {
+    if assets.is_empty() {
         return Err(failure("validation", "choose at least one endpoint"));
     }
-    let hours = input.valid_hours.unwrap_or(24);
-    if !(1..=744).contains(&hours) {
-        return Err(failure(
-            "validation",
-            "valid_hours must be between 1 and 744 (31 days)",
-        ));
-    }
-    let (tech, cert, certificate) = signing_identity(core, Some(dir), token, user).await?;
+    let (key, cert, certificate) = signing_identity(core, Some(dir), token, user).await?;
     // Edits made here reach the server before a run names them (the library syncs).
     let _ = sync::sync_now(core).await;
     let script = core
-        .get_script(&local_actor(core, token).await?, input.script_id)
+        .get_script(&local_actor(core, token).await?, script_id)
         .await
         .map_err(err)?;
     let trust: TrustState = decode(
         ask_cached(core, dir, "trust_state", token, None).await?,
         "trust state",
     )?;
-    let v = &script.current;
-    for given in &input.parameters {
-        if !v.parameters.iter().any(|p| p.name == given.name) {
+    for given in &parameters {
+        if !script.current.parameters.iter().any(|p| p.name == given.name) {
             return Err(failure(
                 "validation",
-                format!("{:?} takes no parameter {}", v.name, given.name),
+                format!("{:?} takes no parameter {}", script.current.name, given.name),
             ));
         }
     }
-    let now = chrono::Utc::now().timestamp();
-    // Wide runs wait for a second technician (the two-person rule): how wide is known only
-    // once every endpoint's client is.
-    let mut details = Vec::with_capacity(input.assets.len());
-    for asset in &input.assets {
-        details.push((
-            *asset,
+    let mut endpoints = Vec::with_capacity(assets.len());
+    for asset in assets {
+        endpoints.push(
             ask_cached(core, dir, "get_asset", token, Some(*asset))
                 .await
                 .map_err(|e| {
@@ -489,19 +501,49 @@ pub async fn sign_runs(
                         e
                     }
                 })?,
-        ));
+        );
     }
-    let clients: std::collections::HashSet<&str> = details
+    let clients: std::collections::HashSet<&str> = endpoints
         .iter()
-        .filter_map(|(_, d)| d["client_id"].as_str())
+        .filter_map(|d| d["client_id"].as_str())
         .collect();
-    let approvals_required = u8::from(outpost_core::scripts::runs::needs_second_technician(
-        details.len(),
-        clients.len(),
-    ));
-    let mut signed = Vec::with_capacity(input.assets.len());
-    for (_, detail) in &details {
+    let clients = clients.len();
+    let certificate_ends = certificate
+        .claims()
+        .map(|c| c.not_after)
+        .unwrap_or_default();
+    Ok(Signing {
+        key,
+        serial: cert.serial,
+        certificate,
+        certificate_ends,
+        revocation_seq: trust.revocation_seq,
+        script,
+        parameters,
+        endpoints,
+        clients,
+    })
+}
+
+impl Signing {
+    /// Wide runs wait for a second technician (the two-person rule).
+    fn approvals_required(&self) -> u8 {
+        u8::from(outpost_core::scripts::runs::needs_second_technician(
+            self.endpoints.len(),
+            self.clients,
+        ))
+    }
+
+    /// One signed request per window for the endpoint (secrets sealed to its agent).
+    fn sign_for(
+        &self,
+        detail: &Value,
+        windows: &[(i64, i64)],
+        approvals_required: u8,
+    ) -> Reply<Vec<outpost_trust::SignedRun>> {
+        let v = &self.script.current;
         let agent = &detail["agent"];
+        let name = detail["name"].as_str().unwrap_or("this device");
         let (Some(agent_id), Some(client)) = (
             agent["agent_id"]
                 .as_str()
@@ -512,28 +554,22 @@ pub async fn sign_runs(
         ) else {
             return Err(failure(
                 "validation",
-                format!(
-                    "{} has no agent: scripts run on enrolled endpoints",
-                    detail["name"].as_str().unwrap_or("this device")
-                ),
+                format!("{name} has no agent: scripts run on enrolled endpoints"),
             ));
         };
         if agent["revoked_at"].is_string() {
             return Err(failure(
                 "validation",
-                format!(
-                    "{}'s agent was revoked",
-                    detail["name"].as_str().unwrap_or("")
-                ),
+                format!("{name}'s agent was revoked"),
             ));
         }
         let agent_key = hex::decode(agent["public_key"].as_str().unwrap_or(""))
             .ok()
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
             .and_then(|b| outpost_trust::public_key(&b).ok());
-        let mut parameters = Vec::new();
+        let mut values = Vec::new();
         for p in &v.parameters {
-            let value = input
+            let value = self
                 .parameters
                 .iter()
                 .find(|g| g.name == p.name)
@@ -548,40 +584,85 @@ pub async fn sign_runs(
                 }
                 continue;
             };
-            let value = if p.kind == ParameterKind::Secret {
-                let key = agent_key.ok_or_else(|| {
-                    failure(
-                        "validation",
-                        "the endpoint's agent key is unknown, so a secret cannot be sealed to it",
-                    )
-                })?;
-                ParameterValue::Sealed(outpost_trust::seal::seal(&key, &p.name, value.as_bytes()))
-            } else {
-                ParameterValue::Text(value)
-            };
-            parameters.push(Parameter {
-                name: p.name.clone(),
-                value,
-            });
+            values.push((p, value));
         }
-        let req = RunRequest {
-            run_id: Uuid::now_v7(),
-            nonce: rand::random(),
-            target_agent: agent_id,
-            target_client: client,
-            script_id: script.id,
-            script_version: v.version as u32,
-            script_hash: outpost_trust::script_hash(&v.body),
-            interpreter: v.interpreter.as_str().into(),
-            parameters,
-            timeout_secs: v.timeout_secs.clamp(1, 86_400) as u32,
-            not_before: now - 60,
-            not_after: now + hours * 3600,
-            revocation_seq: trust.revocation_seq,
-            approvals_required,
-            certificate_serial: cert.serial,
-        };
-        signed.push(req.sign(&tech, &certificate));
+        let mut out = Vec::with_capacity(windows.len());
+        for (not_before, not_after) in windows {
+            let mut parameters = Vec::with_capacity(values.len());
+            for (p, value) in &values {
+                let value = if p.kind == ParameterKind::Secret {
+                    let key = agent_key.ok_or_else(|| {
+                        failure(
+                            "validation",
+                            "the endpoint's agent key is unknown, so a secret cannot be sealed to it",
+                        )
+                    })?;
+                    ParameterValue::Sealed(outpost_trust::seal::seal(
+                        &key,
+                        &p.name,
+                        value.as_bytes(),
+                    ))
+                } else {
+                    ParameterValue::Text(value.clone())
+                };
+                parameters.push(Parameter {
+                    name: p.name.clone(),
+                    value,
+                });
+            }
+            let req = RunRequest {
+                run_id: Uuid::now_v7(),
+                nonce: rand::random(),
+                target_agent: agent_id,
+                target_client: client,
+                script_id: self.script.id,
+                script_version: v.version as u32,
+                script_hash: outpost_trust::script_hash(&v.body),
+                interpreter: v.interpreter.as_str().into(),
+                parameters,
+                timeout_secs: v.timeout_secs.clamp(1, 86_400) as u32,
+                not_before: *not_before,
+                not_after: *not_after,
+                revocation_seq: self.revocation_seq,
+                approvals_required,
+                certificate_serial: self.serial,
+            };
+            out.push(req.sign(&self.key, &self.certificate));
+        }
+        Ok(out)
+    }
+}
+
+/// Signs the script's current version for each endpoint and sends the runs (all or none).
+pub async fn sign_runs(
+    core: &std::sync::Arc<Core>,
+    dir: &Path,
+    token: &Option<String>,
+    user: Uuid,
+    input: SignRuns,
+) -> Reply<Value> {
+    let hours = input.valid_hours.unwrap_or(24);
+    if !(1..=744).contains(&hours) {
+        return Err(failure(
+            "validation",
+            "valid_hours must be between 1 and 744 (31 days)",
+        ));
+    }
+    let signing = prepare_signing(
+        core,
+        dir,
+        token,
+        user,
+        input.script_id,
+        &input.assets,
+        input.parameters,
+    )
+    .await?;
+    let now = chrono::Utc::now().timestamp();
+    let approvals = signing.approvals_required();
+    let mut signed = Vec::with_capacity(input.assets.len());
+    for detail in &signing.endpoints {
+        signed.extend(signing.sign_for(detail, &[(now - 60, now + hours * 3600)], approvals)?);
     }
     let batch = json!({"runs": signed, "ticket_id": input.ticket_id});
     match ask(core, "create_runs", token, None, Some(batch.clone())).await {
@@ -594,6 +675,159 @@ pub async fn sign_runs(
         }
         other => other,
     }
+}
+
+/// Signs an automation's runs ahead (each time of a schedule, or a pool for an alert, per
+/// endpoint) and sends it; the server starts them when their time comes or their alert
+/// fires, and can do no more than that.
+pub async fn sign_automation(
+    core: &std::sync::Arc<Core>,
+    dir: &Path,
+    token: &Option<String>,
+    user: Uuid,
+    input: SignAutomation,
+) -> Reply<Value> {
+    use outpost_core::scripts::automations as au;
+    let days = input.valid_days.unwrap_or(au::MAX_AUTOMATION_DAYS);
+    if !(1..=au::MAX_AUTOMATION_DAYS).contains(&days) {
+        return Err(failure(
+            "validation",
+            format!("valid_days must be 1 to {}", au::MAX_AUTOMATION_DAYS),
+        ));
+    }
+    let zone = input.time_zone.clone().unwrap_or_else(|| "UTC".into());
+    let schedule = match input.trigger {
+        AutomationTrigger::Schedule => Some(
+            au::parse_schedule(input.schedule.as_deref().unwrap_or_default(), &zone)
+                .map_err(err)?,
+        ),
+        AutomationTrigger::Alert => None,
+    };
+    let signing = prepare_signing(
+        core,
+        dir,
+        token,
+        user,
+        input.script_id,
+        &input.assets,
+        input.parameters.clone(),
+    )
+    .await?;
+    let now = chrono::Utc::now().timestamp();
+    // Runs signed now may start at once (a schedule's next time, an alert firing now).
+    let from = now - 60;
+    let until = au::signable_until(schedule.as_ref(), from, days).min(signing.certificate_ends);
+    if until <= now {
+        return Err(failure(
+            "forbidden",
+            "your signing certificate has expired: ask an admin to renew it",
+        ));
+    }
+    let windows = match &schedule {
+        Some(s) => s.windows(from, until).map_err(err)?,
+        None => {
+            let pool = input.runs_per_endpoint.unwrap_or(1);
+            if !(1..=au::MAX_STANDBY_RUNS).contains(&pool) {
+                return Err(failure(
+                    "validation",
+                    format!("runs_per_endpoint must be 1 to {}", au::MAX_STANDBY_RUNS),
+                ));
+            }
+            vec![(from, until); pool as usize]
+        }
+    };
+    if windows.len() * signing.endpoints.len() > au::MAX_AUTOMATION_RUNS {
+        return Err(failure(
+            "validation",
+            format!(
+                "that is {} signed runs; at most {} per automation: fewer endpoints or days",
+                windows.len() * signing.endpoints.len(),
+                au::MAX_AUTOMATION_RUNS
+            ),
+        ));
+    }
+    let approvals = signing.approvals_required();
+    let mut runs = Vec::with_capacity(windows.len() * signing.endpoints.len());
+    for detail in &signing.endpoints {
+        runs.extend(signing.sign_for(detail, &windows, approvals)?);
+    }
+    let automation = json!({
+        "id": Uuid::now_v7(),
+        "name": input.name,
+        "trigger": input.trigger,
+        "schedule": input.schedule,
+        "time_zone": zone,
+        "alert_kind": input.alert_kind,
+        "runs_per_endpoint": input.runs_per_endpoint,
+        "cooldown_minutes": input.cooldown_minutes,
+        "script_id": signing.script.id,
+        "script_version": signing.script.current.version,
+        "valid_from": chrono::DateTime::from_timestamp(from, 0),
+        "valid_until": chrono::DateTime::from_timestamp(until, 0),
+        "runs": runs,
+    });
+    ask(core, "create_automation", token, None, Some(automation))
+        .await
+        .map_err(|e| {
+            if e.code == "unavailable" {
+                failure(
+                    "unavailable",
+                    "automations are kept by the server, which cannot be reached now: sign it \
+                     again when online",
+                )
+            } else {
+                e
+            }
+        })
+}
+
+/// A second technician approves every run of an automation waiting for it.
+pub async fn approve_automation(
+    core: &std::sync::Arc<Core>,
+    token: &Option<String>,
+    user: Uuid,
+    input: ApproveAutomationHere,
+) -> Reply<Value> {
+    let (key, _, certificate) = signing_identity(core, None, token, user).await?;
+    let runs: RunList = decode(
+        ask(
+            core,
+            "list_runs",
+            token,
+            None,
+            Some(json!({"automation_id": input.automation_id,
+                        "state": "awaiting_approval", "limit": 1000})),
+        )
+        .await?,
+        "runs",
+    )?;
+    if runs.items.is_empty() {
+        return Err(failure(
+            "conflict",
+            "none of the automation's runs waits for an approval",
+        ));
+    }
+    let mut approvals = Vec::with_capacity(runs.items.len());
+    for run in &runs.items {
+        let mut signed = outpost_trust::SignedRun {
+            request: serde_json::from_value(json!(run.request))
+                .map_err(|e| failure("internal", format!("the run's request: {e}")))?,
+            certificate: certificate.clone(),
+            approvals: Vec::new(),
+        };
+        signed.approve(&key, &certificate);
+        if let Some(approval) = signed.approvals.pop() {
+            approvals.push(json!({"run_id": run.id, "approval": approval}));
+        }
+    }
+    ask(
+        core,
+        "approve_automation",
+        token,
+        Some(input.automation_id),
+        Some(json!({"approvals": approvals})),
+    )
+    .await
 }
 
 /// This technician's key from the keyring and its valid certificate (as the server knows it

@@ -711,6 +711,7 @@ impl Core {
         .fetch_optional(&mut *w.tx)
         .await?;
         let author = alerts_user(&mut w).await?;
+        let mut started_runs = false;
         match d {
             Decision::Fire { processes, .. } => {
                 if open.is_some() {
@@ -808,6 +809,31 @@ impl Core {
                            "created_at": at, "updated_at": at}),
                 )
                 .await?;
+                // Automations for this alert start the runs their signer left on standby.
+                let started =
+                    crate::scripts::automations::start_on_alert(&mut w, rule.kind, asset, ticket)
+                        .await?;
+                if !started.is_empty() {
+                    let lines: Vec<String> = started
+                        .iter()
+                        .map(|(a, s)| format!("- {s} (automation “{a}”)"))
+                        .collect();
+                    insert_comment(
+                        &mut w,
+                        &engine,
+                        ticket,
+                        author,
+                        &format!(
+                            "Started on this endpoint, signed ahead:\n{}\n\nEach result is \
+                             noted here when it ends.",
+                            lines.join("\n")
+                        ),
+                        true,
+                        now,
+                    )
+                    .await?;
+                    started_runs = true;
+                }
             }
             Decision::Note { .. } => {
                 let Some((id, ticket)) = open else {
@@ -867,7 +893,11 @@ impl Core {
                 }
             }
         }
-        w.commit().await
+        w.commit().await?;
+        if started_runs {
+            self.announce("runs.new", Uuid::nil());
+        }
+        Ok(())
     }
 
     /// Everyone logged in may read the rules: they explain the alerts.

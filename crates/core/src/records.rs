@@ -27,6 +27,7 @@ static ALL: &[SyncedRecord] = &[
     crate::desk::views::SAVED_VIEW_RECORD,
     crate::scripts::library::SCRIPT_RECORD,
     crate::scripts::library::SCRIPT_VERSION_RECORD,
+    crate::fleet::runs::RUN_RECORD,
     crate::sync::CONFLICT_RECORD,
 ];
 

@@ -983,7 +983,7 @@ pub struct ChecksumQuery {
 
 /// The sync generation this version speaks: 1 was the landed protocol; 2 adds status moves;
 /// 3 adds endpoints' status and inventory changes; 4 adds the script library.
-pub const SYNC_GENERATION: u8 = 4;
+pub const SYNC_GENERATION: u8 = 5;
 
 /// A digest of every record of one type as a store holds it, to compare with the server.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
@@ -1254,6 +1254,16 @@ wire_types!(
     SigningSetUp,
     RunValue,
     SignRuns,
+    AutomationTrigger,
+    AutomationState,
+    Automation,
+    NewAutomation,
+    SignAutomation,
+    ScheduleQuery,
+    SchedulePreview,
+    RunApprovalFor,
+    ApproveAutomation,
+    ApproveAutomationHere,
     Stat,
     DiskUse,
     ProcessUse,

@@ -362,6 +362,10 @@ pub struct Script {
 pub enum RunState {
     /// Signed, and waiting for another technician's approval (the two-person rule).
     AwaitingApproval,
+    /// Signed ahead by a schedule: waits for its time (its not-before).
+    Scheduled,
+    /// Signed ahead for an alert automation: starts if the alert fires on the endpoint.
+    Standby,
     /// Signed and stored; the agent has not started it (offline, or not yet sent).
     Waiting,
     Running,
@@ -377,6 +381,8 @@ impl RunState {
     pub fn as_str(self) -> &'static str {
         match self {
             RunState::AwaitingApproval => "awaiting_approval",
+            RunState::Scheduled => "scheduled",
+            RunState::Standby => "standby",
             RunState::Waiting => "waiting",
             RunState::Running => "running",
             RunState::Finished => "finished",
@@ -388,6 +394,8 @@ impl RunState {
     pub fn parse(s: &str) -> Option<RunState> {
         [
             RunState::AwaitingApproval,
+            RunState::Scheduled,
+            RunState::Standby,
             RunState::Waiting,
             RunState::Running,
             RunState::Finished,
@@ -447,6 +455,11 @@ pub struct Run {
     /// The ticket it was run from: its result is noted there as an internal comment.
     pub ticket_id: Option<Uuid>,
     pub ticket_number: Option<i64>,
+    /// The automation that signed it ahead, and when its time came or its alert fired.
+    pub automation_id: Option<Uuid>,
+    pub triggered_at: Option<DateTime<Utc>>,
+    /// When it may start (its signed not-before).
+    pub not_before: DateTime<Utc>,
 }
 
 /// `POST /api/v1/runs/{id}/approve`: a second technician's signature over the request.
@@ -477,6 +490,9 @@ pub struct RunQuery {
     #[serde(default)]
     #[ts(optional)]
     pub asset_id: Option<Uuid>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub automation_id: Option<Uuid>,
     #[serde(default)]
     #[ts(optional)]
     pub state: Option<RunState>,
@@ -570,4 +586,180 @@ pub struct SignRuns {
     #[serde(default)]
     #[ts(optional)]
     pub ticket_id: Option<Uuid>,
+}
+
+// ---------------------------------------------------------------- automations
+
+/// What starts an automation's runs.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AutomationTrigger {
+    /// A cron pattern: one run per endpoint at each of its times.
+    Schedule,
+    /// An alert of a kind firing on one of the endpoints.
+    Alert,
+}
+
+impl AutomationTrigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutomationTrigger::Schedule => "schedule",
+            AutomationTrigger::Alert => "alert",
+        }
+    }
+    pub fn parse(s: &str) -> Option<AutomationTrigger> {
+        match s {
+            "schedule" => Some(AutomationTrigger::Schedule),
+            "alert" => Some(AutomationTrigger::Alert),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AutomationState {
+    /// Over the two-person limits: waits for another technician to approve its runs.
+    AwaitingApproval,
+    Active,
+    /// Its validity window has passed: sign it again to go on.
+    Expired,
+    Cancelled,
+}
+
+/// Runs signed ahead, with what may start them: a schedule or an alert. The server holds
+/// the signed runs and starts them when their time comes or their alert fires; it cannot
+/// make more, nor change what they run.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct Automation {
+    pub id: Uuid,
+    pub name: String,
+    pub trigger: AutomationTrigger,
+    pub schedule: Option<String>,
+    /// The schedule in words ("At 02:00 on Sunday").
+    pub schedule_description: Option<String>,
+    pub time_zone: String,
+    pub alert_kind: Option<crate::AlertKind>,
+    pub runs_per_endpoint: i64,
+    pub cooldown_minutes: i64,
+    pub script_id: Uuid,
+    pub script_version: i64,
+    pub script_name: String,
+    pub parameters: Vec<RunParameter>,
+    pub assets: Vec<Uuid>,
+    pub clients: Vec<Uuid>,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub state: AutomationState,
+    pub signer: String,
+    pub created_at: DateTime<Utc>,
+    /// Signed runs not used yet (scheduled or on standby).
+    pub runs_left: i64,
+    /// Runs it started, and how many of them failed (exit code not 0, refused, timed out).
+    pub runs_started: i64,
+    pub runs_failed: i64,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/v1/automations`: the automation and every run signed for it (one per
+/// endpoint and time for a schedule; `runs_per_endpoint` per endpoint for an alert).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewAutomation {
+    pub id: Uuid,
+    pub name: String,
+    pub trigger: AutomationTrigger,
+    #[serde(default)]
+    #[ts(optional)]
+    pub schedule: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub alert_kind: Option<crate::AlertKind>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub runs_per_endpoint: Option<i64>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub cooldown_minutes: Option<i64>,
+    pub script_id: Uuid,
+    pub script_version: i64,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub runs: Vec<SignedRunRequest>,
+}
+
+/// The desktop app signs an automation with this technician's key and sends it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SignAutomation {
+    pub name: String,
+    pub trigger: AutomationTrigger,
+    #[serde(default)]
+    #[ts(optional)]
+    pub schedule: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub alert_kind: Option<crate::AlertKind>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub runs_per_endpoint: Option<i64>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub cooldown_minutes: Option<i64>,
+    pub script_id: Uuid,
+    pub assets: Vec<Uuid>,
+    #[serde(default)]
+    pub parameters: Vec<RunValue>,
+    /// How long the signatures last, 1..=31 days (default 31).
+    #[serde(default)]
+    #[ts(optional)]
+    pub valid_days: Option<i64>,
+}
+
+/// `GET /api/v1/automations/schedule`: what a cron pattern means, and its next times.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ScheduleQuery {
+    pub schedule: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct SchedulePreview {
+    pub description: String,
+    pub next: Vec<DateTime<Utc>>,
+    /// Times within the longest validity (31 days): how many runs per endpoint it signs.
+    pub runs_per_endpoint: i64,
+}
+
+/// One approval for one of an automation's runs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RunApprovalFor {
+    pub run_id: Uuid,
+    pub approval: RunApproval,
+}
+
+/// `POST /api/v1/automations/{id}/approve`: a second technician's approval of every run.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveAutomation {
+    pub approvals: Vec<RunApprovalFor>,
+}
+
+/// The desktop app approves an automation with this technician's key.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveAutomationHere {
+    pub automation_id: Uuid,
 }

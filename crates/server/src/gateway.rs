@@ -82,6 +82,7 @@ impl Gateway {
         tokio::spawn(write_batches(core.clone(), rx));
         tokio::spawn(dispatch(Arc::downgrade(&gw), core.subscribe()));
         tokio::spawn(upkeep(Arc::downgrade(&gw)));
+        tokio::spawn(start_scheduled_runs(Arc::downgrade(&gw)));
         gw
     }
 
@@ -496,6 +497,18 @@ async fn write_batches(core: Arc<Core>, mut rx: mpsc::Receiver<Pending>) {
                 // (its resend is acknowledged without being stored twice).
                 let _ = reply.try_send(GatewayMessage::Ack { seq });
             }
+        }
+    }
+}
+
+/// The automations' clock: scheduled runs whose time came go to their agents (within a
+/// second of it; the dispatcher sends them).
+async fn start_scheduled_runs(gw: std::sync::Weak<Gateway>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let Some(g) = gw.upgrade() else { return };
+        if let Err(e) = g.core.start_due_runs().await {
+            tracing::warn!(error = %e, "starting scheduled runs failed");
         }
     }
 }

@@ -6,12 +6,15 @@ import type {
   AlertPage,
   AlertQuery,
   AlertRule,
+  ApproveAutomation,
+  ApproveAutomationHere,
   ApproveRun,
   ApproveRunHere,
   Asset,
   AssetDetail,
   AssetPage,
   AssetQuery,
+  Automation,
   CertificateRequest,
   CertifyRequest,
   ChartImage,
@@ -39,6 +42,7 @@ import type {
   MetricsQuery,
   NewAlertRule,
   NewAsset,
+  NewAutomation,
   NewCertificate,
   NewCertificateRequest,
   NewClient,
@@ -65,6 +69,8 @@ import type {
   RunList,
   RunQuery,
   SavedView,
+  SchedulePreview,
+  ScheduleQuery,
   Script,
   ScriptVersion,
   ServerAddress,
@@ -72,6 +78,7 @@ import type {
   SetDesktopGateway,
   SetupSigning,
   SetupState,
+  SignAutomation,
   SignRuns,
   SigningSetUp,
   SigningStatus,
@@ -284,6 +291,30 @@ export const api = {
   cancelRun: (id: string) =>
     call<Run>({ op: 'cancel_run', auth: true, write: true, id, http: { method: 'POST', path: `/runs/${enc(id)}/cancel` } }),
 
+  /** Automations (runs signed ahead for a schedule or an alert), newest first. */
+  listAutomations: () =>
+    call<Automation[]>({ op: 'list_automations', auth: true, write: false, http: { method: 'GET', path: `/automations` } }),
+
+  /** Takes an automation and every run signed for it; all are stored or none. */
+  createAutomation: (body: NewAutomation) =>
+    call<Automation>({ op: 'create_automation', auth: true, write: true, body, http: { method: 'POST', path: `/automations` } }),
+
+  /** What a cron pattern means and its next times. */
+  previewSchedule: (query: ScheduleQuery) =>
+    call<SchedulePreview>({ op: 'preview_schedule', auth: true, write: false, query, http: { method: 'GET', path: `/automations/schedule` } }),
+
+  /** One automation, with how many of its runs are left and how they went. */
+  getAutomation: (id: string) =>
+    call<Automation>({ op: 'get_automation', auth: true, write: false, id, http: { method: 'GET', path: `/automations/${enc(id)}` } }),
+
+  /** A second technician's approval of each run of an automation. */
+  approveAutomation: (id: string, body: ApproveAutomation) =>
+    call<Automation>({ op: 'approve_automation', auth: true, write: true, id, body, http: { method: 'POST', path: `/automations/${enc(id)}/approve` } }),
+
+  /** Stops an automation: none of its runs signed ahead starts. */
+  cancelAutomation: (id: string) =>
+    call<Automation>({ op: 'cancel_automation', auth: true, write: true, id, http: { method: 'POST', path: `/automations/${enc(id)}/cancel` } }),
+
   /** The organisation's root public key (if made) and revocation list number. */
   trustState: () =>
     call<TrustState>({ op: 'trust_state', auth: true, write: false, http: { method: 'GET', path: `/trust` } }),
@@ -447,6 +478,14 @@ export const api = {
   /** Signs a library script for each endpoint with this technician's key and sends the runs. (desktop app only) */
   signRuns: (body: SignRuns) =>
     call<Run[]>({ op: 'sign_runs', auth: true, write: false, body }),
+
+  /** Signs an automation's runs ahead with this technician's key and sends it. (desktop app only) */
+  signAutomation: (body: SignAutomation) =>
+    call<Automation>({ op: 'sign_automation', auth: true, write: false, body }),
+
+  /** Approves every run of an automation with this technician's key. (desktop app only) */
+  approveAutomationHere: (body: ApproveAutomationHere) =>
+    call<Automation>({ op: 'approve_automation_here', auth: true, write: false, body }),
 
   /** One sync round now; a failure shows in the status. (desktop app only) */
   syncNow: () =>

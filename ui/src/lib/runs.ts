@@ -4,6 +4,8 @@ import type { Run, RunState, ScriptOs } from './types';
 
 export const RUN_STATE_LABEL: Record<RunState, string> = {
   awaiting_approval: 'Waiting for a second technician',
+  scheduled: 'Signed ahead for its time',
+  standby: 'Signed ahead for an alert',
   waiting: 'Waiting for the endpoint',
   running: 'Running',
   finished: 'Finished',

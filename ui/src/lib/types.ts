@@ -433,7 +433,7 @@ export type Script = { id: string, current: ScriptVersion, versions: number,
  */
 starter: boolean, };
 
-export type RunState = "awaiting_approval" | "waiting" | "running" | "finished" | "refused" | "expired" | "cancelled";
+export type RunState = "awaiting_approval" | "scheduled" | "standby" | "waiting" | "running" | "finished" | "refused" | "expired" | "cancelled";
 
 export type NewRuns = { runs: Array<SignedRunRequest>, 
 /**
@@ -461,7 +461,15 @@ request: SignedBlob,
 /**
  * The ticket it was run from: its result is noted there as an internal comment.
  */
-ticket_id: string | null, ticket_number: number | null, };
+ticket_id: string | null, ticket_number: number | null, 
+/**
+ * The automation that signed it ahead, and when its time came or its alert fired.
+ */
+automation_id: string | null, triggered_at: string | null, 
+/**
+ * When it may start (its signed not-before).
+ */
+not_before: string, };
 
 export type RunParameter = { name: string, 
 /**
@@ -473,7 +481,7 @@ export type ApproveRun = { approval: RunApproval, };
 
 export type ApproveRunHere = { run_id: string, };
 
-export type RunQuery = { asset_id?: string, state?: RunState, limit?: number, };
+export type RunQuery = { asset_id?: string, automation_id?: string, state?: RunState, limit?: number, };
 
 export type RunList = { items: Array<Run>, total: number, };
 
@@ -534,6 +542,46 @@ valid_hours?: number,
  * Run from this ticket: the result is noted on it.
  */
 ticket_id?: string, };
+
+export type AutomationTrigger = "schedule" | "alert";
+
+export type AutomationState = "awaiting_approval" | "active" | "expired" | "cancelled";
+
+export type Automation = { id: string, name: string, trigger: AutomationTrigger, schedule: string | null, 
+/**
+ * The schedule in words ("At 02:00 on Sunday").
+ */
+schedule_description: string | null, time_zone: string, alert_kind: AlertKind | null, runs_per_endpoint: number, cooldown_minutes: number, script_id: string, script_version: number, script_name: string, parameters: Array<RunParameter>, assets: Array<string>, clients: Array<string>, valid_from: string, valid_until: string, state: AutomationState, signer: string, created_at: string, 
+/**
+ * Signed runs not used yet (scheduled or on standby).
+ */
+runs_left: number, 
+/**
+ * Runs it started, and how many of them failed (exit code not 0, refused, timed out).
+ */
+runs_started: number, runs_failed: number, next_run_at: string | null, cancelled_at: string | null, };
+
+export type NewAutomation = { id: string, name: string, trigger: AutomationTrigger, schedule?: string, time_zone?: string, alert_kind?: AlertKind, runs_per_endpoint?: number, cooldown_minutes?: number, script_id: string, script_version: number, valid_from: string, valid_until: string, runs: Array<SignedRunRequest>, };
+
+export type SignAutomation = { name: string, trigger: AutomationTrigger, schedule?: string, time_zone?: string, alert_kind?: AlertKind, runs_per_endpoint?: number, cooldown_minutes?: number, script_id: string, assets: Array<string>, parameters: Array<RunValue>, 
+/**
+ * How long the signatures last, 1..=31 days (default 31).
+ */
+valid_days?: number, };
+
+export type ScheduleQuery = { schedule: string, time_zone?: string, };
+
+export type SchedulePreview = { description: string, next: Array<string>, 
+/**
+ * Times within the longest validity (31 days): how many runs per endpoint it signs.
+ */
+runs_per_endpoint: number, };
+
+export type RunApprovalFor = { run_id: string, approval: RunApproval, };
+
+export type ApproveAutomation = { approvals: Array<RunApprovalFor>, };
+
+export type ApproveAutomationHere = { automation_id: string, };
 
 export type Stat = { min: number, avg: number, max: number, };
 

@@ -1138,3 +1138,6 @@ async fn a_run_from_a_ticket_notes_its_result_on_the_ticket() {
         .count();
     assert_eq!(notes, 1);
 }
+
+#[path = "automations.rs"]
+mod automations;

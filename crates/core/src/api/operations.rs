@@ -246,6 +246,36 @@ fn table() -> Vec<Operation> {
             .post("/runs/{id}/cancel")
             .writer()
             .id(|core, who, id| async move { core.cancel_run(who.actor()?, id).await }),
+        op("list_automations", "Automations (runs signed ahead for a schedule or an alert), newest first.")
+            .get("/automations")
+            .run(|core, who| async move { core.list_automations(who.actor()?).await }),
+        op("create_automation", "Takes an automation and every run signed for it; all are stored or none.")
+            .post("/automations")
+            .writer()
+            .created()
+            .also(&[404, 409])
+            .body(|core, who, req: NewAutomation| async move {
+                core.create_automation(who.actor()?, req).await
+            }),
+        op("preview_schedule", "What a cron pattern means and its next times.")
+            .get("/automations/schedule")
+            .query(|core, who, q: ScheduleQuery| async move {
+                who.actor()?;
+                core.preview_schedule(&q)
+            }),
+        op("get_automation", "One automation, with how many of its runs are left and how they went.")
+            .get("/automations/{id}")
+            .id(|core, who, id| async move { core.get_automation(who.actor()?, id).await }),
+        op("approve_automation", "A second technician's approval of each run of an automation.")
+            .post("/automations/{id}/approve")
+            .writer()
+            .id_body(|core, who, id, req: ApproveAutomation| async move {
+                core.approve_automation(who.actor()?, id, req).await
+            }),
+        op("cancel_automation", "Stops an automation: none of its runs signed ahead starts.")
+            .post("/automations/{id}/cancel")
+            .writer()
+            .id(|core, who, id| async move { core.cancel_automation(who.actor()?, id).await }),
         op("trust_state", "The organisation's root public key (if made) and revocation list number.")
             .get("/trust")
             .run(|core, who| async move {
@@ -417,6 +447,12 @@ fn table() -> Vec<Operation> {
         op("sign_runs", "Signs a library script for each endpoint with this technician's key and sends the runs.")
             .writer()
             .desktop::<SignRuns, Vec<Run>>(Shape::Body),
+        op("sign_automation", "Signs an automation's runs ahead with this technician's key and sends it.")
+            .writer()
+            .desktop::<SignAutomation, Automation>(Shape::Body),
+        op("approve_automation_here", "Approves every run of an automation with this technician's key.")
+            .writer()
+            .desktop::<ApproveAutomationHere, Automation>(Shape::Body),
         op("sync_now", "One sync round now; a failure shows in the status.")
             .desktop::<(), SyncStatus>(Shape::Nothing),
     ]

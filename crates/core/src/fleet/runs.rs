@@ -8,7 +8,8 @@ use crate::clock::{from_ms, to_ms};
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::fleet::agents::agent_line;
 use crate::fleet::telemetry::Arrival;
-use crate::store::{parse_uuid, Core, WriteTx};
+use crate::store::record::{ClientOf, Link, Merge, SyncedRecord};
+use crate::store::{parse_uuid, Core, Op, WriteTx};
 use chrono::{DateTime, Utc};
 use outpost_proto::{
     OutputStream, Run, RunEvent, RunEventKind, RunOrder, RunOutcome, RunParameter, RunState,
@@ -17,6 +18,115 @@ use outpost_proto::{
 use serde_json::json;
 use sqlx::Row;
 use uuid::Uuid;
+
+/// The columns of a run that reach consoles (what it ran, who signed it, how it ended).
+const RUN_COLUMNS: &[&str] = &[
+    "state",
+    "script_id",
+    "script_version",
+    "asset_id",
+    "agent_id",
+    "client_id",
+    "signer_user_id",
+    "signer_name",
+    "signer_key",
+    "signed",
+    "parameters",
+    "not_before",
+    "not_after",
+    "created_at",
+    "created_by",
+    "started_at",
+    "ended_at",
+    "outcome",
+    "exit_code",
+    "stdout",
+    "stderr",
+    "stdout_truncated",
+    "stderr_truncated",
+    "refusal_code",
+    "refusal",
+    "cancel_requested_at",
+    "ticket_id",
+    "automation_id",
+    "triggered_at",
+];
+
+/// Runs reach consoles as records only the server writes: a console that was offline sees
+/// the results of what it signed at its next sync. A run is published when it is made, when
+/// it starts and when it ends, never per piece of output.
+pub(crate) const RUN_RECORD: SyncedRecord = SyncedRecord {
+    since: 5,
+    client: ClientOf::Column("client_id"),
+    links: &[
+        Link {
+            field: "asset_id",
+            entity: "asset",
+            required: true,
+        },
+        Link {
+            field: "ticket_id",
+            entity: "ticket",
+            required: false,
+        },
+    ],
+    server_only: true,
+    // Its state moves on the server between a console's pulls.
+    checked: false,
+    only: Some("runs.automation_id IS NULL OR runs.triggered_at IS NOT NULL"),
+    merge: &[
+        ("script_id", Merge::SetOnce),
+        ("script_version", Merge::SetOnce),
+        ("asset_id", Merge::SetOnce),
+        ("agent_id", Merge::SetOnce),
+        ("client_id", Merge::SetOnce),
+        ("signer_user_id", Merge::SetOnce),
+        ("signer_name", Merge::SetOnce),
+        ("signer_key", Merge::SetOnce),
+        ("parameters", Merge::SetOnce),
+        ("not_before", Merge::SetOnce),
+        ("not_after", Merge::SetOnce),
+        ("created_at", Merge::SetOnce),
+        ("created_by", Merge::SetOnce),
+        ("automation_id", Merge::SetOnce),
+        ("state", Merge::Latest),
+        ("signed", Merge::Latest),
+        ("started_at", Merge::Latest),
+        ("ended_at", Merge::Latest),
+        ("outcome", Merge::Latest),
+        ("exit_code", Merge::Latest),
+        ("stdout", Merge::Latest),
+        ("stderr", Merge::Latest),
+        ("stdout_truncated", Merge::Latest),
+        ("stderr_truncated", Merge::Latest),
+        ("refusal_code", Merge::Latest),
+        ("refusal", Merge::Latest),
+        ("cancel_requested_at", Merge::Latest),
+        ("ticket_id", Merge::Latest),
+        ("triggered_at", Merge::Latest),
+    ],
+    ..SyncedRecord::table("run", "runs", RUN_COLUMNS)
+};
+
+/// Records the run as it stands now in the change log (the whole row: consoles take the
+/// latest of each field).
+pub(crate) async fn publish_run(w: &mut WriteTx<'_>, id: Uuid, op: Op) -> CoreResult<()> {
+    let pairs: Vec<String> = RUN_COLUMNS
+        .iter()
+        .map(|c| format!("'{c}', {c}"))
+        .collect();
+    let row: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT json_object({}) FROM runs WHERE id = ?",
+        pairs.join(", ")
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *w.tx)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let fields: serde_json::Value = serde_json::from_str(&row)
+        .map_err(|e| CoreError::Internal(format!("a run as JSON: {e}")))?;
+    w.record_change("run", id, op, fields).await
+}
 
 /// Checks a run report before it is queued for storing (times, sizes, words).
 pub(crate) fn check_run_event(e: &RunEvent, now: DateTime<Utc>) -> CoreResult<()> {
@@ -88,7 +198,7 @@ pub(crate) async fn store_run_event(
     let mut ended = false;
     match &e.event {
         RunEventKind::Started { .. } => {
-            sqlx::query(
+            let started = sqlx::query(
                 "UPDATE runs SET state = 'running', started_at = coalesce(started_at, ?1) \
                  WHERE id = ?2 AND agent_id = ?3 AND state IN ('waiting', 'cancelled') \
                  AND ended_at IS NULL",
@@ -97,7 +207,11 @@ pub(crate) async fn store_run_event(
             .bind(&run)
             .bind(&agent)
             .execute(&mut *w.tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if started > 0 {
+                publish_run(w, e.run_id, Op::Update).await?;
+            }
         }
         RunEventKind::Output { stream, data } => {
             let (col, flag) = match stream {
@@ -165,6 +279,7 @@ pub(crate) async fn store_run_event(
                     ),
                 )
                 .await?;
+                publish_run(w, e.run_id, Op::Update).await?;
             }
         }
         RunEventKind::Refused { code, message } => {
@@ -190,6 +305,7 @@ pub(crate) async fn store_run_event(
                     Some(json!({"code": code, "reason": message.trim(), "agent_id": agent})),
                 )
                 .await?;
+                publish_run(w, e.run_id, Op::Update).await?;
             }
         }
     }
@@ -256,6 +372,12 @@ pub(crate) fn run_from_row(r: &sqlx::sqlite::SqliteRow) -> CoreResult<Run> {
             .map(|t| parse_uuid(&t))
             .transpose()?,
         ticket_number: r.get("ticket_number"),
+        automation_id: r
+            .get::<Option<String>, _>("automation_id")
+            .map(|t| parse_uuid(&t))
+            .transpose()?,
+        triggered_at: r.get::<Option<i64>, _>("triggered_at").map(from_ms),
+        not_before: from_ms(r.get("not_before")),
     })
 }
 
@@ -340,22 +462,28 @@ impl Core {
     pub async fn expire_runs(&self) -> CoreResult<u64> {
         let actor = crate::store::Actor::system();
         let mut w = self.write(&actor).await?;
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM runs WHERE state IN ('waiting', 'awaiting_approval') AND not_after <= ?")
-                .bind(w.now_ms())
-                .fetch_all(&mut *w.tx)
-                .await?;
-        for id in &ids {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, state FROM runs WHERE state IN \
+             ('waiting', 'awaiting_approval', 'scheduled', 'standby') AND not_after <= ?",
+        )
+        .bind(w.now_ms())
+        .fetch_all(&mut *w.tx)
+        .await?;
+        for (id, state) in &rows {
             sqlx::query("UPDATE runs SET state = 'expired', ended_at = ? WHERE id = ?")
                 .bind(w.now_ms())
                 .bind(id)
                 .execute(&mut *w.tx)
                 .await?;
-            w.audit("run.expire", "run", parse_uuid(id)?, None, None)
-                .await?;
+            // Runs signed ahead and never started were never published: they stay here.
+            if state != "scheduled" && state != "standby" {
+                w.audit("run.expire", "run", parse_uuid(id)?, None, None)
+                    .await?;
+                publish_run(&mut w, parse_uuid(id)?, Op::Update).await?;
+            }
         }
         w.commit().await?;
-        Ok(ids.len() as u64)
+        Ok(rows.len() as u64)
     }
 
     /// The agent a run was signed for (for the gateway's cancel).

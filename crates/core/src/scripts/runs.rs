@@ -4,9 +4,9 @@
 //! it is the agent's checks that count: these are for the technician's sake.
 
 use crate::error::{invalid, CoreError, CoreResult};
-use crate::fleet::runs::{run_from_row, RUN_SELECT};
+use crate::fleet::runs::{publish_run, run_from_row, RUN_SELECT};
 use crate::fleet::trust::signed_from_wire;
-use crate::store::{parse_uuid, Actor, Core};
+use crate::store::{parse_uuid, Actor, Core, Op, WriteTx};
 use outpost_proto::{
     ApproveRun, NewRuns, ParameterKind, Run, RunList, RunParameter, RunQuery, RunState, ScriptOs,
     SignedRunRequest,
@@ -45,6 +45,140 @@ fn os_matches(script: ScriptOs, endpoint_os: &str) -> bool {
     }
 }
 
+pub(crate) struct ApprovalJudge {
+    root: outpost_trust::ed25519_dalek::VerifyingKey,
+    revocations: RevocationBody,
+    now: i64,
+}
+
+/// Keeps an approval that was judged; a complete run goes on to its agent (or, signed
+/// ahead, waits for its time or alert).
+pub(crate) async fn store_approval(
+    w: &mut WriteTx<'_>,
+    run: &Run,
+    signed: &str,
+    complete: bool,
+    approver: &str,
+) -> CoreResult<()> {
+    let next = match (complete, run.automation_id) {
+        (false, _) => "awaiting_approval",
+        (true, None) => "waiting",
+        (true, Some(a)) => {
+            let trigger: String = sqlx::query_scalar("SELECT trigger FROM automations WHERE id = ?")
+                .bind(a.to_string())
+                .fetch_one(&mut *w.tx)
+                .await?;
+            if trigger == "schedule" {
+                "scheduled"
+            } else {
+                "standby"
+            }
+        }
+    };
+    sqlx::query("UPDATE runs SET signed = ?, state = ? WHERE id = ? AND state = 'awaiting_approval'")
+        .bind(signed)
+        .bind(next)
+        .bind(run.id.to_string())
+        .execute(&mut *w.tx)
+        .await?;
+    w.audit(
+        "run.approve",
+        "run",
+        run.id,
+        None,
+        Some(json!({"approver": approver, "complete": complete})),
+    )
+    .await?;
+    if run.automation_id.is_none() {
+        publish_run(w, run.id, Op::Update).await?;
+    }
+    Ok(())
+}
+
+/// A signed run the server checked, ready to keep.
+pub(crate) struct CheckedRun<'a> {
+    pub wire: &'a SignedRunRequest,
+    pub verified: outpost_trust::Verified,
+    pub asset: Uuid,
+    pub client: Uuid,
+    /// Its parameters as consoles show them (sealed ones without a value).
+    pub shown: Vec<RunParameter>,
+    /// Everything verified but the approvals it asks for.
+    pub awaiting: bool,
+}
+
+/// Keeps a checked run in `state`. A run signed ahead (scheduled, standby) reaches consoles
+/// only once it is started; others at once.
+pub(crate) async fn insert_run(
+    w: &mut WriteTx<'_>,
+    actor: &Actor,
+    c: &CheckedRun<'_>,
+    state: &str,
+    ticket_id: Option<Uuid>,
+    automation_id: Option<Uuid>,
+) -> CoreResult<()> {
+    let req = &c.verified.request;
+    let signed_json = serde_json::to_string(c.wire).map_err(|e| invalid(e.to_string()))?;
+    let existing: Option<String> = sqlx::query_scalar("SELECT signed FROM runs WHERE id = ?")
+        .bind(req.run_id.to_string())
+        .fetch_optional(&mut *w.tx)
+        .await?;
+    match existing {
+        Some(s) if s == signed_json => return Ok(()),
+        Some(_) => {
+            return Err(CoreError::Conflict(format!(
+                "run {} exists with other contents; sign a new request",
+                req.run_id
+            )))
+        }
+        None => {}
+    }
+    sqlx::query(
+        "INSERT INTO runs (id, state, script_id, script_version, asset_id, agent_id, \
+         client_id, signer_user_id, signer_name, signer_key, signed, parameters, \
+         not_before, not_after, created_at, created_by, ticket_id, automation_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(req.run_id.to_string())
+    .bind(state)
+    .bind(req.script_id.to_string())
+    .bind(req.script_version as i64)
+    .bind(c.asset.to_string())
+    .bind(req.target_agent.to_string())
+    .bind(c.client.to_string())
+    .bind(c.verified.signer.user_id.to_string())
+    .bind(&c.verified.signer.name)
+    .bind(hex::encode(c.verified.signer.public_key))
+    .bind(&signed_json)
+    .bind(json!(c.shown).to_string())
+    .bind(req.not_before * 1000)
+    .bind(req.not_after * 1000)
+    .bind(w.now_ms())
+    .bind(&actor.name)
+    .bind(ticket_id.map(|t| t.to_string()))
+    .bind(automation_id.map(|t| t.to_string()))
+    .execute(&mut *w.tx)
+    .await?;
+    if automation_id.is_none() {
+        w.audit(
+            "run.sign",
+            "run",
+            req.run_id,
+            None,
+            Some(json!({"script_id": req.script_id.to_string(),
+                        "version": req.script_version,
+                        "asset_id": c.asset.to_string(),
+                        "signer": c.verified.signer.name,
+                        "parameters": c.shown})),
+        )
+        .await?;
+    }
+    if state != "scheduled" && state != "standby" {
+        publish_run(w, req.run_id, Op::Insert).await?;
+    }
+    Ok(())
+}
+
 impl Core {
     async fn current_revocations(&self) -> CoreResult<RevocationBody> {
         let state = self.revocation_state().await?;
@@ -76,7 +210,52 @@ impl Core {
                 "at most {MAX_RUNS_PER_REQUEST} runs per request; send the rest in another"
             )));
         }
-        let ticket_client = match input.ticket_id {
+        let checked = self
+            .check_signed_runs(actor, &input.runs, input.ticket_id, false)
+            .await?;
+        let clients: HashSet<Uuid> = checked.iter().map(|c| c.client).collect();
+        if needs_second_technician(checked.len(), clients.len())
+            && checked
+                .iter()
+                .any(|c| c.verified.request.approvals_required == 0)
+        {
+            return Err(invalid(format!(
+                "a run on more than {WIDE_RUN_ENDPOINTS} endpoints or more than one client needs \
+                 a second technician's approval: sign it with an approval required"
+            )));
+        }
+
+        let mut w = self.write(actor).await?;
+        let mut ids = Vec::with_capacity(checked.len());
+        for c in &checked {
+            let state = if c.awaiting {
+                "awaiting_approval"
+            } else {
+                "waiting"
+            };
+            insert_run(&mut w, actor, c, state, input.ticket_id, None).await?;
+            ids.push(c.verified.request.run_id);
+        }
+        w.commit().await?;
+        self.announce("runs.new", Uuid::nil());
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.get_run(actor, id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Every check the server can make of signed runs before it keeps them. `ahead`: runs
+    /// an automation signed for later, judged as at their not-before (and their signer's
+    /// certificate must last their whole window).
+    pub(crate) async fn check_signed_runs<'a>(
+        &self,
+        actor: &Actor,
+        runs: &'a [SignedRunRequest],
+        ticket_id: Option<Uuid>,
+        ahead: bool,
+    ) -> CoreResult<Vec<CheckedRun<'a>>> {
+        let ticket_client = match ticket_id {
             Some(t) => {
                 let c: Option<String> =
                     sqlx::query_scalar("SELECT client_id FROM tickets WHERE id = ?")
@@ -101,9 +280,8 @@ impl Core {
         })?;
         let revocations = self.current_revocations().await?;
         let now = self.now();
-        let mut checked = Vec::with_capacity(input.runs.len());
-        let mut clients = HashSet::new();
-        for (i, wire) in input.runs.iter().enumerate() {
+        let mut checked = Vec::with_capacity(runs.len());
+        for (i, wire) in runs.iter().enumerate() {
             let at = |m: String| invalid(format!("run {}: {m}", i + 1));
             let signed = signed_run_from_wire(wire).map_err(|e| at(e.to_string()))?;
             let claims = signed.claims().map_err(|e| at(e.to_string()))?;
@@ -130,12 +308,17 @@ impl Core {
             actor
                 .require_client(client)
                 .map_err(|e| at(e.to_string()))?;
+            let judged_at = if ahead {
+                now.timestamp().max(claims.not_before)
+            } else {
+                now.timestamp()
+            };
             let view = AgentView {
                 root: &root,
                 agent_id: claims.target_agent,
                 client_id: Some(client),
                 revocations: &revocations,
-                now: now.timestamp(),
+                now: judged_at,
             };
             // Approvals come last in the checks: a request that only lacks them is kept
             // until another technician approves it.
@@ -145,7 +328,7 @@ impl Core {
                     // Everything else verified; read the signer from the certificate.
                     let signer = signed
                         .certificate
-                        .verify(&root, now.timestamp())
+                        .verify(&root, judged_at)
                         .map_err(|e| at(e.to_string()))?;
                     (
                         outpost_trust::Verified {
@@ -174,6 +357,13 @@ impl Core {
                 return Err(at("the signing key was revoked".into()));
             }
             let req = &verified.request;
+            if ahead && verified.signer.not_after < req.not_after {
+                return Err(at(format!(
+                    "the signer's certificate ends at {}, before this run's window does: sign \
+                     until then, or have the certificate renewed",
+                    crate::clock::from_ms(verified.signer.not_after * 1000).to_rfc3339()
+                )));
+            }
             let version = self
                 .script_version_with_hash(
                     req.script_id,
@@ -259,92 +449,16 @@ impl Core {
                     "the endpoint belongs to another client than the ticket".into()
                 ));
             }
-            clients.insert(client);
-            checked.push((
+            checked.push(CheckedRun {
                 wire,
                 verified,
-                parse_uuid(agent.get("asset_id"))?,
+                asset: parse_uuid(agent.get("asset_id"))?,
                 client,
                 shown,
                 awaiting,
-            ));
+            });
         }
-        if needs_second_technician(checked.len(), clients.len())
-            && checked.iter().any(|c| c.1.request.approvals_required == 0)
-        {
-            return Err(invalid(format!(
-                "a run on more than {WIDE_RUN_ENDPOINTS} endpoints or more than one client needs \
-                 a second technician's approval: sign it with an approval required"
-            )));
-        }
-
-        let mut w = self.write(actor).await?;
-        let mut ids = Vec::with_capacity(checked.len());
-        for (wire, v, asset, client, shown, awaiting) in &checked {
-            let req = &v.request;
-            let signed_json = serde_json::to_string(wire).map_err(|e| invalid(e.to_string()))?;
-            let existing: Option<String> =
-                sqlx::query_scalar("SELECT signed FROM runs WHERE id = ?")
-                    .bind(req.run_id.to_string())
-                    .fetch_optional(&mut *w.tx)
-                    .await?;
-            match existing {
-                Some(s) if s == signed_json => {}
-                Some(_) => {
-                    return Err(CoreError::Conflict(format!(
-                        "run {} exists with other contents; sign a new request",
-                        req.run_id
-                    )))
-                }
-                None => {
-                    sqlx::query(
-                        "INSERT INTO runs (id, state, script_id, script_version, asset_id, agent_id, \
-                         client_id, signer_user_id, signer_name, signer_key, signed, parameters, \
-                         not_before, not_after, created_at, created_by, ticket_id) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(req.run_id.to_string())
-                    .bind(if *awaiting { "awaiting_approval" } else { "waiting" })
-                    .bind(req.script_id.to_string())
-                    .bind(req.script_version as i64)
-                    .bind(asset.to_string())
-                    .bind(req.target_agent.to_string())
-                    .bind(client.to_string())
-                    .bind(v.signer.user_id.to_string())
-                    .bind(&v.signer.name)
-                    .bind(hex::encode(v.signer.public_key))
-                    .bind(&signed_json)
-                    .bind(json!(shown).to_string())
-                    .bind(req.not_before * 1000)
-                    .bind(req.not_after * 1000)
-                    .bind(w.now_ms())
-                    .bind(&actor.name)
-                    .bind(input.ticket_id.map(|t| t.to_string()))
-                    .execute(&mut *w.tx)
-                    .await?;
-                    w.audit(
-                        "run.sign",
-                        "run",
-                        req.run_id,
-                        None,
-                        Some(json!({"script_id": req.script_id.to_string(),
-                                    "version": req.script_version,
-                                    "asset_id": asset.to_string(),
-                                    "signer": v.signer.name,
-                                    "parameters": shown})),
-                    )
-                    .await?;
-                }
-            }
-            ids.push(req.run_id);
-        }
-        w.commit().await?;
-        self.announce("runs.new", Uuid::nil());
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(self.get_run(actor, id).await?);
-        }
-        Ok(out)
+        Ok(checked)
     }
 
     pub async fn get_run(&self, actor: &Actor, id: Uuid) -> CoreResult<Run> {
@@ -362,21 +476,36 @@ impl Core {
 
     pub async fn list_runs(&self, actor: &Actor, q: RunQuery) -> CoreResult<RunList> {
         let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+        // Runs signed ahead and not started are an automation's, not history: shown when
+        // asked for by state or automation.
         let filter = format!(
-            "{} AND (?1 IS NULL OR r.asset_id = ?1) AND (?2 IS NULL OR r.state = ?2)",
+            "{} AND (?1 IS NULL OR r.asset_id = ?1) AND (?2 IS NULL OR r.state = ?2) \
+             AND (?4 IS NULL OR r.automation_id = ?4) \
+             AND (?2 IS NOT NULL OR ?4 IS NOT NULL OR r.automation_id IS NULL \
+                  OR r.triggered_at IS NOT NULL)",
             actor.client_condition("r.client_id")
         );
-        let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM runs r WHERE {filter}"))
-            .bind(q.asset_id.map(|a| a.to_string()))
-            .bind(q.state.map(|s| s.as_str()))
-            .fetch_one(&self.pool)
-            .await?;
-        let rows = sqlx::query(&format!(
-            "{RUN_SELECT} WHERE {filter} ORDER BY r.created_at DESC LIMIT ?3"
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM runs r WHERE {filter} AND ?3 = ?3"
         ))
         .bind(q.asset_id.map(|a| a.to_string()))
         .bind(q.state.map(|s| s.as_str()))
         .bind(limit)
+        .bind(q.automation_id.map(|a| a.to_string()))
+        .fetch_one(&self.pool)
+        .await?;
+        let order = if q.automation_id.is_some() {
+            "r.not_before, r.created_at"
+        } else {
+            "r.created_at DESC"
+        };
+        let rows = sqlx::query(&format!(
+            "{RUN_SELECT} WHERE {filter} ORDER BY {order} LIMIT ?3"
+        ))
+        .bind(q.asset_id.map(|a| a.to_string()))
+        .bind(q.state.map(|s| s.as_str()))
+        .bind(limit)
+        .bind(q.automation_id.map(|a| a.to_string()))
         .fetch_all(&self.pool)
         .await?;
         Ok(RunList {
@@ -391,22 +520,53 @@ impl Core {
     pub async fn approve_run(&self, actor: &Actor, id: Uuid, input: ApproveRun) -> CoreResult<Run> {
         actor.require_write()?;
         let run = self.get_run(actor, id).await?;
+        let judge = self.approval_judge().await?;
+        let (signed, complete, approver) =
+            self.judge_approval(actor, &judge, &run, input.approval).await?;
+        let mut w = self.write(actor).await?;
+        store_approval(&mut w, &run, &signed, complete, &approver).await?;
+        w.commit().await?;
+        if complete {
+            self.announce("runs.new", Uuid::nil());
+        }
+        self.get_run(actor, id).await
+    }
+
+    /// What judging approvals needs: the root, the revocations, the time.
+    pub(crate) async fn approval_judge(&self) -> CoreResult<ApprovalJudge> {
+        let root = self
+            .root_verifying_key()
+            .await?
+            .ok_or_else(|| CoreError::Conflict("the organisation has no root key".into()))?;
+        Ok(ApprovalJudge {
+            root,
+            revocations: self.current_revocations().await?,
+            now: self.now().timestamp(),
+        })
+    }
+
+    /// The run's signed request with `approval` added, whether that completes it, and who
+    /// approved; or why the approval does not count.
+    pub(crate) async fn judge_approval(
+        &self,
+        actor: &Actor,
+        judge: &ApprovalJudge,
+        run: &Run,
+        approval: outpost_proto::RunApproval,
+    ) -> CoreResult<(String, bool, String)> {
         if run.state != RunState::AwaitingApproval {
             return Err(CoreError::Conflict(format!(
                 "the run is {}, not waiting for an approval",
                 run.state.as_str()
             )));
         }
-        let root = self
-            .root_verifying_key()
-            .await?
-            .ok_or_else(|| CoreError::Conflict("the organisation has no root key".into()))?;
-        let now = self.now().timestamp();
-        let approval: outpost_trust::Approval = serde_json::from_value(json!(input.approval))
+        let approval: outpost_trust::Approval = serde_json::from_value(json!(approval))
             .map_err(|e| invalid(format!("the approval: {e}")))?;
+        // Runs signed ahead are judged as at their start (as the agent will).
+        let now = judge.now.max(run.not_before.timestamp());
         let approver = approval
             .certificate
-            .verify(&root, now)
+            .verify(&judge.root, now)
             .map_err(|e| invalid(format!("the approver's certificate: {e}")))?;
         if actor.user_id != Some(approver.user_id) {
             return Err(invalid(
@@ -414,7 +574,7 @@ impl Core {
             ));
         }
         let stored: String = sqlx::query_scalar("SELECT signed FROM runs WHERE id = ?")
-            .bind(id.to_string())
+            .bind(run.id.to_string())
             .fetch_one(&self.pool)
             .await?;
         let wire: SignedRunRequest = serde_json::from_str(&stored)
@@ -437,13 +597,11 @@ impl Core {
             return Err(CoreError::Conflict("you approved this run already".into()));
         }
         signed.approvals.push(approval);
-        let client = run.client_id;
-        let revocations = self.current_revocations().await?;
         let view = AgentView {
-            root: &root,
+            root: &judge.root,
             agent_id: run.agent_id,
-            client_id: Some(client),
-            revocations: &revocations,
+            client_id: Some(run.client_id),
+            revocations: &judge.revocations,
             now,
         };
         // Approvals that count, before and with this one: it must add one.
@@ -463,32 +621,9 @@ impl Core {
         }
         let new_wire: SignedRunRequest = serde_json::from_value(json!(signed))
             .map_err(|e| CoreError::Internal(e.to_string()))?;
-        let mut w = self.write(actor).await?;
-        sqlx::query(
-            "UPDATE runs SET signed = ?, state = ? WHERE id = ? AND state = 'awaiting_approval'",
-        )
-        .bind(serde_json::to_string(&new_wire).map_err(|e| CoreError::Internal(e.to_string()))?)
-        .bind(if complete {
-            "waiting"
-        } else {
-            "awaiting_approval"
-        })
-        .bind(id.to_string())
-        .execute(&mut *w.tx)
-        .await?;
-        w.audit(
-            "run.approve",
-            "run",
-            id,
-            None,
-            Some(json!({"approver": approver.name, "complete": complete})),
-        )
-        .await?;
-        w.commit().await?;
-        if complete {
-            self.announce("runs.new", Uuid::nil());
-        }
-        self.get_run(actor, id).await
+        let text =
+            serde_json::to_string(&new_wire).map_err(|e| CoreError::Internal(e.to_string()))?;
+        Ok((text, complete, approver.name))
     }
 
     /// Stops a run: one not yet started never starts; a running one is killed by its agent
@@ -498,10 +633,14 @@ impl Core {
         let run = self.get_run(actor, id).await?;
         let mut w = self.write(actor).await?;
         match run.state {
-            RunState::Waiting | RunState::AwaitingApproval => {
+            RunState::Waiting
+            | RunState::AwaitingApproval
+            | RunState::Scheduled
+            | RunState::Standby => {
                 sqlx::query(
                     "UPDATE runs SET state = 'cancelled', cancel_requested_at = ?1, ended_at = ?1 \
-                     WHERE id = ?2 AND state IN ('waiting', 'awaiting_approval')",
+                     WHERE id = ?2 AND state IN \
+                     ('waiting', 'awaiting_approval', 'scheduled', 'standby')",
                 )
                 .bind(w.now_ms())
                 .bind(id.to_string())
@@ -523,6 +662,10 @@ impl Core {
             }
         }
         w.audit("run.cancel", "run", id, None, None).await?;
+        // One signed ahead was never published (consoles do not hold it).
+        if !matches!(run.state, RunState::Scheduled | RunState::Standby) {
+            publish_run(&mut w, id, Op::Update).await?;
+        }
         w.commit().await?;
         self.announce("run.cancel", id);
         self.get_run(actor, id).await

@@ -160,6 +160,9 @@ pub struct SyncedRecord {
     pub after_apply: Option<AfterApply>,
     pub after_creates: Option<AfterCreates>,
     pub server_insert: Option<ServerInsert>,
+    /// A SQL condition over its table: only rows meeting it reach consoles (runs signed
+    /// ahead stay on the server until they start).
+    pub only: Option<&'static str>,
     /// Other rows to drop with records a console no longer holds (`{gone}`: their ids).
     pub drop_also: &'static [&'static str],
     pub apply_own: Option<ApplyOwn>,
@@ -182,6 +185,7 @@ impl SyncedRecord {
             merge: &[],
             client: ClientOf::Everyone,
             links: &[],
+            only: None,
             append_only: false,
             admin_only: false,
             server_only: false,

@@ -48,13 +48,17 @@ pub(crate) fn client_sql(rec: &SyncedRecord, alias: &str) -> Option<String> {
 
 /// A SQL condition over the record's table: the rows this person may see.
 pub(crate) fn row_condition(rec: &SyncedRecord, actor: &Actor) -> String {
-    match (client_sql(rec, rec.table), &actor.clients) {
+    let scope = match (client_sql(rec, rec.table), &actor.clients) {
         // Records that name a record of no client (a conflict on a user) are everyone's.
         (Some(expr), Some(_)) if rec.client == ClientOf::Named => {
             format!("({expr} IS NULL OR {})", actor.client_condition(&expr))
         }
         (Some(expr), Some(_)) => actor.client_condition(&expr),
         _ => "1".into(),
+    };
+    match rec.only {
+        Some(only) => format!("({scope}) AND ({only})"),
+        None => scope,
     }
 }
 
