@@ -478,10 +478,18 @@ async fn prepare_signing(
         "trust state",
     )?;
     for given in &parameters {
-        if !script.current.parameters.iter().any(|p| p.name == given.name) {
+        if !script
+            .current
+            .parameters
+            .iter()
+            .any(|p| p.name == given.name)
+        {
             return Err(failure(
                 "validation",
-                format!("{:?} takes no parameter {}", script.current.name, given.name),
+                format!(
+                    "{:?} takes no parameter {}",
+                    script.current.name, given.name
+                ),
             ));
         }
     }
@@ -558,10 +566,7 @@ impl Signing {
             ));
         };
         if agent["revoked_at"].is_string() {
-            return Err(failure(
-                "validation",
-                format!("{name}'s agent was revoked"),
-            ));
+            return Err(failure("validation", format!("{name}'s agent was revoked")));
         }
         let agent_key = hex::decode(agent["public_key"].as_str().unwrap_or(""))
             .ok()

@@ -88,7 +88,7 @@ export function certify(root, tech, { userId, name, days = 30 }) {
 }
 
 /** A signed run request (text parameters only), ready for POST /api/v1/runs. */
-export function signRun(tech, cert, { agentId, clientId, scriptId, version, body, interpreter, parameters = {}, timeout = 60 }) {
+export function signRun(tech, cert, { agentId, clientId, scriptId, version, body, interpreter, parameters = {}, timeout = 60, notBefore, notAfter }) {
   const now = Math.floor(Date.now() / 1000);
   const runId = crypto.randomUUID();
   const w = new Writer()
@@ -104,8 +104,8 @@ export function signRun(tech, cert, { agentId, clientId, scriptId, version, body
   for (const [name, value] of Object.entries(parameters)) w.str(name).u8(0).str(String(value));
   const request = w
     .u32(timeout)
-    .i64(now - 10)
-    .i64(now + 3600)
+    .i64(notBefore ?? now - 10)
+    .i64(notAfter ?? now + 3600)
     .u64(0)
     .u8(0)
     .uuid(cert.serial)

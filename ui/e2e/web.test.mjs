@@ -940,6 +940,42 @@ test('scripts: the library and its versions, a signed run streaming its output, 
     assert.equal(await page.locator('[data-testid="run-row"].bad').count(), 1, 'one failure marked');
     await shot('42-runs-grid');
 
+    // An automation signed ahead (two runs on standby for a CPU alert) shows with its runs,
+    // and cancelling it drops them.
+    const from = Math.floor(Date.now() / 1000) - 60;
+    const until = from + 86_400;
+    const pool = [0, 1].map(() =>
+      signRun(tech, cert, { ...target, parameters: { WORD: 'auto', CODE: 0 }, notBefore: from, notAfter: until }),
+    );
+    const automation = await apiCall('POST', '/automations', {
+      token,
+      body: {
+        id: crypto.randomUUID(),
+        name: 'Busy CPU: count',
+        trigger: 'alert',
+        alert_kind: 'cpu',
+        runs_per_endpoint: 2,
+        script_id: mine.id,
+        script_version: 2,
+        valid_from: new Date(from * 1000).toISOString(),
+        valid_until: new Date(until * 1000).toISOString(),
+        runs: pool.map((p) => p.signed),
+      },
+    });
+    assert.equal(automation.state, 'active');
+    await page.getByTestId('scripts-automations-tab').click();
+    await waitForCount(page.getByTestId('automation-row'), 1, 'the automation in the list');
+    await page.getByTestId('automation-sign-elsewhere').waitFor();
+    await page.getByTestId('automation-row').getByRole('link').click();
+    await page.getByTestId('automation-detail').waitFor();
+    await waitForText(page.getByTestId('automation-counts'), /0 started, 0 failed, 2 left/, 'its runs on standby');
+    await waitForCount(page.getByTestId('automation-run'), 2, 'both runs signed ahead');
+    await shot('43-automation');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByTestId('automation-cancel').click();
+    await waitForText(page.getByTestId('automation-state'), 'Cancelled', 'the automation cancelled');
+    await waitForText(page.getByTestId('automation-counts'), /0 started, 0 failed, 0 left/, 'none left to start');
+
     // The endpoint's page lists them; the web console says where runs are signed.
     const assets = await apiCall('GET', `/assets?client_id=${firm.id}`, { token });
     await page.goto(`${base}/#/fleet/${assets.items[0].id}`);

@@ -982,7 +982,7 @@ pub struct ChecksumQuery {
 }
 
 /// The sync generation this version speaks: 1 was the landed protocol; 2 adds status moves;
-/// 3 adds endpoints' status and inventory changes; 4 adds the script library.
+/// 3 adds endpoints' status and inventory changes; 4 adds the script library; 5 adds runs.
 pub const SYNC_GENERATION: u8 = 5;
 
 /// A digest of every record of one type as a store holds it, to compare with the server.

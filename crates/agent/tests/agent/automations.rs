@@ -51,7 +51,11 @@ async fn a_schedule_runs_each_time_it_was_signed_for_and_nothing_the_server_brin
     let from = now() - 60;
     let until = signable_until(Some(&schedule), from, 1);
     let windows = schedule.windows(from, until).unwrap();
-    assert_eq!(windows.len(), 200, "an every-minute schedule is cut to 200 times");
+    assert_eq!(
+        windows.len(),
+        200,
+        "an every-minute schedule is cut to 200 times"
+    );
     let runs = sign_ahead(&b.org, &t, &windows, 0);
     let automation = |runs: &[outpost_trust::SignedRun]| {
         json!({"id": Uuid::now_v7(), "name": "Minute check", "trigger": "schedule",
@@ -69,7 +73,10 @@ async fn a_schedule_runs_each_time_it_was_signed_for_and_nothing_the_server_brin
         .await;
     assert_eq!(s, 400, "{e}");
     assert!(
-        e["message"].as_str().unwrap().contains("run 4: its window is not one of the schedule's times"),
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("run 4: its window is not one of the schedule's times"),
         "{e}"
     );
     let (s, e) = b
@@ -77,12 +84,21 @@ async fn a_schedule_runs_each_time_it_was_signed_for_and_nothing_the_server_brin
         .call("POST", "/automations", Some(automation(&runs[1..])))
         .await;
     assert_eq!(s, 400, "{e}");
-    assert!(e["message"].as_str().unwrap().contains("the automation needs 200 each"), "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("the automation needs 200 each"),
+        "{e}"
+    );
     let mut bad = automation(&runs);
     bad["schedule"] = json!("every day at two");
     let (s, e) = b.server.call("POST", "/automations", Some(bad)).await;
     assert_eq!(s, 400, "{e}");
-    assert!(e["message"].as_str().unwrap().contains("cron pattern"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("cron pattern"),
+        "{e}"
+    );
     let (_, none) = b.server.call("GET", "/automations", None).await;
     assert_eq!(none.as_array().unwrap().len(), 0, "{none}");
 
@@ -165,16 +181,29 @@ async fn an_alert_starts_a_run_signed_ahead_on_its_endpoint_and_notes_it_on_the_
     };
     let (s, e) = b
         .server
-        .call("POST", "/automations", Some(automation("offline", 2, &runs)))
+        .call(
+            "POST",
+            "/automations",
+            Some(automation("offline", 2, &runs)),
+        )
         .await;
     assert_eq!(s, 400, "{e}");
-    assert!(e["message"].as_str().unwrap().contains("offline cannot run"), "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("offline cannot run"),
+        "{e}"
+    );
     let (s, e) = b
         .server
         .call("POST", "/automations", Some(automation("disk", 3, &runs)))
         .await;
     assert_eq!(s, 400, "{e}");
-    assert!(e["message"].as_str().unwrap().contains("needs 3 each"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("needs 3 each"),
+        "{e}"
+    );
     let (s, a) = b
         .server
         .call("POST", "/automations", Some(automation("disk", 2, &runs)))
@@ -201,7 +230,10 @@ async fn an_alert_starts_a_run_signed_ahead_on_its_endpoint_and_notes_it_on_the_
     .await;
     let run = &done["items"][0];
     assert_eq!(run["stdout"], "freed 3.2 GiB\n", "{run}");
-    let ticket = run["ticket_id"].as_str().expect("the alert's ticket").to_string();
+    let ticket = run["ticket_id"]
+        .as_str()
+        .expect("the alert's ticket")
+        .to_string();
     let detail = wait_for(20, "the result noted on the alert's ticket", || async {
         let (_, d) = b
             .server
@@ -217,7 +249,10 @@ async fn an_alert_starts_a_run_signed_ahead_on_its_endpoint_and_notes_it_on_the_
         .then_some(d)
     })
     .await;
-    assert!(detail.to_string().contains("Alert: "), "the alert's own ticket: {detail}");
+    assert!(
+        detail.to_string().contains("Alert: "),
+        "the alert's own ticket: {detail}"
+    );
     // One firing, one run: the other stays on standby while the alert keeps firing.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let (_, a) = b
@@ -242,13 +277,19 @@ async fn a_wide_automation_waits_for_a_second_technician_and_nobody_approves_the
                "valid_from": at(from), "valid_until": at(until), "runs": runs})
     };
     // Narrow and unapproved: active at once.
-    let (s, a) = b.server.call("POST", "/automations", Some(body(&unapproved))).await;
+    let (s, a) = b
+        .server
+        .call("POST", "/automations", Some(body(&unapproved)))
+        .await;
     assert_eq!(s, 201, "{a}");
     assert_eq!(a["state"], "active");
 
     // Asking for an approval: it waits, and its own signer cannot give it.
     let asking = sign_ahead(&b.org, &t, &[(from, until)], 1);
-    let (s, a) = b.server.call("POST", "/automations", Some(body(&asking))).await;
+    let (s, a) = b
+        .server
+        .call("POST", "/automations", Some(body(&asking)))
+        .await;
     assert_eq!(s, 201, "{a}");
     assert_eq!(a["state"], "awaiting_approval", "{a}");
     let id = a["id"].as_str().unwrap().to_string();
@@ -270,7 +311,13 @@ async fn a_wide_automation_waits_for_a_second_technician_and_nobody_approves_the
         )
         .await;
     assert_eq!(s, 400, "{e}");
-    assert!(e["message"].as_str().unwrap().contains("nobody approves their own"), "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("nobody approves their own"),
+        "{e}"
+    );
 
     // Another technician, certified by the same root, approves it: active, on standby.
     let (s, bo) = b

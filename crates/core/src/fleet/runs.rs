@@ -111,10 +111,7 @@ pub(crate) const RUN_RECORD: SyncedRecord = SyncedRecord {
 /// Records the run as it stands now in the change log (the whole row: consoles take the
 /// latest of each field).
 pub(crate) async fn publish_run(w: &mut WriteTx<'_>, id: Uuid, op: Op) -> CoreResult<()> {
-    let pairs: Vec<String> = RUN_COLUMNS
-        .iter()
-        .map(|c| format!("'{c}', {c}"))
-        .collect();
+    let pairs: Vec<String> = RUN_COLUMNS.iter().map(|c| format!("'{c}', {c}")).collect();
     let row: Option<String> = sqlx::query_scalar(&format!(
         "SELECT json_object({}) FROM runs WHERE id = ?",
         pairs.join(", ")

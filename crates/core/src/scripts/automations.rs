@@ -14,7 +14,7 @@ use crate::store::{parse_uuid, Actor, Core, Op, WriteTx};
 use chrono::{DateTime, TimeZone, Utc};
 use outpost_proto::{
     AlertKind, ApproveAutomation, Automation, AutomationState, AutomationTrigger, NewAutomation,
-    RunParameter, ScheduleQuery, SchedulePreview,
+    RunParameter, SchedulePreview, ScheduleQuery,
 };
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
@@ -246,7 +246,9 @@ impl Core {
             return Err(invalid("the automation's validity has passed already"));
         }
         if input.runs.is_empty() {
-            return Err(invalid("runs is empty: send the runs signed for the automation"));
+            return Err(invalid(
+                "runs is empty: send the runs signed for the automation",
+            ));
         }
         if input.runs.len() > MAX_AUTOMATION_RUNS {
             return Err(invalid(format!(
@@ -302,9 +304,12 @@ impl Core {
         for (i, c) in checked.iter().enumerate() {
             let at = |m: &str| invalid(format!("run {}: {m}", i + 1));
             let req = &c.verified.request;
-            if req.script_id != input.script_id || i64::from(req.script_version) != input.script_version
+            if req.script_id != input.script_id
+                || i64::from(req.script_version) != input.script_version
             {
-                return Err(at("it is for another script or version than the automation"));
+                return Err(at(
+                    "it is for another script or version than the automation",
+                ));
             }
             if c.shown != shown {
                 return Err(at("its parameters differ from the automation's other runs"));
@@ -465,7 +470,9 @@ impl Core {
         actor.require_write()?;
         let a = self.get_automation(actor, id).await?;
         if a.state == AutomationState::Cancelled {
-            return Err(CoreError::Conflict("the automation is cancelled already".into()));
+            return Err(CoreError::Conflict(
+                "the automation is cancelled already".into(),
+            ));
         }
         let mut w = self.write(actor).await?;
         let now = w.now_ms();

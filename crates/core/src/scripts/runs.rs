@@ -64,10 +64,11 @@ pub(crate) async fn store_approval(
         (false, _) => "awaiting_approval",
         (true, None) => "waiting",
         (true, Some(a)) => {
-            let trigger: String = sqlx::query_scalar("SELECT trigger FROM automations WHERE id = ?")
-                .bind(a.to_string())
-                .fetch_one(&mut *w.tx)
-                .await?;
+            let trigger: String =
+                sqlx::query_scalar("SELECT trigger FROM automations WHERE id = ?")
+                    .bind(a.to_string())
+                    .fetch_one(&mut *w.tx)
+                    .await?;
             if trigger == "schedule" {
                 "scheduled"
             } else {
@@ -75,12 +76,14 @@ pub(crate) async fn store_approval(
             }
         }
     };
-    sqlx::query("UPDATE runs SET signed = ?, state = ? WHERE id = ? AND state = 'awaiting_approval'")
-        .bind(signed)
-        .bind(next)
-        .bind(run.id.to_string())
-        .execute(&mut *w.tx)
-        .await?;
+    sqlx::query(
+        "UPDATE runs SET signed = ?, state = ? WHERE id = ? AND state = 'awaiting_approval'",
+    )
+    .bind(signed)
+    .bind(next)
+    .bind(run.id.to_string())
+    .execute(&mut *w.tx)
+    .await?;
     w.audit(
         "run.approve",
         "run",
@@ -521,8 +524,9 @@ impl Core {
         actor.require_write()?;
         let run = self.get_run(actor, id).await?;
         let judge = self.approval_judge().await?;
-        let (signed, complete, approver) =
-            self.judge_approval(actor, &judge, &run, input.approval).await?;
+        let (signed, complete, approver) = self
+            .judge_approval(actor, &judge, &run, input.approval)
+            .await?;
         let mut w = self.write(actor).await?;
         store_approval(&mut w, &run, &signed, complete, &approver).await?;
         w.commit().await?;

@@ -1319,3 +1319,184 @@ async fn the_script_library_syncs_both_ways_and_the_starter_scripts_agree() {
         f.core.checksums(&admin).await.unwrap()
     );
 }
+
+/// A run's result reaches a console at its next sync (a console that signed offline sees
+/// what became of it), and runs signed ahead stay on the server until they start.
+#[tokio::test]
+async fn runs_reach_consoles_as_the_server_writes_them() {
+    use outpost_core::fleet::telemetry::Arrival;
+    use outpost_proto::{
+        AgentMessage, EnrollRequest, Interpreter, NewCertificate, NewEnrollmentToken, NewRuns,
+        NewScript, NewTrustRoot, RunEvent, RunEventKind, RunOutcome, RunQuery, RunState, ScriptOs,
+    };
+    use outpost_trust::{CertificateBody, ClientScope, RunRequest};
+    let (f, admin, _) = server_with_ticket().await;
+    let client = f.client(&admin, "Runs Ltd").await;
+    let now = f.core.now().timestamp();
+    let root = outpost_trust::new_signing_key();
+    let tech = outpost_trust::new_signing_key();
+    f.core
+        .set_trust_root(
+            &admin,
+            NewTrustRoot {
+                public_key: hex::encode(root.verifying_key().to_bytes()),
+            },
+        )
+        .await
+        .unwrap();
+    let serial = uuid::Uuid::now_v7();
+    let cert = CertificateBody {
+        serial,
+        root_key: root.verifying_key().to_bytes(),
+        public_key: tech.verifying_key().to_bytes(),
+        user_id: admin.user_id.unwrap(),
+        name: "Ana Admin".into(),
+        not_before: now - 60,
+        not_after: now + 30 * 86_400,
+        clients: ClientScope::All,
+    }
+    .sign(&root);
+    f.core
+        .add_certificate(
+            &admin,
+            NewCertificate {
+                certificate: serde_json::from_value(serde_json::json!(cert)).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    let token = f
+        .core
+        .create_enrollment_token(
+            &admin,
+            NewEnrollmentToken {
+                client_id: client,
+                site_id: None,
+                expires_in_hours: 1,
+                max_uses: 1,
+            },
+        )
+        .await
+        .unwrap();
+    let agent_key = outpost_trust::new_signing_key();
+    let enrolled = f
+        .core
+        .enroll_agent(EnrollRequest {
+            token: token.token,
+            machine_fingerprint: "ab".repeat(32),
+            public_key: hex::encode(agent_key.verifying_key().to_bytes()),
+            hostname: "ws-01".into(),
+            os: "Debian GNU/Linux 12".into(),
+            agent_version: "0.1.0".into(),
+            root_fingerprint: None,
+        })
+        .await
+        .unwrap();
+    let session = f
+        .core
+        .agent_session(&enrolled.agent_id.to_string(), &enrolled.credential)
+        .await
+        .unwrap();
+    let script = f
+        .core
+        .create_script(
+            &admin,
+            NewScript {
+                name: "Free space".into(),
+                description: String::new(),
+                interpreter: Interpreter::Bash,
+                os: ScriptOs::Linux,
+                body: "df -h /".into(),
+                parameters: vec![],
+                timeout_secs: 60,
+                tags: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let req = RunRequest {
+        run_id: uuid::Uuid::now_v7(),
+        nonce: rand::random(),
+        target_agent: enrolled.agent_id,
+        target_client: client,
+        script_id: script.id,
+        script_version: 1,
+        script_hash: outpost_trust::script_hash("df -h /"),
+        interpreter: "bash".into(),
+        parameters: vec![],
+        timeout_secs: 60,
+        not_before: now - 5,
+        not_after: now + 3600,
+        revocation_seq: 0,
+        approvals_required: 0,
+        certificate_serial: serial,
+    };
+    let signed = req.sign(&tech, &cert);
+    f.core
+        .create_runs(
+            &admin,
+            NewRuns {
+                runs: vec![serde_json::from_value(serde_json::json!(signed)).unwrap()],
+                ticket_id: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let link = Link::new(&f.core, &admin);
+    let c = console(&link).await;
+    let here = c.core.get_run(&admin, req.run_id).await.unwrap();
+    assert_eq!(here.state, RunState::Waiting);
+    assert_eq!(here.asset_name, "ws-01");
+
+    // The agent runs it and reports; the console learns the result at its next sync.
+    let at = f.core.now();
+    let report = |seq, event| {
+        Arrival::new(
+            &session,
+            AgentMessage::Run(RunEvent {
+                seq,
+                run_id: req.run_id,
+                at,
+                event,
+            }),
+        )
+    };
+    f.core
+        .receive(&[
+            report(1, RunEventKind::Started { pid: 4242 }),
+            report(
+                2,
+                RunEventKind::Output {
+                    stream: outpost_proto::OutputStream::Stdout,
+                    data: "/dev/sda1  40G  12G  28G  30% /\n".into(),
+                },
+            ),
+            report(
+                3,
+                RunEventKind::Finished {
+                    outcome: RunOutcome::Exited,
+                    exit_code: Some(0),
+                    started_at: at,
+                    ended_at: at,
+                    stdout_truncated: false,
+                    stderr_truncated: false,
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        c.core.get_run(&admin, req.run_id).await.unwrap().state,
+        RunState::Waiting,
+        "not before it syncs"
+    );
+    c.core.sync_once(&link, 50).await.unwrap();
+    let here = c.core.get_run(&admin, req.run_id).await.unwrap();
+    assert_eq!(here.state, RunState::Finished);
+    assert_eq!(here.exit_code, Some(0));
+    assert!(here.stdout.contains("28G"), "{here:?}");
+    assert_eq!(here, f.core.get_run(&admin, req.run_id).await.unwrap());
+    let listed = c.core.list_runs(&admin, RunQuery::default()).await.unwrap();
+    assert_eq!(listed.total, 1);
+}
