@@ -89,27 +89,13 @@ pub(crate) const RUN_RECORD: SyncedRecord = SyncedRecord {
         ("created_at", Merge::SetOnce),
         ("created_by", Merge::SetOnce),
         ("automation_id", Merge::SetOnce),
-        ("state", Merge::Latest),
-        ("signed", Merge::Latest),
-        ("started_at", Merge::Latest),
-        ("ended_at", Merge::Latest),
-        ("outcome", Merge::Latest),
-        ("exit_code", Merge::Latest),
-        ("stdout", Merge::Latest),
-        ("stderr", Merge::Latest),
-        ("stdout_truncated", Merge::Latest),
-        ("stderr_truncated", Merge::Latest),
-        ("refusal_code", Merge::Latest),
-        ("refusal", Merge::Latest),
-        ("cancel_requested_at", Merge::Latest),
-        ("ticket_id", Merge::Latest),
-        ("triggered_at", Merge::Latest),
+        // The rest is edited by the server alone: its newest write wins.
     ],
     ..SyncedRecord::table("run", "runs", RUN_COLUMNS)
 };
 
-/// Records the run as it stands now in the change log (the whole row: consoles take the
-/// latest of each field).
+/// Records the run as it stands now in the change log (the whole row; a console takes the
+/// server's newest write of each field).
 pub(crate) async fn publish_run(w: &mut WriteTx<'_>, id: Uuid, op: Op) -> CoreResult<()> {
     let pairs: Vec<String> = RUN_COLUMNS.iter().map(|c| format!("'{c}', {c}")).collect();
     let row: Option<String> = sqlx::query_scalar(&format!(
