@@ -40,6 +40,8 @@ pub const ON_THE_SERVER: &[&str] = &[
     "get_automation",
     "approve_automation",
     "cancel_automation",
+    "set_two_person_rule",
+    "confirm_agent_root",
 ];
 
 fn keyring_entry(name: &str) -> Reply<keyring::Entry> {
@@ -448,6 +450,7 @@ struct Signing {
     certificate: outpost_trust::Certificate,
     certificate_ends: i64,
     revocation_seq: u64,
+    two_person_rule: TwoPersonRule,
     script: Script,
     parameters: Vec<RunValue>,
     endpoints: Vec<Value>,
@@ -526,6 +529,7 @@ async fn prepare_signing(
         certificate,
         certificate_ends,
         revocation_seq: trust.revocation_seq,
+        two_person_rule: trust.two_person_rule,
         script,
         parameters,
         endpoints,
@@ -537,6 +541,7 @@ impl Signing {
     /// Wide runs wait for a second technician (the two-person rule).
     fn approvals_required(&self) -> u8 {
         u8::from(outpost_core::scripts::runs::needs_second_technician(
+            &self.two_person_rule,
             self.endpoints.len(),
             self.clients,
         ))

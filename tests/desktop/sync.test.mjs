@@ -240,6 +240,56 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     assert.match(await session.text('[data-testid="run-stdout"]'), /DNS|dnsmasq|nscd/);
     assert.match(await session.text('[data-testid="run-outcome"]'), /exit 0/);
     await shot(session, 'run-output');
+    // Runs sync back to the console: one more round brings the run's end here.
+    await session.click('[data-testid="sync-state"]');
+    await session.click('[data-testid="sync-now"]');
+    await waitForState(session, ['synced'], 30000);
+    await session.click('[data-testid="sync-state"]');
+
+    // An automation signed here: every minute on the client's endpoints. The current
+    // minute's time is due at once, so its first run starts within seconds.
+    await session.click('[data-testid="nav-scripts"]');
+    await session.click('[data-testid="scripts-automations-tab"]');
+    await session.click('[data-testid="automation-new"]');
+    await session.waitFor('[data-testid="run-script"] option', 20000);
+    await session.exec(`
+      const set = (sel, value, event) => {
+        const e = document.querySelector(sel);
+        e.value = value;
+        e.dispatchEvent(new Event(event, { bubbles: true }));
+      };
+      const s = document.querySelector('[data-testid="run-script"]');
+      set('[data-testid="run-script"]', [...s.options].find((x) => x.textContent.startsWith('Flush DNS cache (Linux)')).value, 'change');
+      set('[data-testid="automation-name"]', 'DNS every minute', 'input');
+      set('[data-testid="automation-cron"]', '* * * * *', 'input');
+      set('[data-testid="automation-zone"]', 'UTC', 'input');
+      const c = document.querySelector('[data-testid="run-client"]');
+      set('[data-testid="run-client"]', [...c.options].find((o) => o.textContent.includes('Harbour Dental')).value, 'change');`);
+    await session.waitFor('[data-testid="automation-preview"]', 20000);
+    const autoDeadline = Date.now() + 20000;
+    while (await session.exec('return document.querySelector(\'[data-testid="run-sign"]\')?.disabled !== false;')) {
+      if (Date.now() > autoDeadline) throw new Error('the automation could not be signed');
+      await sleep(300);
+    }
+    await session.click('[data-testid="run-sign"]');
+    await session.waitFor('[data-testid="automation-detail"]', 60000);
+    const automations = await api(port, 'GET', '/automations', token);
+    assert.equal(automations.length, 1);
+    assert.equal(automations[0].trigger, 'schedule');
+    const firstDeadline = Date.now() + 60000;
+    while ((await api(port, 'GET', `/runs?automation_id=${automations[0].id}&state=finished`, token)).total < 1) {
+      if (Date.now() > firstDeadline) throw new Error('the automation\'s first run did not finish');
+      await sleep(1000);
+    }
+    // Its page, opened again from the list, counts it.
+    await session.click('[data-testid="scripts-automations-tab"]');
+    await session.waitFor('[data-testid="automation-row"] a', 20000);
+    await session.click('[data-testid="automation-row"] a');
+    await session.waitFor('[data-testid="automation-counts"]', 20000);
+    assert.match(await session.text('[data-testid="automation-counts"]'), /[12] started, 0 failed/);
+    await shot(session, 'automation-desktop');
+    // Cancelled here through the API: the rest of this test counts one-off runs.
+    await api(port, 'POST', `/automations/${automations[0].id}/cancel`, token);
 
     // The server goes away; a ticket is created offline.
     await stopServer(server);
@@ -269,9 +319,43 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     await cpuPoints(15000);
     await shot(session, 'sync-endpoint-offline');
 
+    // Offline, a run is signed here: it waits on this console and goes at the next sync.
+    await session.click('[data-testid="asset-tab-scripts"]');
+    await session.click('[data-testid="endpoint-run-script"]');
+    await session.waitFor('[data-testid="run-script"] option', 20000);
+    await session.exec(`
+      const s = document.querySelector('[data-testid="run-script"]');
+      s.value = [...s.options].find((x) => x.textContent.startsWith('Flush DNS cache (Linux)')).value;
+      s.dispatchEvent(new Event('change', { bubbles: true }));`);
+    const offlineDeadline = Date.now() + 20000;
+    while (await session.exec('return document.querySelector(\'[data-testid="run-sign"]\')?.disabled !== false;')) {
+      if (Date.now() > offlineDeadline) throw new Error('offline, the sign button never became usable');
+      await sleep(300);
+    }
+    await session.click('[data-testid="run-sign"]');
+    const toastDeadline = Date.now() + 20000;
+    while (!(await session.exec('return document.body.innerText.includes("Offline: the runs go to the server at the next sync");'))) {
+      if (Date.now() > toastDeadline) throw new Error(`no offline signing: ${await session.exec('return document.body.innerText.slice(0, 2000);')}`);
+      await sleep(300);
+    }
+    // The Runs grid, offline, shows the first run as the last sync brought it.
+    await session.exec('document.querySelector(\'[data-testid="run-dialog"] button.btn\')?.click();');
+    await session.click('[data-testid="nav-scripts"]');
+    await session.click('[data-testid="scripts-runs-tab"]');
+    await session.waitFor('[data-testid="run-row"][data-state="finished"]', 20000);
+    await shot(session, 'runs-offline');
+
     // The server is back: the change goes out by itself.
     ({ proc: server } = await startServer(serverDir, port));
     await waitForState(session, ['synced'], 60000);
+    // The run signed offline went with the sync, and the agent ran it.
+    const bothDeadline = Date.now() + 90000;
+    for (;;) {
+      const runs = (await api(port, 'GET', '/runs', token)).items.filter((r) => !r.automation_id);
+      if (runs.length === 2 && runs.every((r) => r.state === 'finished')) break;
+      if (Date.now() > bothDeadline) throw new Error(`the offline run did not run: ${JSON.stringify(runs.map((r) => r.state))}`);
+      await sleep(1000);
+    }
 
     // A second console: the server's web console in a browser finds the ticket.
     browser = await chromium.launch({

@@ -67,7 +67,8 @@ CREATE TABLE runs_new (
     cancel_requested_at INTEGER,
     ticket_id TEXT,
     noted INTEGER NOT NULL DEFAULT 0,
-    automation_id TEXT REFERENCES automations(id),
+    -- No link to automations: a console holds runs, not automations.
+    automation_id TEXT,
     -- When an automation started it (its time came, or its alert fired).
     triggered_at INTEGER
 );
@@ -88,3 +89,7 @@ CREATE INDEX runs_agent_state ON runs(agent_id, state);
 CREATE INDEX runs_asset ON runs(asset_id, created_at);
 CREATE INDEX runs_due ON runs(state, not_before);
 CREATE INDEX runs_automation ON runs(automation_id, asset_id, state);
+
+-- An admin confirmed the root an agent took on first use (it matched the organisation's).
+ALTER TABLE agents ADD COLUMN root_confirmed_at INTEGER;
+ALTER TABLE agents ADD COLUMN root_confirmed_by TEXT;

@@ -398,6 +398,11 @@ pub struct AgentInfo {
     pub root_fingerprint: Option<String>,
     #[serde(default)]
     pub root_pinned: Option<String>,
+    /// Who confirmed a root taken on first use, and when (cleared if the agent's root changes).
+    #[serde(default)]
+    pub root_confirmed_by: Option<String>,
+    #[serde(default)]
+    pub root_confirmed_at: Option<DateTime<Utc>>,
 }
 
 /// What the metrics history holds for a series.

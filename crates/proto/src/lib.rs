@@ -1254,6 +1254,7 @@ wire_types!(
     SigningSetUp,
     RunValue,
     SignRuns,
+    TwoPersonRule,
     AutomationTrigger,
     AutomationState,
     Automation,

@@ -149,6 +149,29 @@ pub struct TrustRoot {
 pub struct TrustState {
     pub root: Option<TrustRoot>,
     pub revocation_seq: u64,
+    /// When a run or an automation waits for a second technician.
+    #[serde(default)]
+    pub two_person_rule: TwoPersonRule,
+}
+
+/// The two-person rule: a run or an automation over more endpoints, or more clients, than
+/// these waits for another technician's approval (`PUT /api/v1/trust/two-person-rule`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TwoPersonRule {
+    /// 0..=100000 (default 50; 0: every run needs a second technician).
+    pub endpoints: i64,
+    /// 0..=10000 (default 1: a run over two clients needs a second technician).
+    pub clients: i64,
+}
+
+impl Default for TwoPersonRule {
+    fn default() -> Self {
+        TwoPersonRule {
+            endpoints: 50,
+            clients: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]

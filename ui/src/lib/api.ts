@@ -95,6 +95,7 @@ import type {
   TimeEntry,
   TrustRoot,
   TrustState,
+  TwoPersonRule,
   UpdateAlertRule,
   UpdateAsset,
   UpdateClient,
@@ -198,6 +199,10 @@ export const api = {
   /** One series of an endpoint's metrics drawn as a chart (SVG), thresholds shown. */
   assetChart: (id: string, query: ChartQuery) =>
     call<ChartImage>({ op: 'asset_chart', auth: true, write: false, id, query, http: { method: 'GET', path: `/assets/${enc(id)}/chart` } }),
+
+  /** Confirms the signing root an agent took on first use (admins). */
+  confirmAgentRoot: (id: string) =>
+    call<null>({ op: 'confirm_agent_root', auth: true, write: true, id, http: { method: 'POST', path: `/assets/${enc(id)}/confirm-root` } }),
 
   /** Cuts an endpoint's agent off; it must enroll again (admins). */
   revokeAgent: (id: string) =>
@@ -318,6 +323,10 @@ export const api = {
   /** The organisation's root public key (if made) and revocation list number. */
   trustState: () =>
     call<TrustState>({ op: 'trust_state', auth: true, write: false, http: { method: 'GET', path: `/trust` } }),
+
+  /** Sets when runs and automations wait for a second technician (admins). */
+  setTwoPersonRule: (body: TwoPersonRule) =>
+    call<TrustState>({ op: 'set_two_person_rule', auth: true, write: true, body, http: { method: 'PUT', path: `/trust/two-person-rule` } }),
 
   /** Registers the organisation's root public key (admins, once). */
   setTrustRoot: (body: NewTrustRoot) =>

@@ -351,7 +351,11 @@ export type TrustRoot = {
  */
 public_key: string, fingerprint: string, created_at: string, created_by: string, };
 
-export type TrustState = { root: TrustRoot | null, revocation_seq: number, };
+export type TrustState = { root: TrustRoot | null, revocation_seq: number, 
+/**
+ * When a run or an automation waits for a second technician.
+ */
+two_person_rule: TwoPersonRule, };
 
 export type NewTrustRoot = { 
 /**
@@ -543,6 +547,16 @@ valid_hours?: number,
  */
 ticket_id?: string, };
 
+export type TwoPersonRule = { 
+/**
+ * 0..=100000 (default 50; 0: every run needs a second technician).
+ */
+endpoints: number, 
+/**
+ * 0..=10000 (default 1: a run over two clients needs a second technician).
+ */
+clients: number, };
+
 export type AutomationTrigger = "schedule" | "alert";
 
 export type AutomationState = "awaiting_approval" | "active" | "expired" | "cancelled";
@@ -684,7 +698,11 @@ public_key: string,
  * The script-signing root it pinned, and how (`enrollment`, `first_use`, `none`): a
  * root taken on first use is for an admin to confirm.
  */
-root_fingerprint: string | null, root_pinned: string | null, };
+root_fingerprint: string | null, root_pinned: string | null, 
+/**
+ * Who confirmed a root taken on first use, and when (cleared if the agent's root changes).
+ */
+root_confirmed_by: string | null, root_confirmed_at: string | null, };
 
 export type MetricSeries = "cpu" | "memory" | "disk" | "net_in" | "net_out" | "temperature";
 

@@ -81,14 +81,18 @@ async fn a_schedule_runs_each_time_it_was_signed_for_and_nothing_the_server_brin
     );
     let (s, e) = b
         .server
-        .call("POST", "/automations", Some(automation(&runs[1..])))
+        .call(
+            "POST",
+            "/automations",
+            Some(automation(&[&runs[..5], &runs[6..]].concat())),
+        )
         .await;
     assert_eq!(s, 400, "{e}");
     assert!(
         e["message"]
             .as_str()
             .unwrap()
-            .contains("the automation needs 200 each"),
+            .contains("signed runs; the automation needs"),
         "{e}"
     );
     let mut bad = automation(&runs);
@@ -158,7 +162,18 @@ async fn a_schedule_runs_each_time_it_was_signed_for_and_nothing_the_server_brin
     assert_eq!(c["state"], "cancelled");
     assert_eq!(c["runs_left"], 0, "{c}");
     assert_eq!(runs_of(&b.server, &id, "scheduled").await["total"], 0);
-    assert_eq!(runs_of(&b.server, &id, "cancelled").await["total"], 198);
+    // All but the one that ran and the one the agent refused (a time whose window closed
+    // while this test signed is not kept).
+    let (_, every) = b
+        .server
+        .call("GET", &format!("/runs?automation_id={id}&limit=1000"), None)
+        .await;
+    let kept = every["total"].as_i64().unwrap();
+    assert!(kept == 200 || kept == 199, "{kept}");
+    assert_eq!(
+        runs_of(&b.server, &id, "cancelled").await["total"],
+        kept - 2
+    );
     let (s, e) = b
         .server
         .call("POST", &format!("/automations/{id}/cancel"), None)
@@ -276,7 +291,37 @@ async fn a_wide_automation_waits_for_a_second_technician_and_nobody_approves_the
                "script_id": t.script, "script_version": t.version,
                "valid_from": at(from), "valid_until": at(until), "runs": runs})
     };
-    // Narrow and unapproved: active at once.
+    // The organisation's rule decides what is wide: with every run needing two people, an
+    // unapproved automation is refused; with the defaults, this one is narrow.
+    let rule = |endpoints: i64| json!({"endpoints": endpoints, "clients": 1});
+    let (s, t0) = b
+        .server
+        .call("PUT", "/trust/two-person-rule", Some(rule(0)))
+        .await;
+    assert_eq!(s, 200, "{t0}");
+    assert_eq!(t0["two_person_rule"]["endpoints"], 0);
+    let (s, e) = b
+        .server
+        .call("POST", "/automations", Some(body(&unapproved)))
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 0 endpoints"),
+        "{e}"
+    );
+    let (s, e) = b
+        .server
+        .call("PUT", "/trust/two-person-rule", Some(rule(-1)))
+        .await;
+    assert_eq!(s, 400, "{e}");
+    let (s, _) = b
+        .server
+        .call("PUT", "/trust/two-person-rule", Some(rule(50)))
+        .await;
+    assert_eq!(s, 200);
     let (s, a) = b
         .server
         .call("POST", "/automations", Some(body(&unapproved)))

@@ -809,6 +809,35 @@ async fn a_bulk_run_reaches_every_agent_and_an_agent_enrolled_before_the_root_ta
             .unwrap();
     assert_eq!(pins[0].0, "first_use");
     assert!(pins[1..].iter().all(|p| p.0 == "enrollment"), "{pins:?}");
+
+    // An admin confirms the root taken on first use (it is the organisation's); a root
+    // pinned at enrollment has nothing to confirm.
+    let assets: Vec<(String, String)> =
+        sqlx::query_as("SELECT asset_id, root_pinned FROM agents ORDER BY enrolled_at")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let (s, e) = server
+        .call(
+            "POST",
+            &format!("/assets/{}/confirm-root", assets[1].0),
+            None,
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    let (s, e) = server
+        .call(
+            "POST",
+            &format!("/assets/{}/confirm-root", assets[0].0),
+            None,
+        )
+        .await;
+    assert!(s == 200 || s == 204, "{s} {e}");
+    let (_, detail) = server
+        .call("GET", &format!("/assets/{}", assets[0].0), None)
+        .await;
+    assert!(detail["agent"]["root_confirmed_by"].is_string(), "{detail}");
+    assert!(detail["agent"]["root_confirmed_at"].is_string(), "{detail}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

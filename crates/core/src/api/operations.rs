@@ -132,6 +132,11 @@ fn table() -> Vec<Operation> {
             .id_query(|core, who, id, q: ChartQuery| async move {
                 core.asset_chart(who.actor()?, id, &q).await
             }),
+        op("confirm_agent_root", "Confirms the signing root an agent took on first use (admins).")
+            .post("/assets/{id}/confirm-root")
+            .admin()
+            .also(&[409])
+            .id(|core, who, id| async move { core.confirm_agent_root(who.actor()?, id).await }),
         op("revoke_agent", "Cuts an endpoint's agent off; it must enroll again (admins).")
             .post("/assets/{id}/revoke-agent")
             .admin()
@@ -281,6 +286,12 @@ fn table() -> Vec<Operation> {
             .run(|core, who| async move {
                 who.actor()?;
                 core.trust_state().await
+            }),
+        op("set_two_person_rule", "Sets when runs and automations wait for a second technician (admins).")
+            .put("/trust/two-person-rule")
+            .admin()
+            .body(|core, who, req: TwoPersonRule| async move {
+                core.set_two_person_rule(who.actor()?, req).await
             }),
         op("set_trust_root", "Registers the organisation's root public key (admins, once).")
             .post("/trust/root")

@@ -506,6 +506,54 @@ impl Core {
         Ok(())
     }
 
+    /// An admin confirms the script-signing root an agent took on first use: it must be the
+    /// organisation's current root (an agent holding another one is re-enrolled instead).
+    pub async fn confirm_agent_root(&self, actor: &Actor, asset_id: Uuid) -> CoreResult<()> {
+        actor.require_admin()?;
+        self.get_asset(actor, asset_id).await?;
+        let agent = self.agent_of(asset_id).await?;
+        let agent = agent
+            .filter(|a| a.revoked_at.is_none())
+            .ok_or_else(|| CoreError::Conflict(format!("asset {asset_id} has no active agent")))?;
+        if agent.root_pinned.as_deref() != Some("first_use") {
+            return Err(CoreError::Conflict(
+                "this agent did not take its root on first use: there is nothing to confirm".into(),
+            ));
+        }
+        let root = self
+            .trust_root()
+            .await?
+            .ok_or_else(|| CoreError::Conflict("the organisation has no root key yet".into()))?;
+        let held = agent
+            .root_fingerprint
+            .as_deref()
+            .map(outpost_trust::normalize_fingerprint);
+        if held.as_deref() != Some(outpost_trust::normalize_fingerprint(&root.fingerprint).as_str())
+        {
+            return Err(CoreError::Conflict(format!(
+                "the agent holds root {}, not the organisation's ({}): enroll it again",
+                agent.root_fingerprint.unwrap_or_default(),
+                root.fingerprint
+            )));
+        }
+        let mut w = self.write(actor).await?;
+        sqlx::query("UPDATE agents SET root_confirmed_at = ?, root_confirmed_by = ? WHERE id = ?")
+            .bind(w.now_ms())
+            .bind(&actor.name)
+            .bind(agent.agent_id.to_string())
+            .execute(&mut *w.tx)
+            .await?;
+        w.audit(
+            "agent.confirm_root",
+            "agent",
+            agent.agent_id,
+            None,
+            Some(serde_json::json!({"root_fingerprint": root.fingerprint})),
+        )
+        .await?;
+        w.commit().await
+    }
+
     /// Tells the core where agents reach its gateway (the host that runs one calls this).
     pub fn set_gateway(&self, public_url: Option<String>, fingerprint: Option<String>) {
         *self.gateway.write().unwrap_or_else(|p| p.into_inner()) = Some(GatewayInfo {
@@ -539,7 +587,7 @@ impl Core {
     pub(crate) async fn agent_of(&self, asset_id: Uuid) -> CoreResult<Option<AgentInfo>> {
         let row = sqlx::query(
             "SELECT id, version, enrolled_at, revoked_at, public_key, root_fingerprint, \
-             root_pinned FROM agents WHERE asset_id = ? \
+             root_pinned, root_confirmed_by, root_confirmed_at FROM agents WHERE asset_id = ? \
              ORDER BY enrolled_at DESC LIMIT 1",
         )
         .bind(asset_id.to_string())
@@ -554,6 +602,8 @@ impl Core {
                 public_key: r.get("public_key"),
                 root_fingerprint: r.get("root_fingerprint"),
                 root_pinned: r.get("root_pinned"),
+                root_confirmed_by: r.get("root_confirmed_by"),
+                root_confirmed_at: r.get::<Option<i64>, _>("root_confirmed_at").map(from_ms),
             })
         })
         .transpose()

@@ -10,11 +10,16 @@ use crate::store::{parse_uuid, Actor, Core};
 use outpost_proto::{
     AgentTrust, CertificateRequest, NewCertificate, NewCertificateRequest, NewRevocationList,
     NewTrustRoot, RevocationState, SignedBlob, TechnicianCertificate, TrustRoot, TrustUpdate,
+    TwoPersonRule,
 };
 use outpost_trust::{Certificate, ClientScope, RevocationList, Signed};
 use serde_json::json;
 use sqlx::Row;
 use uuid::Uuid;
+
+/// The settings row holding the two-person rule (server-side: consoles read it with the
+/// trust state).
+const TWO_PERSON_KEY: &str = "two_person_rule";
 
 /// A signed blob from the wire, as the trust crate reads it (base64 checked).
 pub fn signed_from_wire(what: &str, blob: &SignedBlob) -> CoreResult<Signed> {
@@ -68,7 +73,56 @@ impl Core {
         Ok(outpost_proto::TrustState {
             root: self.trust_root().await?,
             revocation_seq: self.revocation_state().await?.seq,
+            two_person_rule: self.two_person_rule().await?,
         })
+    }
+
+    /// The organisation's two-person rule (the defaults until an admin sets it).
+    pub async fn two_person_rule(&self) -> CoreResult<TwoPersonRule> {
+        let stored: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(TWO_PERSON_KEY)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(stored
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default())
+    }
+
+    /// An admin sets when runs wait for a second technician. It applies to runs signed from
+    /// now on; consoles read it with the trust state.
+    pub async fn set_two_person_rule(
+        &self,
+        actor: &Actor,
+        rule: TwoPersonRule,
+    ) -> CoreResult<outpost_proto::TrustState> {
+        actor.require_admin()?;
+        // 0 is allowed: every run then needs a second technician.
+        if !(0..=100_000).contains(&rule.endpoints) {
+            return Err(invalid("endpoints must be 0 (every run) to 100000"));
+        }
+        if !(0..=10_000).contains(&rule.clients) {
+            return Err(invalid("clients must be 0 (every run) to 10000"));
+        }
+        let before = self.two_person_rule().await?;
+        let mut w = self.write(actor).await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) \
+             ON CONFLICT(key) DO UPDATE SET value = ?2",
+        )
+        .bind(TWO_PERSON_KEY)
+        .bind(serde_json::json!(rule).to_string())
+        .execute(&mut *w.tx)
+        .await?;
+        w.audit(
+            "trust.two_person_rule",
+            "settings",
+            Uuid::nil(),
+            Some(serde_json::json!(before)),
+            Some(serde_json::json!(rule)),
+        )
+        .await?;
+        w.commit().await?;
+        self.trust_state().await
     }
 
     pub(crate) async fn root_verifying_key(
@@ -454,8 +508,12 @@ impl Core {
             .as_deref()
             .map(|f| crate::fleet::agents::agent_line("root_fingerprint", f, 100))
             .transpose()?;
+        // A confirmation was of one root: another one clears it.
         sqlx::query(
-            "UPDATE agents SET root_fingerprint = ?, root_pinned = ?, revocation_seq = ? WHERE id = ?",
+            "UPDATE agents SET \
+             root_confirmed_at = CASE WHEN root_fingerprint IS ?1 THEN root_confirmed_at END, \
+             root_confirmed_by = CASE WHEN root_fingerprint IS ?1 THEN root_confirmed_by END, \
+             root_fingerprint = ?1, root_pinned = ?2, revocation_seq = ?3 WHERE id = ?4",
         )
         .bind(fingerprint)
         .bind(pinned)

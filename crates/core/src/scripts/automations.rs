@@ -66,7 +66,7 @@ pub fn parse_schedule(pattern: &str, time_zone: &str) -> CoreResult<Schedule> {
 
 impl Schedule {
     pub fn describe(&self) -> String {
-        self.cron.describe()
+        self.cron.describe().trim_end_matches('.').to_string()
     }
 
     /// Its times (unix seconds) from `from` (inclusive) to `until` (exclusive), at most
@@ -264,8 +264,18 @@ impl Core {
                 }
                 let pattern = input.schedule.as_deref().unwrap_or_default();
                 let schedule = parse_schedule(pattern, &zone)?;
-                let windows: HashSet<(i64, i64)> =
-                    schedule.windows(from, until)?.into_iter().collect();
+                // Times whose window closed while the console signed and sent are dropped
+                // (they can never run); every other time must be there.
+                let windows: HashSet<(i64, i64)> = schedule
+                    .windows(from, until)?
+                    .into_iter()
+                    .filter(|(_, end)| *end > now)
+                    .collect();
+                if windows.is_empty() {
+                    return Err(invalid(
+                        "every time of the schedule inside its validity has passed: sign it again",
+                    ));
+                }
                 (Some(pattern.trim().to_string()), windows, 0)
             }
             AutomationTrigger::Alert => {
@@ -295,9 +305,21 @@ impl Core {
         if !(0..=7 * 24 * 60).contains(&cooldown) {
             return Err(invalid("cooldown_minutes must be 0 to 10080 (a week)"));
         }
-        let checked = self
-            .check_signed_runs(actor, &input.runs, None, true)
-            .await?;
+        let live: Vec<_> = input
+            .runs
+            .iter()
+            .filter(|r| {
+                crate::scripts::runs::signed_run_from_wire(r)
+                    .ok()
+                    .and_then(|s| s.claims().ok())
+                    .is_none_or(|c| c.not_after > now)
+            })
+            .cloned()
+            .collect();
+        if live.is_empty() {
+            return Err(invalid("every run sent has expired already: sign it again"));
+        }
+        let checked = self.check_signed_runs(actor, &live, None, true).await?;
         let mut per_asset: HashMap<Uuid, HashSet<(i64, i64)>> = HashMap::new();
         let mut clients = HashSet::new();
         let shown = checked[0].shown.clone();
@@ -345,16 +367,16 @@ impl Core {
                 )));
             }
         }
-        let wide = needs_second_technician(per_asset.len(), clients.len());
-        if wide
+        let rule = self.two_person_rule().await?;
+        if needs_second_technician(&rule, per_asset.len(), clients.len())
             && checked
                 .iter()
                 .any(|c| c.verified.request.approvals_required == 0)
         {
             return Err(invalid(format!(
-                "an automation on more than {} endpoints or more than one client needs a second \
-                 technician's approval: sign it with an approval required",
-                crate::scripts::runs::WIDE_RUN_ENDPOINTS
+                "an automation on {} needs a second technician's approval: sign it with an \
+                 approval required",
+                crate::scripts::runs::wide_words(&rule)
             )));
         }
         let awaiting = checked.iter().any(|c| c.awaiting);

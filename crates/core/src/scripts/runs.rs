@@ -9,7 +9,7 @@ use crate::fleet::trust::signed_from_wire;
 use crate::store::{parse_uuid, Actor, Core, Op, WriteTx};
 use outpost_proto::{
     ApproveRun, NewRuns, ParameterKind, Run, RunList, RunParameter, RunQuery, RunState, ScriptOs,
-    SignedRunRequest,
+    SignedRunRequest, TwoPersonRule,
 };
 use outpost_trust::{AgentView, ParameterValue, RevocationBody, RevocationList, SignedRun};
 use serde_json::json;
@@ -19,13 +19,21 @@ use uuid::Uuid;
 
 /// Runs in one request: a bulk run is one signed request per endpoint.
 pub const MAX_RUNS_PER_REQUEST: usize = 5_000;
-/// A run wider than this, or over more than one client, needs a second technician.
-pub const WIDE_RUN_ENDPOINTS: usize = 50;
-
 /// The two-person rule: whether a run over this many endpoints and clients must wait for
 /// another technician's approval.
-pub fn needs_second_technician(endpoints: usize, clients: usize) -> bool {
-    endpoints > WIDE_RUN_ENDPOINTS || clients > 1
+pub fn needs_second_technician(rule: &TwoPersonRule, endpoints: usize, clients: usize) -> bool {
+    endpoints as i64 > rule.endpoints || clients as i64 > rule.clients
+}
+
+/// What the rule asks, in words (for the message that refuses an unapproved wide run).
+pub(crate) fn wide_words(rule: &TwoPersonRule) -> String {
+    format!(
+        "more than {} endpoint{} or more than {} client{}",
+        rule.endpoints,
+        if rule.endpoints == 1 { "" } else { "s" },
+        rule.clients,
+        if rule.clients == 1 { "" } else { "s" }
+    )
 }
 
 /// The signed request as the trust crate reads it.
@@ -217,14 +225,16 @@ impl Core {
             .check_signed_runs(actor, &input.runs, input.ticket_id, false)
             .await?;
         let clients: HashSet<Uuid> = checked.iter().map(|c| c.client).collect();
-        if needs_second_technician(checked.len(), clients.len())
+        let rule = self.two_person_rule().await?;
+        if needs_second_technician(&rule, checked.len(), clients.len())
             && checked
                 .iter()
                 .any(|c| c.verified.request.approvals_required == 0)
         {
             return Err(invalid(format!(
-                "a run on more than {WIDE_RUN_ENDPOINTS} endpoints or more than one client needs \
-                 a second technician's approval: sign it with an approval required"
+                "a run on {} needs a second technician's approval: sign it with an approval \
+                 required",
+                wide_words(&rule)
             )));
         }
 

@@ -1499,4 +1499,88 @@ async fn runs_reach_consoles_as_the_server_writes_them() {
     assert_eq!(here, f.core.get_run(&admin, req.run_id).await.unwrap());
     let listed = c.core.list_runs(&admin, RunQuery::default()).await.unwrap();
     assert_eq!(listed.total, 1);
+
+    // An automation's runs: the one whose time came reaches the console, the rest do not.
+    use outpost_core::scripts::automations::{parse_schedule, signable_until};
+    let schedule = parse_schedule("* * * * *", "UTC").unwrap();
+    let from = now - 60;
+    let until = signable_until(Some(&schedule), from, 1);
+    let ahead: Vec<outpost_proto::SignedRunRequest> = schedule
+        .windows(from, until)
+        .unwrap()
+        .into_iter()
+        .map(|(not_before, not_after)| {
+            let r = RunRequest {
+                run_id: uuid::Uuid::now_v7(),
+                nonce: rand::random(),
+                not_before,
+                not_after,
+                ..req.clone()
+            };
+            serde_json::from_value(serde_json::json!(r.sign(&tech, &cert))).unwrap()
+        })
+        .collect();
+    let automation = f
+        .core
+        .create_automation(
+            &admin,
+            outpost_proto::NewAutomation {
+                id: uuid::Uuid::now_v7(),
+                name: "Every minute".into(),
+                trigger: outpost_proto::AutomationTrigger::Schedule,
+                schedule: Some("* * * * *".into()),
+                time_zone: Some("UTC".into()),
+                alert_kind: None,
+                runs_per_endpoint: None,
+                cooldown_minutes: None,
+                script_id: script.id,
+                script_version: 1,
+                valid_from: chrono::DateTime::from_timestamp(from, 0).unwrap(),
+                valid_until: chrono::DateTime::from_timestamp(until, 0).unwrap(),
+                runs: ahead,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.core.start_due_runs().await.unwrap(), 1);
+    c.core.sync_once(&link, 50).await.unwrap();
+    let here = c.core.list_runs(&admin, RunQuery::default()).await.unwrap();
+    assert_eq!(
+        here.total, 2,
+        "the one-off run and the automation's started one"
+    );
+    assert!(here
+        .items
+        .iter()
+        .any(|r| r.automation_id == Some(automation.id) && r.triggered_at.is_some()));
+    let scheduled = RunQuery {
+        state: Some(RunState::Scheduled),
+        ..Default::default()
+    };
+    assert_eq!(
+        c.core
+            .list_runs(&admin, scheduled.clone())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let kept = f
+        .core
+        .list_runs(
+            &admin,
+            RunQuery {
+                automation_id: Some(automation.id),
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(
+        f.core.list_runs(&admin, scheduled).await.unwrap().total,
+        kept - 1,
+        "all but the started one wait on the server"
+    );
 }
