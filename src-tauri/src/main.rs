@@ -121,6 +121,7 @@ const OWN_OPERATIONS: &[&str] = &[
     "approve_run_here",
     "sign_automation",
     "approve_automation_here",
+    "rotate_root",
 ];
 
 async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
@@ -214,6 +215,11 @@ async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
             let actor = caller.actor().map_err(err)?.clone();
             let input: SetupSigning = decode_body(req.input).map_err(err)?;
             answer(scripts::setup(core, &req.token, &actor, &state.data_dir, input).await?)
+        }
+        "rotate_root" => {
+            let actor = caller.actor().map_err(err)?.clone();
+            let input: SetupSigning = decode_body(req.input).map_err(err)?;
+            answer(scripts::rotate_root(core, &req.token, &actor, &state.data_dir, input).await?)
         }
         "request_signing_key" => {
             let user = caller.actor().map_err(err)?.user_id.unwrap_or_default();

@@ -42,6 +42,7 @@ pub const ON_THE_SERVER: &[&str] = &[
     "cancel_automation",
     "set_two_person_rule",
     "confirm_agent_root",
+    "rotate_trust_root",
 ];
 
 fn keyring_entry(name: &str) -> Reply<keyring::Entry> {
@@ -308,6 +309,7 @@ pub async fn status_in(
             certs.into_iter().find(|c| {
                 c.public_key == mine
                     && c.revoked_at.is_none()
+                    && c.superseded_at.is_none()
                     && c.not_before <= now
                     && now <= c.not_after
                     && trust.root.is_some()
@@ -368,20 +370,7 @@ pub async fn setup(
     let root = match (&trust.root, load_key(ROOT_KEY)) {
         (None, _) => {
             let root = outpost_trust::new_signing_key();
-            let file = outpost_trust::recovery::seal(&root, &input.passphrase)
-                .map_err(|m| failure("validation", m))?;
-            let path = data_dir.join(format!(
-                "outpost-root-recovery-{}.json",
-                &outpost_trust::normalize_fingerprint(&file.fingerprint)[..16]
-            ));
-            std::fs::write(&path, serde_json::to_vec_pretty(&file).unwrap_or_default()).map_err(
-                |e| {
-                    failure(
-                        "internal",
-                        format!("could not write the recovery file: {e}"),
-                    )
-                },
-            )?;
+            let path = write_recovery(&root, &input.passphrase, data_dir)?;
             store_key(ROOT_KEY, &root)?;
             ask(
                 core,
@@ -391,7 +380,7 @@ pub async fn setup(
                 Some(json!({"public_key": hex::encode(root.verifying_key().to_bytes())})),
             )
             .await?;
-            recovery_file = Some(path.display().to_string());
+            recovery_file = Some(path);
             root
         }
         (Some(r), Some(k)) if hex::encode(k.verifying_key().to_bytes()) == r.public_key => k,
@@ -407,6 +396,39 @@ pub async fn setup(
             ))
         }
     };
+    certify_own_key(core, token, &root, user, &actor.name).await?;
+    Ok(SigningSetUp {
+        status: status(core, token, user).await?,
+        recovery_file,
+    })
+}
+
+/// Writes the root's passphrase-encrypted recovery file next to the console's data; returns
+/// where.
+fn write_recovery(root: &SigningKey, passphrase: &str, data_dir: &Path) -> Reply<String> {
+    let file =
+        outpost_trust::recovery::seal(root, passphrase).map_err(|m| failure("validation", m))?;
+    let path = data_dir.join(format!(
+        "outpost-root-recovery-{}.json",
+        &outpost_trust::normalize_fingerprint(&file.fingerprint)[..16]
+    ));
+    std::fs::write(&path, serde_json::to_vec_pretty(&file).unwrap_or_default()).map_err(|e| {
+        failure(
+            "internal",
+            format!("could not write the recovery file: {e}"),
+        )
+    })?;
+    Ok(path.display().to_string())
+}
+
+/// This admin's own key (made here once), certified by `root` for every client, 90 days.
+async fn certify_own_key(
+    core: &std::sync::Arc<Core>,
+    token: &Option<String>,
+    root: &SigningKey,
+    user: Uuid,
+    display_name: &str,
+) -> Reply<()> {
     let name = technician_key_name(user);
     let tech = match load_key(&name) {
         Some(k) => k,
@@ -422,12 +444,12 @@ pub async fn setup(
         root_key: root.verifying_key().to_bytes(),
         public_key: tech.verifying_key().to_bytes(),
         user_id: user,
-        name: actor.name.clone(),
+        name: display_name.to_string(),
         not_before: now - 300,
         not_after: now + 90 * 86_400,
         clients: ClientScope::All,
     }
-    .sign(&root);
+    .sign(root);
     ask(
         core,
         "add_certificate",
@@ -436,9 +458,87 @@ pub async fn setup(
         Some(json!({"certificate": cert})),
     )
     .await?;
+    Ok(())
+}
+
+/// The keyring entry that holds a new root while the server takes the hand-over.
+const NEXT_ROOT_KEY: &str = "script-signing-root-next";
+/// The root handed over from, kept in the keyring after a rotation.
+const PREVIOUS_ROOT_KEY: &str = "script-signing-root-previous";
+
+/// Rotates the organisation's root: a new root made here, the hand-over signed by the
+/// current one (from this keyring), the new root's first revocation list (every key revoked
+/// so far), a new recovery file, and this admin's key certified by the new root. Agents
+/// follow at their next connection; other technicians' keys wait to be certified again.
+pub async fn rotate_root(
+    core: &std::sync::Arc<Core>,
+    token: &Option<String>,
+    actor: &outpost_core::Actor,
+    data_dir: &Path,
+    input: SetupSigning,
+) -> Reply<SigningSetUp> {
+    let user = actor
+        .user_id
+        .ok_or_else(|| failure("forbidden", "log in as a person to rotate the root"))?;
+    let trust: TrustState = decode(
+        ask(core, "trust_state", token, None, None).await?,
+        "trust state",
+    )?;
+    let old = root_here(&trust)?;
+    let state: RevocationState = decode(
+        ask(core, "revocation_state", token, None, None).await?,
+        "revocations",
+    )?;
+    let revoked = match &state.list {
+        Some(list) => {
+            outpost_trust::RevocationList(
+                serde_json::from_value(json!(list))
+                    .map_err(|e| failure("internal", e.to_string()))?,
+            )
+            .verify(&old.verifying_key())
+            .map_err(|e| failure("internal", format!("the current revocation list: {e}")))?
+            .revoked
+        }
+        None => Vec::new(),
+    };
+    let next = outpost_trust::new_signing_key();
+    // The recovery file first: a passphrase too short stops everything before any change.
+    let recovery_file = write_recovery(&next, &input.passphrase, data_dir)?;
+    store_key(NEXT_ROOT_KEY, &next)?;
+    let now = chrono::Utc::now().timestamp();
+    let rotation = outpost_trust::RotationBody {
+        old_root: old.verifying_key().to_bytes(),
+        new_root: next.verifying_key().to_bytes(),
+        issued_at: now,
+    }
+    .sign(&old);
+    let list = outpost_trust::RevocationBody {
+        root_key: next.verifying_key().to_bytes(),
+        seq: state.seq + 1,
+        issued_at: now,
+        revoked,
+    }
+    .sign(&next);
+    if let Err(e) = ask(
+        core,
+        "rotate_trust_root",
+        token,
+        None,
+        Some(json!({"rotation": rotation, "revocation": list})),
+    )
+    .await
+    {
+        let _ = keyring_entry(NEXT_ROOT_KEY).map(|e| e.delete_credential());
+        let _ = std::fs::remove_file(&recovery_file);
+        return Err(e);
+    }
+    store_key(PREVIOUS_ROOT_KEY, &old)?;
+    store_key(ROOT_KEY, &next)?;
+    let _ = keyring_entry(NEXT_ROOT_KEY).map(|e| e.delete_credential());
+    certify_own_key(core, token, &next, user, &actor.name).await?;
     Ok(SigningSetUp {
         status: status(core, token, user).await?,
-        recovery_file,
+        recovery_file: Some(recovery_file),
     })
 }
 

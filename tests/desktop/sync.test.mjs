@@ -207,6 +207,27 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     assert.equal((await session.text('[data-testid="signing-root"]')).trim(), trust.root.fingerprint);
     await shot(session, 'signing-settings');
 
+    // The admin rotates the root at once (say the recovery file went astray): a new root
+    // here, the hand-over signed by the old one, their own key certified again. The agent
+    // follows, so the run below is signed and run under the new root.
+    await session.click('[data-testid="signing-rotate-open"]');
+    await session.type('[data-testid="signing-rotate-passphrase"]', 'another long passphrase');
+    await session.type('[data-testid="signing-rotate-again"]', 'another long passphrase');
+    await session.click('[data-testid="signing-rotate"]');
+    const rotatedDeadline = Date.now() + 30000;
+    for (;;) {
+      const now = await api(port, 'GET', '/trust', token);
+      const shown = (await session.text('[data-testid="signing-root"]')).trim();
+      // The server has the new root, and the settings show it once the rotation is done.
+      if (now.root.fingerprint !== trust.root.fingerprint && shown === now.root.fingerprint) {
+        assert.equal(now.revocation_seq, 1, "the new root's first revocation list");
+        break;
+      }
+      if (Date.now() > rotatedDeadline) throw new Error('the root was not rotated');
+      await sleep(500);
+    }
+    assert.match(await session.text('[data-testid="signing-certificate"]'), /valid until/);
+
     await session.click('[data-testid="nav-fleet"]');
     await seenRow(30000);
     await session.exec(`[...document.querySelectorAll('${rowSelector}')].find((r) => r.textContent.includes('HD-FRONTDESK')).click();`);

@@ -144,7 +144,11 @@ impl Trust {
                 }
                 None => notes.push("the server offered a root key that is not one".into()),
             },
-            (Some(held), Some(k)) if key_from_hex(k) != Some(held) && u.rotation.is_none() => {
+            (Some(held), Some(k))
+                if key_from_hex(k) != Some(held)
+                    && u.rotation.is_none()
+                    && u.rotations.is_empty() =>
+            {
                 notes.push(
                     "the server names another root key without a rotation signed by the pinned \
                      one; keeping the pinned root"
@@ -153,11 +157,25 @@ impl Trust {
             }
             _ => {}
         }
-        if let (Some(root), Some(rot)) = (self.root, &u.rotation) {
-            match serde_json::from_value::<Signed>(serde_json::json!(rot))
-                .map_err(|e| outpost_trust::Refusal::Malformed(e.to_string()))
-                .and_then(|s| RootRotation(s).verify(&root))
-            {
+        // The chain of hand-overs, oldest first: each one the root held then signed moves
+        // it on (older servers send only the newest, as `rotation`).
+        let chain: Vec<&outpost_proto::SignedBlob> = if u.rotations.is_empty() {
+            u.rotation.iter().collect()
+        } else {
+            u.rotations.iter().collect()
+        };
+        for rot in chain {
+            let Some(root) = self.root else { break };
+            let signed = serde_json::from_value::<Signed>(serde_json::json!(rot))
+                .map_err(|e| outpost_trust::Refusal::Malformed(e.to_string()));
+            // A hand-over from a root this agent no longer (or never) held is not for it.
+            if let Ok(s) = &signed {
+                let from = outpost_trust::RotationBody::decode(&s.body.0).map(|b| b.old_root);
+                if from.is_ok_and(|k| k != root.to_bytes()) {
+                    continue;
+                }
+            }
+            match signed.and_then(|s| RootRotation(s).verify(&root)) {
                 Ok(next) if next != root => {
                     self.root = Some(next);
                     self.stored.root_key = Some(hex::encode(next.to_bytes()));

@@ -93,3 +93,18 @@ CREATE INDEX runs_automation ON runs(automation_id, asset_id, state);
 -- An admin confirmed the root an agent took on first use (it matched the organisation's).
 ALTER TABLE agents ADD COLUMN root_confirmed_at INTEGER;
 ALTER TABLE agents ADD COLUMN root_confirmed_by TEXT;
+
+-- Root rotations: each hand-over signed by the root it replaces, oldest first. Agents follow
+-- the chain from the root they pinned. Certificates of a replaced root are superseded (their
+-- keys get a fresh request for the new root to certify).
+CREATE TABLE root_rotations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    old_root TEXT NOT NULL,
+    new_root TEXT NOT NULL,
+    body TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL
+);
+ALTER TABLE technician_certificates ADD COLUMN superseded_at INTEGER;

@@ -1255,6 +1255,7 @@ wire_types!(
     RunValue,
     SignRuns,
     TwoPersonRule,
+    NewRootRotation,
     AutomationTrigger,
     AutomationState,
     Automation,

@@ -55,9 +55,12 @@ pub struct TrustUpdate {
     /// The organisation's root public key (hex): taken once by an agent that has none.
     #[serde(default)]
     pub root_key: Option<String>,
-    /// A hand-over from the current root to a new one.
+    /// The newest hand-over from a root to the next (for agents that know only one).
     #[serde(default)]
     pub rotation: Option<SignedBlob>,
+    /// Every hand-over, oldest first: an agent follows the chain from the root it pinned.
+    #[serde(default)]
+    pub rotations: Vec<SignedBlob>,
     /// The newest revocation list.
     #[serde(default)]
     pub revocation: Option<SignedBlob>,
@@ -195,7 +198,20 @@ pub struct TechnicianCertificate {
     /// None: every client.
     pub clients: Option<Vec<Uuid>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Signed by a root that was since rotated away: no longer good for signing.
+    #[serde(default)]
+    pub superseded_at: Option<DateTime<Utc>>,
     pub certificate: SignedBlob,
+}
+
+/// `POST /api/v1/trust/rotations`: the current root hands over to a new one (signed by the
+/// current root), with the new root's first revocation list (carrying every key revoked so
+/// far).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewRootRotation {
+    pub rotation: SignedBlob,
+    pub revocation: SignedBlob,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]

@@ -50,6 +50,7 @@ import type {
   NewContact,
   NewEnrollmentToken,
   NewRevocationList,
+  NewRootRotation,
   NewRuns,
   NewSavedView,
   NewScript,
@@ -324,6 +325,10 @@ export const api = {
   trustState: () =>
     call<TrustState>({ op: 'trust_state', auth: true, write: false, http: { method: 'GET', path: `/trust` } }),
 
+  /** Hands the organisation over to a new root, signed by the current one (admins). */
+  rotateTrustRoot: (body: NewRootRotation) =>
+    call<TrustState>({ op: 'rotate_trust_root', auth: true, write: true, body, http: { method: 'POST', path: `/trust/rotations` } }),
+
   /** Sets when runs and automations wait for a second technician (admins). */
   setTwoPersonRule: (body: TwoPersonRule) =>
     call<TrustState>({ op: 'set_two_person_rule', auth: true, write: true, body, http: { method: 'PUT', path: `/trust/two-person-rule` } }),
@@ -487,6 +492,10 @@ export const api = {
   /** Signs a library script for each endpoint with this technician's key and sends the runs. (desktop app only) */
   signRuns: (body: SignRuns) =>
     call<Run[]>({ op: 'sign_runs', auth: true, write: false, body }),
+
+  /** Hands the organisation over to a new root made here, signed by the root in this keyring (admins). (desktop app only) */
+  rotateRoot: (body: SetupSigning) =>
+    call<SigningSetUp>({ op: 'rotate_root', auth: true, write: false, body }),
 
   /** Signs an automation's runs ahead with this technician's key and sends it. (desktop app only) */
   signAutomation: (body: SignAutomation) =>

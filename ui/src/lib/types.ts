@@ -371,7 +371,11 @@ public_key: string, fingerprint: string, not_before: string, not_after: string,
 /**
  * None: every client.
  */
-clients: Array<string> | null, revoked_at: string | null, certificate: SignedBlob, };
+clients: Array<string> | null, revoked_at: string | null, 
+/**
+ * Signed by a root that was since rotated away: no longer good for signing.
+ */
+superseded_at: string | null, certificate: SignedBlob, };
 
 export type NewCertificate = { certificate: SignedBlob, };
 
@@ -556,6 +560,8 @@ endpoints: number,
  * 0..=10000 (default 1: a run over two clients needs a second technician).
  */
 clients: number, };
+
+export type NewRootRotation = { rotation: SignedBlob, revocation: SignedBlob, };
 
 export type AutomationTrigger = "schedule" | "alert";
 

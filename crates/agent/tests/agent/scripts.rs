@@ -1170,3 +1170,6 @@ async fn a_run_from_a_ticket_notes_its_result_on_the_ticket() {
 
 #[path = "automations.rs"]
 mod automations;
+
+#[path = "rotation.rs"]
+mod rotation;

@@ -287,6 +287,13 @@ fn table() -> Vec<Operation> {
                 who.actor()?;
                 core.trust_state().await
             }),
+        op("rotate_trust_root", "Hands the organisation over to a new root, signed by the current one (admins).")
+            .post("/trust/rotations")
+            .admin()
+            .also(&[409])
+            .body(|core, who, req: NewRootRotation| async move {
+                core.rotate_trust_root(who.actor()?, req).await
+            }),
         op("set_two_person_rule", "Sets when runs and automations wait for a second technician (admins).")
             .put("/trust/two-person-rule")
             .admin()
@@ -458,6 +465,9 @@ fn table() -> Vec<Operation> {
         op("sign_runs", "Signs a library script for each endpoint with this technician's key and sends the runs.")
             .writer()
             .desktop::<SignRuns, Vec<Run>>(Shape::Body),
+        op("rotate_root", "Hands the organisation over to a new root made here, signed by the root in this keyring (admins).")
+            .admin()
+            .desktop::<SetupSigning, SigningSetUp>(Shape::Body),
         op("sign_automation", "Signs an automation's runs ahead with this technician's key and sends it.")
             .writer()
             .desktop::<SignAutomation, Automation>(Shape::Body),

@@ -9,10 +9,10 @@ use crate::error::{invalid, CoreError, CoreResult};
 use crate::store::{parse_uuid, Actor, Core};
 use outpost_proto::{
     AgentTrust, CertificateRequest, NewCertificate, NewCertificateRequest, NewRevocationList,
-    NewTrustRoot, RevocationState, SignedBlob, TechnicianCertificate, TrustRoot, TrustUpdate,
-    TwoPersonRule,
+    NewRootRotation, NewTrustRoot, RevocationState, SignedBlob, TechnicianCertificate, TrustRoot,
+    TrustUpdate, TwoPersonRule,
 };
-use outpost_trust::{Certificate, ClientScope, RevocationList, Signed};
+use outpost_trust::{Certificate, ClientScope, RevocationList, RootRotation, Signed};
 use serde_json::json;
 use sqlx::Row;
 use uuid::Uuid;
@@ -489,11 +489,170 @@ impl Core {
     /// and the newest revocation list.
     pub async fn trust_update(&self) -> CoreResult<TrustUpdate> {
         let root = self.trust_root().await?;
+        let rotations: Vec<SignedBlob> = sqlx::query_as::<_, (String, String)>(
+            "SELECT body, signature FROM root_rotations ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|(body, signature)| SignedBlob { body, signature })
+        .collect();
         Ok(TrustUpdate {
             root_key: root.map(|r| r.public_key),
-            rotation: None,
+            rotation: rotations.last().cloned(),
+            rotations,
             revocation: self.revocation_state().await?.list,
         })
+    }
+
+    /// An admin's console hands the organisation over to a new root: the rotation must be
+    /// signed by the current root, and come with the new root's first revocation list, which
+    /// carries every key revoked so far. Agents follow the chain at their next connection;
+    /// certificates of the old root are superseded, and their keys wait to be certified by
+    /// the new one.
+    pub async fn rotate_trust_root(
+        &self,
+        actor: &Actor,
+        input: NewRootRotation,
+    ) -> CoreResult<outpost_proto::TrustState> {
+        actor.require_admin()?;
+        let current = self
+            .root_verifying_key()
+            .await?
+            .ok_or_else(|| CoreError::Conflict("the organisation has no root key yet".into()))?;
+        let rotation = RootRotation(signed_from_wire("rotation", &input.rotation)?);
+        let next = rotation.verify(&current).map_err(not_trusted)?;
+        let body = outpost_trust::RotationBody::decode(&rotation.0.body.0).map_err(not_trusted)?;
+        if next == current {
+            return Err(invalid("the rotation hands the root over to itself"));
+        }
+        if !(0..=253_402_300_799i64).contains(&body.issued_at) {
+            return Err(invalid("the rotation's time is impossible"));
+        }
+        let list = RevocationList(signed_from_wire("revocation list", &input.revocation)?);
+        let list_body = list.verify(&next).map_err(|e| {
+            invalid(format!(
+                "the revocation list must be signed by the new root: {e} (code {})",
+                e.code()
+            ))
+        })?;
+        let held = self.current_revocation_body(&current).await?;
+        if list_body.seq <= held.seq {
+            return Err(CoreError::Conflict(format!(
+                "the new root's revocation list must be numbered above {}",
+                held.seq
+            )));
+        }
+        if let Some(missing) = held.revoked.iter().find(|k| !list_body.is_revoked(k)) {
+            return Err(invalid(format!(
+                "the new root's revocation list leaves out {}, revoked before: carry every \
+                 revoked key over",
+                outpost_trust::fingerprint(missing)
+            )));
+        }
+        let mut w = self.write(actor).await?;
+        let now = w.now_ms();
+        let wire = signed_to_wire(&rotation.0);
+        sqlx::query(
+            "INSERT INTO root_rotations (old_root, new_root, body, signature, issued_at, \
+             created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(hex::encode(current.to_bytes()))
+        .bind(hex::encode(next.to_bytes()))
+        .bind(&wire.body)
+        .bind(&wire.signature)
+        .bind(body.issued_at * 1000)
+        .bind(now)
+        .bind(&actor.name)
+        .execute(&mut *w.tx)
+        .await?;
+        sqlx::query(
+            "UPDATE trust_root SET public_key = ?, created_at = ?, created_by = ? \
+             WHERE singleton = 1",
+        )
+        .bind(hex::encode(next.to_bytes()))
+        .bind(now)
+        .bind(&actor.name)
+        .execute(&mut *w.tx)
+        .await?;
+        let list_wire = signed_to_wire(&list.0);
+        sqlx::query(
+            "INSERT INTO revocation_lists (seq, body, signature, issued_at, stored_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(list_body.seq as i64)
+        .bind(&list_wire.body)
+        .bind(&list_wire.signature)
+        .bind(list_body.issued_at * 1000)
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
+        // The old root's certificates: superseded; each key still in use asks again.
+        let keys: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT DISTINCT user_id, name, public_key FROM technician_certificates \
+             WHERE superseded_at IS NULL AND revoked_at IS NULL AND not_after > ?",
+        )
+        .bind(now)
+        .fetch_all(&mut *w.tx)
+        .await?;
+        sqlx::query(
+            "UPDATE technician_certificates SET superseded_at = ? WHERE superseded_at IS NULL",
+        )
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
+        for (user, name, key) in &keys {
+            let pending: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM certificate_requests WHERE user_id = ? AND public_key = ? \
+                 AND state = 'pending'",
+            )
+            .bind(user)
+            .bind(key)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+            if pending.is_none() {
+                sqlx::query(
+                    "INSERT INTO certificate_requests (id, user_id, name, public_key, \
+                     requested_at) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(Uuid::now_v7().to_string())
+                .bind(user)
+                .bind(name)
+                .bind(key)
+                .bind(now)
+                .execute(&mut *w.tx)
+                .await?;
+            }
+        }
+        w.audit(
+            "trust.rotate",
+            "trust_root",
+            Uuid::nil(),
+            Some(json!({"root": outpost_trust::fingerprint(&current.to_bytes())})),
+            Some(json!({"root": outpost_trust::fingerprint(&next.to_bytes()),
+                        "revocation_seq": list_body.seq,
+                        "certificates_superseded": keys.len()})),
+        )
+        .await?;
+        w.commit().await?;
+        self.announce("trust.changed", Uuid::nil());
+        self.trust_state().await
+    }
+
+    /// The revocation list stored now, as the given root reads it (empty when none).
+    async fn current_revocation_body(
+        &self,
+        root: &outpost_trust::ed25519_dalek::VerifyingKey,
+    ) -> CoreResult<outpost_trust::RevocationBody> {
+        match self.revocation_state().await?.list {
+            Some(list) => RevocationList(signed_from_wire("stored revocation list", &list)?)
+                .verify(root)
+                .map_err(|e| CoreError::Internal(format!("the stored revocation list: {e}"))),
+            None => Ok(outpost_trust::RevocationBody {
+                root_key: root.to_bytes(),
+                ..Default::default()
+            }),
+        }
     }
 
     /// Keeps what an agent said of its trust (shown on the asset; a root taken on first use
@@ -545,6 +704,7 @@ fn certificate_from_row(r: &sqlx::sqlite::SqliteRow) -> CoreResult<TechnicianCer
             .transpose()
             .map_err(|e| CoreError::Internal(format!("stored certificate clients: {e}")))?,
         revoked_at: r.get::<Option<i64>, _>("revoked_at").map(from_ms),
+        superseded_at: r.get::<Option<i64>, _>("superseded_at").map(from_ms),
         certificate: SignedBlob {
             body: r.get("body"),
             signature: r.get("signature"),
