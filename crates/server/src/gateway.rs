@@ -501,11 +501,13 @@ async fn write_batches(core: Arc<Core>, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
-/// The automations' clock: scheduled runs whose time came go to their agents (within a
-/// second of it; the dispatcher sends them).
+/// The automations' clock: scheduled runs whose time came go to their agents (the
+/// dispatcher sends them). It ticks just after each whole second, since schedule times are
+/// whole minutes.
 async fn start_scheduled_runs(gw: std::sync::Weak<Gateway>) {
     loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        let into_second = chrono::Utc::now().timestamp_subsec_millis() as u64;
+        tokio::time::sleep(Duration::from_millis(1000 - into_second.min(999) + 5)).await;
         let Some(g) = gw.upgrade() else { return };
         if let Err(e) = g.core.start_due_runs().await {
             tracing::warn!(error = %e, "starting scheduled runs failed");

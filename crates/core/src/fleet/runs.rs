@@ -53,8 +53,9 @@ const RUN_COLUMNS: &[&str] = &[
 ];
 
 /// Runs reach consoles as records only the server writes: a console that was offline sees
-/// the results of what it signed at its next sync. A run is published when it is made, when
-/// it starts and when it ends, never per piece of output.
+/// the results of what it signed at its next sync. A run is published when it is made (or
+/// its automation starts it), approved, cancelled and when it ends, never per piece of
+/// output.
 pub(crate) const RUN_RECORD: SyncedRecord = SyncedRecord {
     since: 5,
     client: ClientOf::Column("client_id"),
@@ -181,7 +182,7 @@ pub(crate) async fn store_run_event(
     let mut ended = false;
     match &e.event {
         RunEventKind::Started { .. } => {
-            let started = sqlx::query(
+            sqlx::query(
                 "UPDATE runs SET state = 'running', started_at = coalesce(started_at, ?1) \
                  WHERE id = ?2 AND agent_id = ?3 AND state IN ('waiting', 'cancelled') \
                  AND ended_at IS NULL",
@@ -190,11 +191,9 @@ pub(crate) async fn store_run_event(
             .bind(&run)
             .bind(&agent)
             .execute(&mut *w.tx)
-            .await?
-            .rows_affected();
-            if started > 0 {
-                publish_run(w, e.run_id, Op::Update).await?;
-            }
+            .await?;
+            // Not published: consoles learn of a run when it is made and when it ends (a
+            // bulk run's starts would double the change log for little).
         }
         RunEventKind::Output { stream, data } => {
             let (col, flag) = match stream {
