@@ -1583,4 +1583,19 @@ async fn runs_reach_consoles_as_the_server_writes_them() {
         kept - 1,
         "all but the started one wait on the server"
     );
+    // The automation's page lists its runs in time order, the started one first.
+    let all = f
+        .core
+        .list_runs(
+            &admin,
+            RunQuery {
+                automation_id: Some(automation.id),
+                limit: Some(500),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(all.items[0].triggered_at.is_some(), "{:?}", all.items[0]);
+    assert_eq!(all.items.len() as i64, kept);
 }
