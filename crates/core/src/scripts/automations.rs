@@ -45,6 +45,9 @@ pub fn parse_schedule(pattern: &str, time_zone: &str) -> CoreResult<Schedule> {
             "time zone {time_zone:?} is not an IANA zone name (like Europe/Berlin or UTC)"
         ))
     })?;
+    if pattern.len() > 200 {
+        return Err(invalid("a schedule is at most 200 characters"));
+    }
     if pattern.trim().is_empty() {
         return Err(invalid(
             "a schedule needs a cron pattern (minute hour day month weekday, e.g. 0 2 * * SUN)",
