@@ -108,3 +108,8 @@ CREATE TABLE root_rotations (
     created_by TEXT NOT NULL
 );
 ALTER TABLE technician_certificates ADD COLUMN superseded_at INTEGER;
+
+-- The local write operation each change belongs to: a console pushes an operation's changes
+-- together, so the server never holds half of one (a console lost between two pages of a
+-- push could never send the rest). NULL for changes written before.
+ALTER TABLE changes ADD COLUMN tx TEXT;

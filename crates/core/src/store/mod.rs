@@ -244,6 +244,7 @@ impl Core {
             core: self,
             actor,
             now: self.clock.now(),
+            id: Uuid::now_v7(),
             _guard: guard,
         })
     }
@@ -337,6 +338,8 @@ pub(crate) struct WriteTx<'a> {
     core: &'a Core,
     pub actor: &'a Actor,
     pub now: DateTime<Utc>,
+    /// Marks its changes as one operation (pushed together).
+    id: Uuid,
     _guard: tokio::sync::MutexGuard<'a, ()>,
 }
 
@@ -415,8 +418,8 @@ impl WriteTx<'_> {
         let me = self.core.replica_id().to_string();
         sqlx::query(
             "INSERT INTO changes (change_id, replica_id, replica_seq, hlc, entity, entity_id, op, \
-             fields, base) VALUES (?, ?, (SELECT coalesce(max(replica_seq), 0) + 1 FROM changes \
-             WHERE replica_id = ?), ?, ?, ?, ?, ?, ?)",
+             fields, base, tx) VALUES (?, ?, (SELECT coalesce(max(replica_seq), 0) + 1 FROM changes \
+             WHERE replica_id = ?), ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(change_id.to_string())
         .bind(&me)
@@ -427,6 +430,7 @@ impl WriteTx<'_> {
         .bind(op.as_str())
         .bind(fields.to_string())
         .bind(Value::Object(base).to_string())
+        .bind(self.id.to_string())
         .execute(&mut *self.tx)
         .await?;
         sqlx::query("UPDATE replica SET last_hlc = ? WHERE singleton = 1")

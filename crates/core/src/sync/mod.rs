@@ -1375,16 +1375,39 @@ impl Core {
 
     // ------------------------------------------------------------ a console's side
 
-    /// Local changes the server has not acknowledged, oldest first.
+    /// Local changes the server has not acknowledged, oldest first, in whole operations: a
+    /// page that would end inside one takes the rest of it (up to [`MAX_PUSH_BATCH`]), since
+    /// the server applies a push at once and a console may be lost before its next one.
     pub async fn pending_changes(&self, limit: i64) -> CoreResult<Vec<ChangeRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {CHANGE_COLS} FROM changes WHERE replica_id = ? \
+        let me = self.replica_id().to_string();
+        let mut rows = sqlx::query(&format!(
+            "SELECT {CHANGE_COLS}, tx FROM changes WHERE replica_id = ? \
              AND replica_seq > (SELECT pushed_seq FROM sync_state) ORDER BY replica_seq LIMIT ?"
         ))
-        .bind(self.replica_id().to_string())
+        .bind(&me)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
+        let last = rows.last().map(|r| {
+            (
+                r.get::<Option<String>, _>("tx"),
+                r.get::<i64, _>("replica_seq"),
+            )
+        });
+        if let (Some((Some(tx), seq)), true) = (last, (rows.len() as i64) == limit) {
+            let room = (MAX_PUSH_BATCH as i64 - limit).max(0);
+            let rest = sqlx::query(&format!(
+                "SELECT {CHANGE_COLS}, tx FROM changes WHERE replica_id = ? AND tx = ? \
+                 AND replica_seq > ? ORDER BY replica_seq LIMIT ?"
+            ))
+            .bind(&me)
+            .bind(&tx)
+            .bind(seq)
+            .bind(room)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.extend(rest);
+        }
         rows.iter().map(change_from_row).collect()
     }
 

@@ -1599,3 +1599,37 @@ async fn runs_reach_consoles_as_the_server_writes_them() {
     assert!(all.items[0].triggered_at.is_some(), "{:?}", all.items[0]);
     assert_eq!(all.items.len() as i64, kept);
 }
+
+/// A status move is two changes (the ticket and its move) made in one operation: a push page
+/// never ends between them, so a console lost after one push cannot leave the server with a
+/// status its history does not explain.
+#[tokio::test]
+async fn an_operation_is_pushed_whole_even_when_a_page_would_split_it() {
+    let (f, admin, id) = server_with_ticket().await;
+    let link = Link::new(&f.core, &admin);
+    let c = console(&link).await;
+    c.core
+        .update_ticket(
+            &admin,
+            id,
+            UpdateTicket {
+                status: Some(TicketStatus::InProgress),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let page = c.core.pending_changes(1).await.unwrap();
+    let entities: Vec<&str> = page.iter().map(|ch| ch.entity.as_str()).collect();
+    assert_eq!(
+        entities,
+        ["ticket", "status_move"],
+        "one page, the whole operation"
+    );
+    c.core.sync_once(&link, 1).await.unwrap();
+    assert_eq!(
+        ticket(&f.core, &admin, id).await.ticket.status,
+        TicketStatus::InProgress
+    );
+    assert_eq!(c.core.sync_status().await.unwrap().pending, 0);
+}
