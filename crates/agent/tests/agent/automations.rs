@@ -384,31 +384,7 @@ async fn a_wide_automation_waits_for_a_second_technician_and_nobody_approves_the
     );
 
     // Another technician, certified by the same root, approves it: active, on standby.
-    let (s, bo) = b
-        .server
-        .call(
-            "POST",
-            "/users",
-            Some(
-                json!({"username": "bo", "display_name": "Bo Second", "role": "technician",
-                        "password": "second-tech-1"}),
-            ),
-        )
-        .await;
-    assert_eq!(s, 201, "{bo}");
-    let second_id = bo["id"].as_str().unwrap().to_string();
-    let login: Value = b
-        .server
-        .http
-        .post(b.server.url("/api/v1/auth/login"))
-        .json(&json!({"username": "bo", "password": "second-tech-1"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let second_token = login["token"].as_str().unwrap().to_string();
+    let (second_id, second_token) = second_technician(&b.server).await;
     let second = outpost_trust::new_signing_key();
     let (second_cert, _) = certify(&b.org.root, &second, &second_id, ClientScope::All);
     let (s, c) = b

@@ -914,6 +914,35 @@ async fn the_starter_scripts_that_are_safe_here_work_on_this_machine() {
     }
 }
 
+/// Another technician ("bo"): their user id and a logged-in token.
+async fn second_technician(server: &Server) -> (String, String) {
+    let (s, bo) = server
+        .call(
+            "POST",
+            "/users",
+            Some(
+                json!({"username": "bo", "display_name": "Bo Second", "role": "technician",
+                        "password": "second-tech-1"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{bo}");
+    let login: Value = server
+        .http
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({"username": "bo", "password": "second-tech-1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        bo["id"].as_str().unwrap().to_string(),
+        login["token"].as_str().unwrap().to_string(),
+    )
+}
+
 async fn call_as(
     server: &Server,
     token: &str,
@@ -942,37 +971,9 @@ async fn a_run_that_needs_a_second_technician_waits_for_their_approval() {
     let t = b.target(&body, json!([]), 60).await;
 
     // A second technician, with a certificate of their own.
-    let (s, bo) = b
-        .server
-        .call(
-            "POST",
-            "/users",
-            Some(
-                json!({"username": "bo", "display_name": "Bo Second", "role": "technician",
-                        "password": "second-tech-1"}),
-            ),
-        )
-        .await;
-    assert_eq!(s, 201, "{bo}");
-    let login: Value = b
-        .server
-        .http
-        .post(b.server.url("/api/v1/auth/login"))
-        .json(&json!({"username": "bo", "password": "second-tech-1"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bo_token = login["token"].as_str().unwrap().to_string();
+    let (bo_id, bo_token) = second_technician(&b.server).await;
     let bo_key = outpost_trust::new_signing_key();
-    let (bo_cert, _) = certify(
-        &b.org.root,
-        &bo_key,
-        bo["id"].as_str().unwrap(),
-        ClientScope::All,
-    );
+    let (bo_cert, _) = certify(&b.org.root, &bo_key, &bo_id, ClientScope::All);
     let (s, r) = b
         .server
         .call(

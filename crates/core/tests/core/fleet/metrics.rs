@@ -5,43 +5,22 @@ use crate::{fixture, Fixture};
 use chrono::Duration;
 use outpost_core::fleet::telemetry::Arrival;
 use outpost_proto::{
-    AgentMessage, ChartQuery, DiskUse, EnrollRequest, Heartbeat, MetricSeries, MetricsQuery,
-    NewEnrollmentToken, Stat,
+    AgentMessage, ChartQuery, DiskUse, Heartbeat, MetricSeries, MetricsQuery, Stat,
 };
 
 async fn enrolled(f: &Fixture) -> outpost_core::fleet::agents::AgentSession {
     let (_, admin) = f.admin().await;
     let client = f.client(&admin, "Acme").await;
-    let t = f
-        .core
-        .create_enrollment_token(
-            &admin,
-            NewEnrollmentToken {
-                client_id: client,
-                site_id: None,
-                expires_in_hours: 1,
-                max_uses: 1,
-            },
-        )
-        .await
-        .unwrap();
-    let e = f
-        .core
-        .enroll_agent(EnrollRequest {
-            token: t.token,
-            machine_fingerprint: "ab".repeat(32),
-            public_key: "cd".repeat(32),
-            hostname: "RECEPTION-PC".into(),
-            os: "Windows 11".into(),
-            agent_version: "0.1.0".into(),
-            root_fingerprint: None,
-        })
-        .await
-        .unwrap();
-    f.core
-        .agent_session(&e.agent_id.to_string(), &e.credential)
-        .await
-        .unwrap()
+    super::enroll(
+        f,
+        &admin,
+        client,
+        "RECEPTION-PC",
+        "Windows 11",
+        &"cd".repeat(32),
+    )
+    .await
+    .1
 }
 
 fn beat(seq: u64, at: chrono::DateTime<chrono::Utc>, cpu: f64) -> AgentMessage {

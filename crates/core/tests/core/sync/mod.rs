@@ -1326,8 +1326,8 @@ async fn the_script_library_syncs_both_ways_and_the_starter_scripts_agree() {
 async fn runs_reach_consoles_as_the_server_writes_them() {
     use outpost_core::fleet::telemetry::Arrival;
     use outpost_proto::{
-        AgentMessage, EnrollRequest, Interpreter, NewCertificate, NewEnrollmentToken, NewRuns,
-        NewScript, NewTrustRoot, RunEvent, RunEventKind, RunOutcome, RunQuery, RunState, ScriptOs,
+        AgentMessage, Interpreter, NewCertificate, NewRuns, NewScript, NewTrustRoot, RunEvent,
+        RunEventKind, RunOutcome, RunQuery, RunState, ScriptOs,
     };
     use outpost_trust::{CertificateBody, ClientScope, RunRequest};
     let (f, admin, _) = server_with_ticket().await;
@@ -1365,38 +1365,16 @@ async fn runs_reach_consoles_as_the_server_writes_them() {
         )
         .await
         .unwrap();
-    let token = f
-        .core
-        .create_enrollment_token(
-            &admin,
-            NewEnrollmentToken {
-                client_id: client,
-                site_id: None,
-                expires_in_hours: 1,
-                max_uses: 1,
-            },
-        )
-        .await
-        .unwrap();
     let agent_key = outpost_trust::new_signing_key();
-    let enrolled = f
-        .core
-        .enroll_agent(EnrollRequest {
-            token: token.token,
-            machine_fingerprint: "ab".repeat(32),
-            public_key: hex::encode(agent_key.verifying_key().to_bytes()),
-            hostname: "ws-01".into(),
-            os: "Debian GNU/Linux 12".into(),
-            agent_version: "0.1.0".into(),
-            root_fingerprint: None,
-        })
-        .await
-        .unwrap();
-    let session = f
-        .core
-        .agent_session(&enrolled.agent_id.to_string(), &enrolled.credential)
-        .await
-        .unwrap();
+    let (enrolled, session) = crate::fleet::enroll(
+        &f,
+        &admin,
+        client,
+        "ws-01",
+        "Debian GNU/Linux 12",
+        &hex::encode(agent_key.verifying_key().to_bytes()),
+    )
+    .await;
     let script = f
         .core
         .create_script(
