@@ -461,6 +461,31 @@ async fn certify_own_key(
     Ok(())
 }
 
+/// The server's revocation state and the keys its current list revokes (checked with `root`).
+async fn current_revocations(
+    core: &std::sync::Arc<Core>,
+    token: &Option<String>,
+    root: &SigningKey,
+) -> Reply<(RevocationState, Vec<[u8; 32]>)> {
+    let state: RevocationState = decode(
+        ask(core, "revocation_state", token, None, None).await?,
+        "revocations",
+    )?;
+    let revoked = match &state.list {
+        Some(list) => {
+            outpost_trust::RevocationList(
+                serde_json::from_value(json!(list))
+                    .map_err(|e| failure("internal", e.to_string()))?,
+            )
+            .verify(&root.verifying_key())
+            .map_err(|e| failure("internal", format!("the current revocation list: {e}")))?
+            .revoked
+        }
+        None => Vec::new(),
+    };
+    Ok((state, revoked))
+}
+
 /// The keyring entry that holds a new root while the server takes the hand-over.
 const NEXT_ROOT_KEY: &str = "script-signing-root-next";
 /// The root handed over from, kept in the keyring after a rotation.
@@ -485,22 +510,7 @@ pub async fn rotate_root(
         "trust state",
     )?;
     let old = root_here(&trust)?;
-    let state: RevocationState = decode(
-        ask(core, "revocation_state", token, None, None).await?,
-        "revocations",
-    )?;
-    let revoked = match &state.list {
-        Some(list) => {
-            outpost_trust::RevocationList(
-                serde_json::from_value(json!(list))
-                    .map_err(|e| failure("internal", e.to_string()))?,
-            )
-            .verify(&old.verifying_key())
-            .map_err(|e| failure("internal", format!("the current revocation list: {e}")))?
-            .revoked
-        }
-        None => Vec::new(),
-    };
+    let (state, revoked) = current_revocations(core, token, &old).await?;
     let next = outpost_trust::new_signing_key();
     // The recovery file first: a passphrase too short stops everything before any change.
     let recovery_file = write_recovery(&next, &input.passphrase, data_dir)?;
@@ -797,22 +807,6 @@ pub async fn sign_automation(
     user: Uuid,
     input: SignAutomation,
 ) -> Reply<Value> {
-    use outpost_core::scripts::automations as au;
-    let days = input.valid_days.unwrap_or(au::MAX_AUTOMATION_DAYS);
-    if !(1..=au::MAX_AUTOMATION_DAYS).contains(&days) {
-        return Err(failure(
-            "validation",
-            format!("valid_days must be 1 to {}", au::MAX_AUTOMATION_DAYS),
-        ));
-    }
-    let zone = input.time_zone.clone().unwrap_or_else(|| "UTC".into());
-    let schedule = match input.trigger {
-        AutomationTrigger::Schedule => Some(
-            au::parse_schedule(input.schedule.as_deref().unwrap_or_default(), &zone)
-                .map_err(err)?,
-        ),
-        AutomationTrigger::Alert => None,
-    };
     let signing = prepare_signing(
         core,
         dir,
@@ -823,57 +817,32 @@ pub async fn sign_automation(
         input.parameters.clone(),
     )
     .await?;
-    let now = chrono::Utc::now().timestamp();
-    // Runs signed now may start at once (a schedule's next time, an alert firing now).
-    let from = now - 60;
-    let until = au::signable_until(schedule.as_ref(), from, days).min(signing.certificate_ends);
-    if until <= now {
-        return Err(failure(
-            "forbidden",
-            "your signing certificate has expired: ask an admin to renew it",
-        ));
-    }
-    let windows = match &schedule {
-        Some(s) => s.windows(from, until).map_err(err)?,
-        None => {
-            let pool = input.runs_per_endpoint.unwrap_or(1);
-            if !(1..=au::MAX_STANDBY_RUNS).contains(&pool) {
-                return Err(failure(
-                    "validation",
-                    format!("runs_per_endpoint must be 1 to {}", au::MAX_STANDBY_RUNS),
-                ));
-            }
-            vec![(from, until); pool as usize]
-        }
-    };
-    if windows.len() * signing.endpoints.len() > au::MAX_AUTOMATION_RUNS {
-        return Err(failure(
-            "validation",
-            format!(
-                "that is {} signed runs; at most {} per automation: fewer endpoints or days",
-                windows.len() * signing.endpoints.len(),
-                au::MAX_AUTOMATION_RUNS
-            ),
-        ));
-    }
+    let plan = outpost_core::scripts::automations::plan_signing(
+        &input,
+        signing.endpoints.len(),
+        chrono::Utc::now().timestamp(),
+        signing.certificate_ends,
+    )
+    .map_err(err)?;
+    let windows = &plan.windows;
     let approvals = signing.approvals_required();
     let mut runs = Vec::with_capacity(windows.len() * signing.endpoints.len());
     for detail in &signing.endpoints {
-        runs.extend(signing.sign_for(detail, &windows, approvals)?);
+        runs.extend(signing.sign_for(detail, windows, approvals)?);
     }
     let automation = json!({
         "id": Uuid::now_v7(),
         "name": input.name,
         "trigger": input.trigger,
         "schedule": input.schedule,
-        "time_zone": zone,
+        "time_zone": plan.time_zone,
         "alert_kind": input.alert_kind,
         "runs_per_endpoint": input.runs_per_endpoint,
         "cooldown_minutes": input.cooldown_minutes,
         "script_id": signing.script.id,
         "script_version": signing.script.current.version,
-        "valid_from": chrono::DateTime::from_timestamp(from, 0),
-        "valid_until": chrono::DateTime::from_timestamp(until, 0),
+        "valid_from": chrono::DateTime::from_timestamp(plan.valid_from, 0),
+        "valid_until": chrono::DateTime::from_timestamp(plan.valid_until, 0),
         "runs": runs,
     });
     ask(core, "create_automation", token, None, Some(automation))
@@ -899,45 +868,55 @@ pub async fn approve_automation(
     input: ApproveAutomationHere,
 ) -> Reply<Value> {
     let (key, _, certificate) = signing_identity(core, None, token, user).await?;
-    let runs: RunList = decode(
-        ask(
-            core,
-            "list_runs",
-            token,
-            None,
-            Some(json!({"automation_id": input.automation_id,
-                        "state": "awaiting_approval", "limit": 1000})),
-        )
-        .await?,
-        "runs",
-    )?;
-    if runs.items.is_empty() {
-        return Err(failure(
+    // Pages of the runs still waiting (an automation may sign thousands), each approved in
+    // one request, until none waits.
+    let mut answer = None;
+    loop {
+        let runs: RunList = decode(
+            ask(
+                core,
+                "list_runs",
+                token,
+                None,
+                Some(json!({"automation_id": input.automation_id,
+                            "state": "awaiting_approval", "limit": 1000})),
+            )
+            .await?,
+            "runs",
+        )?;
+        if runs.items.is_empty() {
+            break;
+        }
+        let mut approvals = Vec::with_capacity(runs.items.len());
+        for run in &runs.items {
+            let mut signed = outpost_trust::SignedRun {
+                request: serde_json::from_value(json!(run.request))
+                    .map_err(|e| failure("internal", format!("the run's request: {e}")))?,
+                certificate: certificate.clone(),
+                approvals: Vec::new(),
+            };
+            signed.approve(&key, &certificate);
+            if let Some(approval) = signed.approvals.pop() {
+                approvals.push(json!({"run_id": run.id, "approval": approval}));
+            }
+        }
+        answer = Some(
+            ask(
+                core,
+                "approve_automation",
+                token,
+                Some(input.automation_id),
+                Some(json!({"approvals": approvals})),
+            )
+            .await?,
+        );
+    }
+    answer.ok_or_else(|| {
+        failure(
             "conflict",
             "none of the automation's runs waits for an approval",
-        ));
-    }
-    let mut approvals = Vec::with_capacity(runs.items.len());
-    for run in &runs.items {
-        let mut signed = outpost_trust::SignedRun {
-            request: serde_json::from_value(json!(run.request))
-                .map_err(|e| failure("internal", format!("the run's request: {e}")))?,
-            certificate: certificate.clone(),
-            approvals: Vec::new(),
-        };
-        signed.approve(&key, &certificate);
-        if let Some(approval) = signed.approvals.pop() {
-            approvals.push(json!({"run_id": run.id, "approval": approval}));
-        }
-    }
-    ask(
-        core,
-        "approve_automation",
-        token,
-        Some(input.automation_id),
-        Some(json!({"approvals": approvals})),
-    )
-    .await
+        )
+    })
 }
 
 /// This technician's key from the keyring and its valid certificate (as the server knows it
@@ -1093,23 +1072,7 @@ pub async fn revoke(
         .iter()
         .find(|c| c.serial == input.serial)
         .ok_or_else(|| failure("not_found", "no such certificate"))?;
-    let state: RevocationState = decode(
-        ask(core, "revocation_state", token, None, None).await?,
-        "revocations",
-    )?;
-    let mut revoked: Vec<[u8; 32]> = match &state.list {
-        Some(list) => {
-            let signed = outpost_trust::RevocationList(
-                serde_json::from_value(json!(list))
-                    .map_err(|e| failure("internal", e.to_string()))?,
-            );
-            signed
-                .verify(&root.verifying_key())
-                .map_err(|e| failure("internal", format!("the current revocation list: {e}")))?
-                .revoked
-        }
-        None => Vec::new(),
-    };
+    let (state, mut revoked) = current_revocations(core, token, &root).await?;
     let key: [u8; 32] = hex::decode(&cert.public_key)
         .ok()
         .and_then(|b| b.try_into().ok())

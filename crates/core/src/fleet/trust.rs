@@ -640,7 +640,7 @@ impl Core {
     }
 
     /// The revocation list stored now, as the given root reads it (empty when none).
-    async fn current_revocation_body(
+    pub(crate) async fn current_revocation_body(
         &self,
         root: &outpost_trust::ed25519_dalek::VerifyingKey,
     ) -> CoreResult<outpost_trust::RevocationBody> {

@@ -9,12 +9,14 @@
 use crate::clock::{from_ms, to_ms};
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::fleet::runs::publish_run;
-use crate::scripts::runs::{insert_run, needs_second_technician, store_approval};
+use crate::scripts::runs::{
+    insert_run, needs_second_technician, state_when_approved, store_approval,
+};
 use crate::store::{parse_uuid, Actor, Core, Op, WriteTx};
 use chrono::{DateTime, TimeZone, Utc};
 use outpost_proto::{
     AlertKind, ApproveAutomation, Automation, AutomationState, AutomationTrigger, NewAutomation,
-    RunParameter, SchedulePreview, ScheduleQuery,
+    RunParameter, SchedulePreview, ScheduleQuery, SignAutomation,
 };
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
@@ -130,6 +132,73 @@ pub fn signable_until(schedule: Option<&Schedule>, from: i64, days: i64) -> i64 
         }
         None => until,
     }
+}
+
+/// What a console signs for an automation: its validity and each run's window per endpoint.
+pub struct SigningPlan {
+    pub valid_from: i64,
+    pub valid_until: i64,
+    pub time_zone: String,
+    /// One entry per run to sign for each endpoint.
+    pub windows: Vec<(i64, i64)>,
+}
+
+/// Plans the runs a console signs for `input` over `endpoints` endpoints at `now`, within its
+/// certificate (ending at `certificate_ends`): the checks the server makes, before thousands
+/// of signatures are made for nothing.
+pub fn plan_signing(
+    input: &SignAutomation,
+    endpoints: usize,
+    now: i64,
+    certificate_ends: i64,
+) -> CoreResult<SigningPlan> {
+    let days = input.valid_days.unwrap_or(MAX_AUTOMATION_DAYS);
+    if !(1..=MAX_AUTOMATION_DAYS).contains(&days) {
+        return Err(invalid(format!(
+            "valid_days must be 1 to {MAX_AUTOMATION_DAYS}"
+        )));
+    }
+    let time_zone = input.time_zone.clone().unwrap_or_else(|| "UTC".into());
+    let schedule = match input.trigger {
+        AutomationTrigger::Schedule => Some(parse_schedule(
+            input.schedule.as_deref().unwrap_or_default(),
+            &time_zone,
+        )?),
+        AutomationTrigger::Alert => None,
+    };
+    // Runs signed now may start at once (a schedule's current time, an alert firing now).
+    let from = now - 60;
+    let until = signable_until(schedule.as_ref(), from, days).min(certificate_ends);
+    if until <= now {
+        return Err(CoreError::Forbidden(
+            "your signing certificate has expired: ask an admin to renew it".into(),
+        ));
+    }
+    let windows = match &schedule {
+        Some(s) => s.windows(from, until)?,
+        None => {
+            let pool = input.runs_per_endpoint.unwrap_or(1);
+            if !(1..=MAX_STANDBY_RUNS).contains(&pool) {
+                return Err(invalid(format!(
+                    "runs_per_endpoint must be 1 to {MAX_STANDBY_RUNS}"
+                )));
+            }
+            vec![(from, until); pool as usize]
+        }
+    };
+    let total = windows.len() * endpoints;
+    if total > MAX_AUTOMATION_RUNS {
+        return Err(invalid(format!(
+            "that is {total} signed runs; at most {MAX_AUTOMATION_RUNS} per automation: fewer \
+             endpoints or days"
+        )));
+    }
+    Ok(SigningPlan {
+        valid_from: from,
+        valid_until: until,
+        time_zone,
+        windows,
+    })
 }
 
 pub fn preview_schedule(q: &ScheduleQuery, now: DateTime<Utc>) -> CoreResult<SchedulePreview> {
@@ -323,7 +392,9 @@ impl Core {
             return Err(invalid("every run sent has expired already: sign it again"));
         }
         let checked = self.check_signed_runs(actor, &live, None, true).await?;
-        let mut per_asset: HashMap<Uuid, HashSet<(i64, i64)>> = HashMap::new();
+        // Runs per endpoint; with no time twice, a schedule's count means every time.
+        let mut per_asset: HashMap<Uuid, usize> = HashMap::new();
+        let mut seen_times = HashSet::new();
         let mut clients = HashSet::new();
         let shown = checked[0].shown.clone();
         for (i, c) in checked.iter().enumerate() {
@@ -347,28 +418,22 @@ impl Core {
                     AutomationTrigger::Alert => "its window is not the automation's validity",
                 }));
             }
-            let times = per_asset.entry(c.asset).or_default();
             if input.trigger == AutomationTrigger::Schedule
-                && !times.insert((req.not_before, req.not_after))
+                && !seen_times.insert((c.asset, req.not_before))
             {
                 return Err(at("the endpoint has a run for that time already"));
             }
-            if input.trigger == AutomationTrigger::Alert {
-                times.insert((req.not_before, i as i64));
-            }
+            *per_asset.entry(c.asset).or_default() += 1;
             clients.insert(c.client);
         }
-        for (asset, times) in &per_asset {
-            let expected = match input.trigger {
-                AutomationTrigger::Schedule => windows.len(),
-                AutomationTrigger::Alert => pool as usize,
-            };
-            if times.len() != expected {
-                return Err(invalid(format!(
-                    "endpoint {asset} has {} signed runs; the automation needs {expected} each",
-                    times.len()
-                )));
-            }
+        let expected = match input.trigger {
+            AutomationTrigger::Schedule => windows.len(),
+            AutomationTrigger::Alert => pool as usize,
+        };
+        if let Some((asset, n)) = per_asset.iter().find(|(_, n)| **n != expected) {
+            return Err(invalid(format!(
+                "endpoint {asset} has {n} signed runs; the automation needs {expected} each"
+            )));
         }
         let rule = self.two_person_rule().await?;
         if needs_second_technician(&rule, per_asset.len(), clients.len())
@@ -567,9 +632,10 @@ impl Core {
                 .map_err(at)?;
             judged.push((run, signed, complete, approver));
         }
+        let when_complete = state_when_approved(Some(a.trigger));
         let mut w = self.write(actor).await?;
         for (run, signed, complete, approver) in &judged {
-            store_approval(&mut w, run, signed, *complete, approver).await?;
+            store_approval(&mut w, run, signed, *complete, approver, when_complete).await?;
         }
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM runs WHERE automation_id = ? AND state = 'awaiting_approval'",

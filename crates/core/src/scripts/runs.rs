@@ -5,13 +5,12 @@
 
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::fleet::runs::{publish_run, run_from_row, RUN_SELECT};
-use crate::fleet::trust::signed_from_wire;
 use crate::store::{parse_uuid, Actor, Core, Op, WriteTx};
 use outpost_proto::{
-    ApproveRun, NewRuns, ParameterKind, Run, RunList, RunParameter, RunQuery, RunState, ScriptOs,
-    SignedRunRequest, TwoPersonRule,
+    ApproveRun, AutomationTrigger, NewRuns, ParameterKind, Run, RunList, RunParameter, RunQuery,
+    RunState, ScriptOs, SignedRunRequest, TwoPersonRule,
 };
-use outpost_trust::{AgentView, ParameterValue, RevocationBody, RevocationList, SignedRun};
+use outpost_trust::{AgentView, ParameterValue, RevocationBody, SignedRun};
 use serde_json::json;
 use sqlx::Row;
 use std::collections::HashSet;
@@ -59,30 +58,30 @@ pub(crate) struct ApprovalJudge {
     now: i64,
 }
 
-/// Keeps an approval that was judged; a complete run goes on to its agent (or, signed
-/// ahead, waits for its time or alert).
+/// Where an approved run goes: to its agent, or (signed ahead by an automation) to wait
+/// for its time or its alert.
+pub(crate) fn state_when_approved(trigger: Option<AutomationTrigger>) -> &'static str {
+    match trigger {
+        None => "waiting",
+        Some(AutomationTrigger::Schedule) => "scheduled",
+        Some(AutomationTrigger::Alert) => "standby",
+    }
+}
+
+/// Keeps an approval that was judged; a complete run goes to `when_complete`
+/// ([`state_when_approved`]).
 pub(crate) async fn store_approval(
     w: &mut WriteTx<'_>,
     run: &Run,
     signed: &str,
     complete: bool,
     approver: &str,
+    when_complete: &str,
 ) -> CoreResult<()> {
-    let next = match (complete, run.automation_id) {
-        (false, _) => "awaiting_approval",
-        (true, None) => "waiting",
-        (true, Some(a)) => {
-            let trigger: String =
-                sqlx::query_scalar("SELECT trigger FROM automations WHERE id = ?")
-                    .bind(a.to_string())
-                    .fetch_one(&mut *w.tx)
-                    .await?;
-            if trigger == "schedule" {
-                "scheduled"
-            } else {
-                "standby"
-            }
-        }
+    let next = if complete {
+        when_complete
+    } else {
+        "awaiting_approval"
     };
     sqlx::query(
         "UPDATE runs SET signed = ?, state = ? WHERE id = ? AND state = 'awaiting_approval'",
@@ -191,22 +190,6 @@ pub(crate) async fn insert_run(
 }
 
 impl Core {
-    async fn current_revocations(&self) -> CoreResult<RevocationBody> {
-        let state = self.revocation_state().await?;
-        let root = self.root_verifying_key().await?;
-        match (state.list, root) {
-            (Some(list), Some(root)) => {
-                RevocationList(signed_from_wire("stored revocation list", &list)?)
-                    .verify(&root)
-                    .map_err(|e| CoreError::Internal(format!("the stored revocation list: {e}")))
-            }
-            (_, root) => Ok(RevocationBody {
-                root_key: root.map(|r| r.to_bytes()).unwrap_or_default(),
-                ..Default::default()
-            }),
-        }
-    }
-
     /// Stores signed runs (all or none) and tells the gateway. A request already stored
     /// with the same bytes is taken again without a second run (a console retrying).
     pub async fn create_runs(&self, actor: &Actor, input: NewRuns) -> CoreResult<Vec<Run>> {
@@ -291,7 +274,7 @@ impl Core {
                     .into(),
             )
         })?;
-        let revocations = self.current_revocations().await?;
+        let revocations = self.current_revocation_body(&root).await?;
         let now = self.now();
         let mut checked = Vec::with_capacity(runs.len());
         for (i, wire) in runs.iter().enumerate() {
@@ -493,32 +476,32 @@ impl Core {
         // asked for by state or automation.
         let filter = format!(
             "{} AND (?1 IS NULL OR r.asset_id = ?1) AND (?2 IS NULL OR r.state = ?2) \
-             AND (?4 IS NULL OR r.automation_id = ?4) \
-             AND (?2 IS NOT NULL OR ?4 IS NOT NULL OR r.automation_id IS NULL \
+             AND (?3 IS NULL OR r.automation_id = ?3) \
+             AND (?2 IS NOT NULL OR ?3 IS NOT NULL OR r.automation_id IS NULL \
                   OR r.triggered_at IS NOT NULL)",
             actor.client_condition("r.client_id")
         );
-        let total: i64 = sqlx::query_scalar(&format!(
-            "SELECT count(*) FROM runs r WHERE {filter} AND ?3 = ?3"
-        ))
-        .bind(q.asset_id.map(|a| a.to_string()))
-        .bind(q.state.map(|s| s.as_str()))
-        .bind(limit)
-        .bind(q.automation_id.map(|a| a.to_string()))
-        .fetch_one(&self.pool)
-        .await?;
+        let asset = q.asset_id.map(|a| a.to_string());
+        let state = q.state.map(|s| s.as_str());
+        let automation = q.automation_id.map(|a| a.to_string());
+        let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM runs r WHERE {filter}"))
+            .bind(&asset)
+            .bind(state)
+            .bind(&automation)
+            .fetch_one(&self.pool)
+            .await?;
         let order = if q.automation_id.is_some() {
             "r.not_before, r.created_at"
         } else {
             "r.created_at DESC"
         };
         let rows = sqlx::query(&format!(
-            "{RUN_SELECT} WHERE {filter} ORDER BY {order} LIMIT ?3"
+            "{RUN_SELECT} WHERE {filter} ORDER BY {order} LIMIT ?4"
         ))
-        .bind(q.asset_id.map(|a| a.to_string()))
-        .bind(q.state.map(|s| s.as_str()))
+        .bind(&asset)
+        .bind(state)
+        .bind(&automation)
         .bind(limit)
-        .bind(q.automation_id.map(|a| a.to_string()))
         .fetch_all(&self.pool)
         .await?;
         Ok(RunList {
@@ -537,8 +520,13 @@ impl Core {
         let (signed, complete, approver) = self
             .judge_approval(actor, &judge, &run, input.approval)
             .await?;
+        let trigger = match run.automation_id {
+            Some(a) => Some(self.get_automation(actor, a).await?.trigger),
+            None => None,
+        };
         let mut w = self.write(actor).await?;
-        store_approval(&mut w, &run, &signed, complete, &approver).await?;
+        let when_complete = state_when_approved(trigger);
+        store_approval(&mut w, &run, &signed, complete, &approver, when_complete).await?;
         w.commit().await?;
         if complete {
             self.announce("runs.new", Uuid::nil());
@@ -552,9 +540,10 @@ impl Core {
             .root_verifying_key()
             .await?
             .ok_or_else(|| CoreError::Conflict("the organisation has no root key".into()))?;
+        let revocations = self.current_revocation_body(&root).await?;
         Ok(ApprovalJudge {
             root,
-            revocations: self.current_revocations().await?,
+            revocations,
             now: self.now().timestamp(),
         })
     }
