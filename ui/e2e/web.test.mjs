@@ -8,6 +8,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import http from 'node:http';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -153,6 +155,20 @@ async function waitForCount(locator, n, what, timeoutMs = STEP_MS) {
   fail(`${what}: expected ${n}, page shows ${count}`);
 }
 
+/** A fresh browser page with the usual timeouts, the errors it throws, and `shot(name)`. */
+async function newPage(viewport = { width: 1280, height: 800 }, { fullPage = false } = {}) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  page.setDefaultNavigationTimeout(STEP_MS);
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const shot = async (name) => {
+    if (shotsDir) await page.screenshot({ path: path.join(shotsDir, `${name}.png`), fullPage });
+  };
+  return { context, page, pageErrors, shot };
+}
+
 before(async () => {
   const bin = serverBinary();
   if (!fs.existsSync(path.join(uiDist, 'index.html'))) {
@@ -174,7 +190,7 @@ before(async () => {
 
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+  server = spawn(bin, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--webhook-retry-secs', '0.2'], {
     env: { ...process.env, OUTPOST_UI_DIR: uiDist, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -227,15 +243,7 @@ test('technician works a ticket in the web console', { timeout: 180_000 }, async
     body: { title: OTHER_TITLE, client_id: client.id, priority: 'low' },
   });
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  page.setDefaultNavigationTimeout(STEP_MS);
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  const shot = async (name) => {
-    if (shotsDir) await page.screenshot({ path: path.join(shotsDir, `${name}.png`) });
-  };
+  const { context, page, pageErrors, shot } = await newPage();
 
   try {
     // Log in.
@@ -657,11 +665,7 @@ test('a sync conflict shows in words, and choosing the other value settles it', 
   });
   assert.equal(push.conflicts, 2, 'status and assignee were edited in two places');
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const { context, page, pageErrors } = await newPage();
   try {
     await page.goto(`${base}/`);
     await page.getByTestId('login-username').fill(USERNAME);
@@ -708,14 +712,7 @@ test('admin adds an endpoint: the real agent enrolls with the command shown, Fle
   // What an endpoint says is data: this host name must show as text, never run.
   const HOSTILE = `<img src=x onerror="window.__pwned=1">CLINIC-PC<script>window.__pwned=2</script>`;
 
-  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  const shot = async (name) => {
-    if (shotsDir) await page.screenshot({ path: path.join(shotsDir, `${name}.png`) });
-  };
+  const { context, page, pageErrors, shot } = await newPage({ width: 1360, height: 860 });
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-agent-'));
   let agent = null;
   let agentLog = '';
@@ -846,14 +843,7 @@ test('scripts: the library and its versions, a signed run streaming its output, 
     body: { client_id: firm.id, expires_in_hours: 1, max_uses: 1 },
   });
 
-  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  const shot = async (name) => {
-    if (shotsDir) await page.screenshot({ path: path.join(shotsDir, `${name}.png`) });
-  };
+  const { context, page, pageErrors, shot } = await newPage({ width: 1360, height: 860 });
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-scripts-'));
   let agent = null;
   let agentLog = '';
@@ -1032,5 +1022,86 @@ test('scripts: the library and its versions, a signed run streaming its output, 
     if (agent && agent.exitCode === null) agent.kill('SIGKILL');
     await context.close().catch(() => {});
     fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+test('admin subscribes a webhook; a failing receiver\'s delivery is a dead letter, replayed from the UI', { timeout: 120_000 }, async () => {
+  // A receiver on loopback that refuses until told otherwise, and checks every signature.
+  let accepting = false;
+  const got = [];
+  let secret = '';
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const sig = String(req.headers['x-outpost-signature'] ?? '');
+      const t = /t=(\d+)/.exec(sig)?.[1] ?? '';
+      const v1 = /v1=([0-9a-f]+)/.exec(sig)?.[1] ?? '';
+      const want = crypto.createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
+      got.push({ id: req.headers['x-outpost-delivery'], event: req.headers['x-outpost-event'], body, signed: v1 === want });
+      if (accepting) {
+        res.writeHead(200).end('thanks');
+      } else {
+        res.writeHead(500, { 'Content-Type': 'text/plain' }).end('receiver broken: disk full');
+      }
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${receiver.address().port}/outpost`;
+
+  const session = await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } });
+  const token = session.token;
+  const { context, page, pageErrors, shot } = await newPage({ width: 1280, height: 900 }, { fullPage: true });
+  try {
+    await page.goto(`${base}/`);
+    await page.getByTestId('login-username').fill(USERNAME);
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('queue').waitFor();
+    await page.getByTestId('nav-settings').click();
+    const section = page.getByTestId('webhooks');
+    await section.waitFor();
+
+    // A URL that is no address is refused in words, nothing is added.
+    await page.getByTestId('webhook-url').fill('ftp://files.example.com/in');
+    await page.getByTestId('webhook-add').click();
+    await waitForText(page.getByTestId('webhook-error'), /http:\/\/ or https:\/\//, 'the refusal of an ftp URL');
+    assert.equal(await page.getByTestId('webhook-row').count(), 0);
+
+    await page.getByTestId('webhook-url').fill(hookUrl);
+    await page.getByTestId('webhook-event-comment.added').uncheck();
+    await page.getByTestId('webhook-add').click();
+    secret = await waitForText(page.getByTestId('webhook-secret').locator('code'), /^whsec_[0-9a-f]{48}$/, 'the secret shown once');
+    await waitForCount(page.getByTestId('webhook-row'), 1, 'the new webhook listed');
+    await shot('50-webhook-added');
+
+    const client = (await apiCall('GET', '/clients', { token }))[0] ?? (await apiCall('POST', '/clients', { token, body: { name: CLIENT_NAME } }));
+    const ticket = await apiCall('POST', '/tickets', { token, body: { title: 'Webhook test: server room too warm', client_id: client.id } });
+    await page.getByTestId('dead-letter').first().waitFor({ timeout: 40_000 });
+    await waitForText(page.getByTestId('dead-letter-error'), /answered 500 Internal Server Error/, 'the status the receiver gave');
+    assert.equal(got.length, 4, 'tried once and retried three times');
+    assert.ok(got.every((g) => g.signed && g.event === 'ticket.created' && g.id === got[0].id), 'every try signed, one delivery id');
+    assert.equal(JSON.parse(got[0].body).data.number, ticket.number);
+    await page.getByTestId('dead-letter').locator('summary').first().click();
+    await waitForText(page.getByTestId('dead-letter-response'), 'receiver broken: disk full', 'the answer seen');
+    await shot('51-dead-letter');
+
+    accepting = true;
+    await page.getByTestId('dead-letter-replay').click();
+    await page.getByTestId('dead-letters-empty').waitFor({ timeout: 20_000 });
+    const replayDeadline = Date.now() + 10_000;
+    while (got.length < 5 && Date.now() < replayDeadline) await sleep(100);
+    await sleep(500);
+    assert.equal(got.length, 5, 'the replay was sent once');
+    assert.equal(got[4].id, got[0].id, 'a replay keeps the delivery id');
+    assert.ok(got[4].signed, 'the replay is signed');
+    await waitForText(page.getByTestId('webhook-delivered').first(), /^1/, 'the delivered count', 20_000);
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  } catch (e) {
+    await shot('failure-webhooks').catch(() => {});
+    throw e;
+  } finally {
+    receiver.close();
+    await context.close().catch(() => {});
   }
 });

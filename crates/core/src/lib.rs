@@ -24,6 +24,7 @@ pub mod demo;
 pub mod desk;
 pub mod error;
 pub mod fleet;
+pub mod notify;
 pub mod records;
 pub mod scripts;
 pub mod store;

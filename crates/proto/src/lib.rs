@@ -11,9 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 pub mod fleet;
+pub mod notify;
 pub mod scripts;
 pub mod wire;
 pub use fleet::*;
+pub use notify::*;
 pub use scripts::*;
 pub use wire::WireType;
 
@@ -1317,6 +1319,9 @@ wire_types!(
     SnapshotQuery,
     SnapshotRecord,
     SnapshotPage,
+    NewWebhook,
+    Webhook,
+    DeadLetter,
 );
 
 #[cfg(test)]

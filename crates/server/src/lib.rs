@@ -7,6 +7,7 @@
 pub mod gateway;
 pub mod openapi;
 pub mod tls;
+pub mod webhooks;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};

@@ -41,6 +41,8 @@ enum Command {
         tls: TlsArgs,
         #[command(flatten)]
         gateway: GatewayArgs,
+        #[command(flatten)]
+        senders: SenderArgs,
     },
     /// Administration without the UI.
     Admin {
@@ -86,6 +88,15 @@ struct GatewayArgs {
     upkeep_secs: u64,
 }
 
+/// What the server sends out (webhooks).
+#[derive(clap::Args)]
+struct SenderArgs {
+    /// Seconds before a failed webhook delivery's first retry (each next waits 4× longer;
+    /// after 3 retries it goes to the dead-letter list).
+    #[arg(long, default_value_t = 30.0)]
+    webhook_retry_secs: f64,
+}
+
 #[derive(Subcommand)]
 enum AdminCommand {
     /// Create a user who can log in; the password is read from standard input.
@@ -123,7 +134,8 @@ async fn main() -> anyhow::Result<()> {
             ui_dir,
             tls,
             gateway,
-        } => serve(data_dir, listen, demo, ui_dir, tls, gateway).await,
+            senders,
+        } => serve(data_dir, listen, demo, ui_dir, tls, gateway, senders).await,
         Command::Admin {
             command:
                 AdminCommand::CreateUser {
@@ -179,6 +191,7 @@ async fn serve(
     ui_dir: Option<PathBuf>,
     tls: TlsArgs,
     gateway: GatewayArgs,
+    senders: SenderArgs,
 ) -> anyhow::Result<()> {
     let core = open(&data_dir).await?;
     // The starter library is there from the start: consoles seed the same records.
@@ -237,6 +250,21 @@ async fn serve(
             ..Default::default()
         },
     );
+    // A webhook must not point back at this server (by its address or its public URL).
+    let mut own = vec![(addr.ip().to_string(), addr.port())];
+    if let Some((host, port)) = gateway.public_url.as_deref().and_then(host_and_port) {
+        own.push((host, port));
+    }
+    core.set_own_addresses(own);
+    outpost_server::webhooks::start(
+        core.clone(),
+        outpost_server::webhooks::WebhookConfig {
+            retry_base: std::time::Duration::from_secs_f64(
+                senders.webhook_retry_secs.clamp(0.05, 86_400.0),
+            ),
+            ..Default::default()
+        },
+    );
     let router = app_with(AppState { core }, ui_dir, &gw);
     let Some((config, fingerprint)) = tls_config else {
         if !addr.ip().is_loopback() {
@@ -252,6 +280,13 @@ async fn serve(
     println!("certificate SHA-256 fingerprint: {fingerprint}");
     println!("(consoles show this fingerprint when they connect: compare it before trusting)");
     tls::serve(listener, config, router, shutdown).await
+}
+
+/// The host and port of an http(s) URL.
+fn host_and_port(url: &str) -> Option<(String, u16)> {
+    outpost_core::notify::webhooks::url_parts(url)
+        .ok()
+        .map(|(_, h, p)| (h, p))
 }
 
 /// The names a self-signed certificate is made for: this host and the address served.

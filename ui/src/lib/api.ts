@@ -26,6 +26,7 @@ import type {
   ConnectPreview,
   ConnectRequest,
   Contact,
+  DeadLetter,
   DemoSummary,
   DesktopGateway,
   EnrollRequest,
@@ -59,6 +60,7 @@ import type {
   NewTimeEntry,
   NewTrustRoot,
   NewUser,
+  NewWebhook,
   PullPage,
   PullQuery,
   PushRequest,
@@ -105,6 +107,7 @@ import type {
   UpdateTicket,
   User,
   UserClients,
+  Webhook,
 } from './types';
 import { call } from './transport';
 
@@ -416,6 +419,26 @@ export const api = {
   /** Loads the demo MSP into an empty store (admins). */
   loadDemo: () =>
     call<DemoSummary>({ op: 'load_demo', auth: true, write: true, http: { method: 'POST', path: `/demo` } }),
+
+  /** Webhook subscriptions with their delivery counts (admins). (answered by the server; the desktop app refuses it) */
+  listWebhooks: () =>
+    call<Webhook[]>({ op: 'list_webhooks', auth: true, write: false, http: { method: 'GET', path: `/webhooks` } }),
+
+  /** Subscribes a URL to events; the signing secret is shown once (admins). (answered by the server; the desktop app refuses it) */
+  createWebhook: (body: NewWebhook) =>
+    call<Webhook>({ op: 'create_webhook', auth: true, write: true, body, http: { method: 'POST', path: `/webhooks` } }),
+
+  /** Removes a subscription and what it still had to send (admins). (answered by the server; the desktop app refuses it) */
+  deleteWebhook: (id: string) =>
+    call<null>({ op: 'delete_webhook', auth: true, write: true, id, http: { method: 'DELETE', path: `/webhooks/${enc(id)}` } }),
+
+  /** Deliveries that failed every try, with the last answer seen (admins). (answered by the server; the desktop app refuses it) */
+  listDeadLetters: () =>
+    call<DeadLetter[]>({ op: 'list_dead_letters', auth: true, write: false, http: { method: 'GET', path: `/webhooks/dead-letters` } }),
+
+  /** Sends a dead delivery again, after what is queued (admins). (answered by the server; the desktop app refuses it) */
+  replayDeadLetter: (id: string) =>
+    call<null>({ op: 'replay_dead_letter', auth: true, write: true, id, http: { method: 'POST', path: `/webhooks/dead-letters/${enc(id)}/replay` } }),
 
   /** Takes a batch of a console's changes. (answered by the server; the desktop app refuses it) */
   syncPush: (body: PushRequest) =>

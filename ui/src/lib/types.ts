@@ -1054,3 +1054,55 @@ log_end: number, scope: Array<string> | null,
  */
 total: number | null, };
 
+export type NewWebhook = { 
+/**
+ * Where deliveries are POSTed: http or https, not this server itself.
+ */
+url: string, 
+/**
+ * Event names: `ticket.created`, `ticket.updated`, `comment.added`, `alert.opened`,
+ * `alert.resolved`, `run.finished`, `report.ready`.
+ */
+events: Array<string>, 
+/**
+ * The HMAC-SHA256 key the receiver checks signatures with (16 to 200 characters);
+ * made here when absent and shown once.
+ */
+secret?: string, };
+
+export type Webhook = { id: string, url: string, events: Array<string>, 
+/**
+ * Only in the answer that created it.
+ */
+secret?: string, created_by: string, created_at: string, 
+/**
+ * Deliveries waiting (queued or being retried).
+ */
+queued: number, delivered: number, 
+/**
+ * Deliveries that failed every try and wait in the dead-letter list.
+ */
+dead: number, last_delivered_at: string | null, };
+
+export type DeadLetter = { 
+/**
+ * The delivery's id (the `X-Outpost-Delivery` header; a replay keeps it).
+ */
+id: string, webhook_id: string, url: string, event: string, 
+/**
+ * The JSON body as sent.
+ */
+body: string, attempts: number, 
+/**
+ * The last HTTP status received, if the receiver answered at all.
+ */
+last_status: number | null, 
+/**
+ * The start of the last answer's body (at most 2 KiB).
+ */
+last_response: string | null, 
+/**
+ * What went wrong on the last try, in words (timeout, refused, status…).
+ */
+last_error: string | null, created_at: string, failed_at: string, };
+

@@ -397,6 +397,37 @@ fn table() -> Vec<Operation> {
             .admin()
             .also(&[409])
             .run(|core, who| async move { core.load_demo(who.actor()?).await }),
+        // ---- webhooks (the server sends them)
+        op("list_webhooks", "Webhook subscriptions with their delivery counts (admins).")
+            .get("/webhooks")
+            .server()
+            .admin()
+            .run(|core, who| async move { core.list_webhooks(who.actor()?).await }),
+        op("create_webhook", "Subscribes a URL to events; the signing secret is shown once (admins).")
+            .post("/webhooks")
+            .server()
+            .admin()
+            .created()
+            .also(&[409])
+            .body(|core, who, req: NewWebhook| async move { core.create_webhook(who.actor()?, req).await }),
+        op("delete_webhook", "Removes a subscription and what it still had to send (admins).")
+            .delete("/webhooks/{id}")
+            .server()
+            .admin()
+            .no_content()
+            .id(|core, who, id| async move { core.delete_webhook(who.actor()?, id).await }),
+        op("list_dead_letters", "Deliveries that failed every try, with the last answer seen (admins).")
+            .get("/webhooks/dead-letters")
+            .server()
+            .admin()
+            .run(|core, who| async move { core.list_dead_letters(who.actor()?).await }),
+        op("replay_dead_letter", "Sends a dead delivery again, after what is queued (admins).")
+            .post("/webhooks/dead-letters/{id}/replay")
+            .server()
+            .admin()
+            .no_content()
+            .also(&[409])
+            .id(|core, who, id| async move { core.replay_dead_letter(who.actor()?, id).await }),
         // ---- sync
         op("sync_push", "Takes a batch of a console's changes.")
             .post("/sync/push")

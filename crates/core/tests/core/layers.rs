@@ -1,7 +1,7 @@
 //! The layers of the core, read from its source: each imports only the layers below it, so
 //! no domain is reached from store or sync and no two modules import each other.
 //!
-//! clock, error < store < sync < clients < auth, fleet, desk < scripts < alerts < demo, records < api
+//! clock, error < store < sync < clients < auth, fleet, desk < scripts < alerts < notify < demo, records < api
 //! (scripts notes run results on tickets; alerts will run scripts when they fire)
 
 use std::path::Path;
@@ -59,6 +59,14 @@ fn each_layer_imports_only_the_layers_below_it() {
             "alerts",
             &[
                 "clock", "error", "store", "sync", "clients", "auth", "fleet", "desk", "scripts",
+            ],
+        ),
+        // Reads the change log and the records it names; tells the outside world.
+        (
+            "notify",
+            &[
+                "clock", "error", "store", "sync", "clients", "auth", "fleet", "desk", "scripts",
+                "alerts",
             ],
         ),
     ];

@@ -6,6 +6,7 @@ mod clock;
 mod desk;
 mod fleet;
 mod layers;
+mod notify;
 mod scripts;
 mod store;
 mod sync;
@@ -77,6 +78,32 @@ impl Fixture {
             )
             .await
             .unwrap()
+    }
+
+    /// A technician "tess" made by `admin`, logged in.
+    pub async fn technician(&self, admin: &Actor) -> Actor {
+        use outpost_proto::{LoginRequest, NewUser, Role};
+        self.core
+            .create_user(
+                admin,
+                NewUser {
+                    username: "tess".into(),
+                    display_name: "Tess Tech".into(),
+                    role: Role::Technician,
+                    password: "technician-1".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let s = self
+            .core
+            .login(LoginRequest {
+                username: "tess".into(),
+                password: "technician-1".into(),
+            })
+            .await
+            .unwrap();
+        self.core.authenticate(&s.token).await.unwrap()
     }
 
     pub async fn client(&self, actor: &Actor, name: &str) -> uuid::Uuid {

@@ -172,33 +172,10 @@ async fn a_script_that_could_not_run_safely_is_refused_with_a_reason() {
 
 #[tokio::test]
 async fn a_technician_asks_for_a_certificate_and_an_admin_root_issues_it() {
-    use outpost_proto::{
-        LoginRequest, NewCertificate, NewCertificateRequest, NewTrustRoot, NewUser, Role,
-    };
+    use outpost_proto::{NewCertificate, NewCertificateRequest, NewTrustRoot};
     let f = fixture().await;
     let (_, admin) = f.admin().await;
-    let tech_user = f
-        .core
-        .create_user(
-            &admin,
-            NewUser {
-                username: "tess".into(),
-                display_name: "Tess Tech".into(),
-                role: Role::Technician,
-                password: "technician-1".into(),
-            },
-        )
-        .await
-        .unwrap();
-    let s = f
-        .core
-        .login(LoginRequest {
-            username: "tess".into(),
-            password: "technician-1".into(),
-        })
-        .await
-        .unwrap();
-    let tess = f.core.authenticate(&s.token).await.unwrap();
+    let tess = f.technician(&admin).await;
     let key = outpost_trust::new_signing_key();
     let hex_key = hex::encode(key.verifying_key().to_bytes());
 
@@ -236,7 +213,7 @@ async fn a_technician_asks_for_a_certificate_and_an_admin_root_issues_it() {
         .await
         .unwrap();
     assert_eq!(req.id, again.id);
-    assert_eq!(req.user_id, tech_user.id);
+    assert_eq!(Some(req.user_id), tess.user_id);
     assert_eq!(
         req.clients, None,
         "an unscoped technician sees every client"

@@ -8,6 +8,7 @@ mod agent_app;
 mod binary;
 mod contract;
 mod routes;
+mod webhooks;
 
 use outpost_core::{Core, SystemClock};
 use outpost_server::{app, AppState};
@@ -17,6 +18,8 @@ use std::sync::{Arc, Mutex};
 
 pub struct Server {
     pub base: String,
+    /// The store behind it (tests start the senders on it).
+    pub core: Arc<Core>,
     pub http: Client,
     pub token: String,
     _dir: Arc<tempfile::TempDir>,
@@ -102,9 +105,9 @@ pub async fn server() -> Server {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState {
-        core: Arc::new(core),
-    };
+    let core = Arc::new(core);
+    core.set_own_addresses(vec![(addr.ip().to_string(), addr.port())]);
+    let state = AppState { core: core.clone() };
     let contract = Contract {
         doc: Arc::new(serde_json::to_value(outpost_server::openapi::document()).unwrap()),
         breaches: Arc::default(),
@@ -132,6 +135,7 @@ pub async fn server() -> Server {
         .to_string();
     Server {
         base,
+        core,
         http,
         token,
         _dir: Arc::new(dir),
@@ -144,6 +148,7 @@ impl Server {
     pub fn clone_base(&self) -> Server {
         Server {
             base: self.base.clone(),
+            core: self.core.clone(),
             http: self.http.clone(),
             token: String::new(),
             _dir: self._dir.clone(),
@@ -164,6 +169,14 @@ impl Server {
             .post(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+    pub async fn delete(&self, path: &str) -> Response {
+        self.http
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
             .send()
             .await
             .unwrap()

@@ -1,0 +1,1 @@
+//! Mail protocols for Outpost.
