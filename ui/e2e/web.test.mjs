@@ -155,6 +155,15 @@ async function waitForCount(locator, n, what, timeoutMs = STEP_MS) {
   fail(`${what}: expected ${n}, page shows ${count}`);
 }
 
+/** Logs in on the login page and waits for the queue. */
+async function logIn(page, username = USERNAME, password = PASSWORD) {
+  await page.goto(`${base}/`);
+  await page.getByTestId('login-username').fill(username);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('queue').waitFor();
+}
+
 /** A fresh browser page with the usual timeouts, the errors it throws, and `shot(name)`. */
 async function newPage(viewport = { width: 1280, height: 800 }, { fullPage = false } = {}) {
   const context = await browser.newContext({ viewport });
@@ -247,11 +256,7 @@ test('technician works a ticket in the web console', { timeout: 180_000 }, async
 
   try {
     // Log in.
-    await page.goto(`${base}/`);
-    await page.getByTestId('login-username').fill(USERNAME);
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('queue').waitFor();
+    await logIn(page);
     await waitForText(page.getByTestId('current-user'), /E2E Technician/, 'current user in the top bar');
     await waitForCount(page.getByTestId('queue-row'), 1, 'tickets in the queue after login');
     await shot('01-queue');
@@ -667,11 +672,7 @@ test('a sync conflict shows in words, and choosing the other value settles it', 
 
   const { context, page, pageErrors } = await newPage();
   try {
-    await page.goto(`${base}/`);
-    await page.getByTestId('login-username').fill(USERNAME);
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('queue').waitFor();
+    await logIn(page);
     await page.goto(`${base}/#/tickets/${ticket.id}`);
     await waitForCount(page.getByTestId('conflict'), 2, 'both conflicts shown');
     const status = page.locator('[data-testid="conflict"][data-field="status"]');
@@ -717,11 +718,7 @@ test('admin adds an endpoint: the real agent enrolls with the command shown, Fle
   let agent = null;
   let agentLog = '';
   try {
-    await page.goto(`${base}/`);
-    await page.getByTestId('login-username').fill(USERNAME);
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('queue').waitFor();
+    await logIn(page);
     await page.goto(`${base}/#/fleet?client_id=${clinic.id}`);
     await page.getByTestId('asset-empty').waitFor();
 
@@ -865,11 +862,7 @@ test('scripts: the library and its versions, a signed run streaming its output, 
     agent = spawn(agentBin, ['run', '--state-dir', stateDir, '--heartbeat-secs', '2'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     agent.stderr.on('data', (c) => (agentLog = (agentLog + c.toString()).slice(-4000)));
 
-    await page.goto(`${base}/`);
-    await page.getByTestId('login-username').fill(USERNAME);
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('queue').waitFor();
+    await logIn(page);
 
     // The library: the starter scripts are there; a technician adds one, then edits it.
     await page.getByTestId('nav-scripts').click();
@@ -1053,11 +1046,7 @@ test('admin subscribes a webhook; a failing receiver\'s delivery is a dead lette
   const token = session.token;
   const { context, page, pageErrors, shot } = await newPage({ width: 1280, height: 900 }, { fullPage: true });
   try {
-    await page.goto(`${base}/`);
-    await page.getByTestId('login-username').fill(USERNAME);
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('queue').waitFor();
+    await logIn(page);
     await page.getByTestId('nav-settings').click();
     const section = page.getByTestId('webhooks');
     await section.waitFor();
@@ -1103,5 +1092,86 @@ test('admin subscribes a webhook; a failing receiver\'s delivery is a dead lette
   } finally {
     receiver.close();
     await context.close().catch(() => {});
+  }
+});
+
+test('admin sets the mail server in Settings; a reply typed in the ticket reaches the contact in one thread', { timeout: 120_000 }, async () => {
+  // A real SMTP server on loopback (aiosmtpd): each message it takes is a line of its log.
+  const sinkDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-smtp-'));
+  const sinkLog = path.join(sinkDir, 'mail.jsonl');
+  const sinkPort = await freePort();
+  const sink = spawn('python3', [path.resolve(here, '../../crates/server/tests/support/smtp_sink.py'), '--port', String(sinkPort), '--log', sinkLog], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve, reject) => {
+    sink.stdout.once('data', (d) => (String(d).includes('READY') ? resolve() : reject(new Error(`SMTP sink: ${d}`))));
+    sink.once('exit', (code) => reject(new Error(`the SMTP sink exited (${code}): is aiosmtpd installed?`)));
+  });
+  const mails = () => (fs.existsSync(sinkLog) ? fs.readFileSync(sinkLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+  const waitMails = async (n) => {
+    const deadline = Date.now() + 20_000;
+    while (mails().length < n) {
+      if (Date.now() > deadline) fail(`the SMTP server got ${mails().length} mails, not ${n}`);
+      await sleep(100);
+    }
+    return mails();
+  };
+  const header = (data, name) => new RegExp(`^${name}: (.*)$`, 'mi').exec(data.split('\r\n\r\n')[0].replace(/\r\n[ \t]+/g, ' '))?.[1];
+
+  const session = await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } });
+  const token = session.token;
+  const { context, page, pageErrors, shot } = await newPage({ width: 1280, height: 900 }, { fullPage: true });
+  try {
+    await logIn(page);
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('smtp-form').waitFor();
+
+    // A From address that is not one is refused in words.
+    await page.getByTestId('smtp-host').fill('127.0.0.1');
+    await page.getByTestId('smtp-port').fill(String(sinkPort));
+    await page.getByTestId('smtp-security').selectOption('none');
+    await page.getByTestId('smtp-from-address').fill('help desk');
+    await page.getByTestId('smtp-from-name').fill('Acme IT Service Desk');
+    await page.getByTestId('smtp-save').click();
+    await waitForText(page.getByTestId('smtp-error'), /from_address/i, 'the refusal of a bad From address');
+    await page.getByTestId('smtp-from-address').fill('help@acme-it.example');
+    await page.getByTestId('smtp-save').click();
+    await page.getByTestId('smtp-test-to').fill('tech@acme-it.example');
+    await page.getByTestId('smtp-test').click();
+    await waitForText(page.getByTestId('smtp-test-result'), /^Sent:/, 'the test mail result');
+    assert.equal((await waitMails(1))[0].rcpt_tos[0], 'tech@acme-it.example');
+
+    // The reply template, previewed.
+    await page.getByTestId('template-reply').click();
+    await page.getByTestId('template-preview').click();
+    await waitForText(page.getByTestId('preview-subject'), /^Re: \[#\d+\]/, 'the previewed subject');
+    await shot('55-mail-settings');
+
+    // A ticket for a contact with an address: acknowledged, then the reply typed here goes in its thread.
+    const client = await apiCall('POST', '/clients', { token, body: { name: 'Mail Test Dental' } });
+    const contact = await apiCall('POST', `/clients/${client.id}/contacts`, { token, body: { name: 'Dana', email: 'dana@dental.example' } });
+    const ticket = await apiCall('POST', '/tickets', { token, body: { title: 'Scanner sends blank pages', client_id: client.id, contact_id: contact.id } });
+    const ack = (await waitMails(2))[1];
+    assert.equal(ack.rcpt_tos[0], 'dana@dental.example');
+    await page.goto(`${base}/#/tickets/${ticket.id}`);
+    await page.getByTestId('comment-input').fill('Please try the other USB port; it is a driver issue.');
+    await page.getByTestId('comment-submit').click();
+    const reply = (await waitMails(3))[2];
+    assert.equal(header(reply.data, 'Subject'), `Re: [#${ticket.number}] Scanner sends blank pages`);
+    assert.equal(header(reply.data, 'In-Reply-To'), header(ack.data, 'Message-ID'), 'the reply threads under the acknowledgement');
+    assert.match(reply.data, /other USB port/);
+
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('outbox-row').first().waitFor();
+    await waitForText(page.getByTestId('outbox-state').first(), /^Sent/, 'the reply in the outbox');
+    await shot('56-outbox');
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  } catch (e) {
+    await shot('failure-mail').catch(() => {});
+    throw e;
+  } finally {
+    sink.kill();
+    await context.close().catch(() => {});
+    fs.rmSync(sinkDir, { recursive: true, force: true });
   }
 });

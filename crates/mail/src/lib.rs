@@ -1,1 +1,5 @@
-//! Mail protocols for Outpost.
+//! Outpost's mail protocols, kept out of the core: SMTP out (driven step by step, so a
+//! failure names the step it stopped at, and so the caller can record that a message is being
+//! handed over before its last byte goes).
+
+pub mod smtp;

@@ -1322,6 +1322,23 @@ wire_types!(
     NewWebhook,
     Webhook,
     DeadLetter,
+    SmtpSecurity,
+    SetSmtpSettings,
+    SmtpSettings,
+    SmtpTestRequest,
+    MailStep,
+    SmtpTestResult,
+    MailTemplateKind,
+    MailTemplate,
+    SetMailTemplate,
+    PreviewMailTemplate,
+    MailPreview,
+    OutboxState,
+    OutboxMail,
+    OutboxQuery,
+    OutboxPage,
+    OutboxDecision,
+    DecideOutboxMail,
 );
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 // ---------------------------------------------------------------- webhooks
@@ -63,4 +63,229 @@ pub struct DeadLetter {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub failed_at: DateTime<Utc>,
+}
+
+// ---------------------------------------------------------------- mail out
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// TLS from the first byte (usually port 465).
+    Tls,
+    /// Plain, then upgraded with STARTTLS before anything else is said (usually 587).
+    Starttls,
+    /// No encryption: only for a relay on this machine or a trusted network.
+    None,
+}
+
+/// The organisation's outgoing mail server.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SetSmtpSettings {
+    pub host: String,
+    #[schema(minimum = 1, maximum = 65535)]
+    pub port: u16,
+    pub security: SmtpSecurity,
+    /// Empty or absent: the server takes mail without logging in.
+    #[serde(default)]
+    #[ts(optional)]
+    pub username: Option<String>,
+    /// Absent keeps the stored password; empty removes it.
+    #[serde(default)]
+    #[ts(optional)]
+    pub password: Option<String>,
+    /// The address mail comes from (and clients reply to).
+    pub from_address: String,
+    /// The name shown with it ("Acme IT Service Desk").
+    pub from_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct SmtpSettings {
+    /// False until an admin has set the mail server: nothing is mailed before.
+    pub configured: bool,
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: String,
+    /// Whether a password is stored (it is never shown).
+    pub password_set: bool,
+    pub from_address: String,
+    pub from_name: String,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpTestRequest {
+    /// Who receives the test mail.
+    pub to: String,
+}
+
+/// The steps of sending a mail, in order: a failure names the one it stopped at.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MailStep {
+    /// Finding the server's address.
+    Dns,
+    /// Opening the connection.
+    Connect,
+    /// Encrypting it.
+    Tls,
+    /// Logging in.
+    Auth,
+    /// The server taking the sender address.
+    Sender,
+    /// The server taking a recipient.
+    Recipient,
+    /// The server taking the message itself.
+    Message,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct SmtpTestResult {
+    pub ok: bool,
+    /// Where it failed.
+    pub step: Option<MailStep>,
+    /// What happened, in words (what the server said, when it said something).
+    pub message: String,
+}
+
+/// The mails the desk sends by itself.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTemplateKind {
+    /// A technician's public reply on a ticket.
+    Reply,
+    /// A new ticket with a contact: "we have it, it is #1042".
+    Acknowledgement,
+    /// The ticket was resolved.
+    Resolved,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct MailTemplate {
+    pub kind: MailTemplateKind,
+    /// Off: this kind of mail is not sent (replies cannot be turned off).
+    pub enabled: bool,
+    pub subject: String,
+    pub body: String,
+    /// Whether it is still the one Outpost came with.
+    pub is_default: bool,
+    /// The placeholders it may use (`{{ticket.number}}`…).
+    pub placeholders: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SetMailTemplate {
+    pub kind: MailTemplateKind,
+    #[serde(default)]
+    #[ts(optional)]
+    pub enabled: Option<bool>,
+    #[schema(min_length = 1, max_length = 300)]
+    pub subject: String,
+    #[schema(min_length = 1, max_length = 20000)]
+    pub body: String,
+}
+
+/// A template (as stored, or as being edited) filled in for a ticket.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewMailTemplate {
+    pub kind: MailTemplateKind,
+    pub subject: String,
+    pub body: String,
+    /// The ticket to fill it with (default: the newest one).
+    #[serde(default)]
+    #[ts(optional)]
+    pub ticket_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct MailPreview {
+    pub subject: String,
+    pub body: String,
+    /// Placeholders that mean nothing (they are left as written).
+    pub unknown: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting for its turn or its next try.
+    Queued,
+    /// Being sent now.
+    Sending,
+    /// The server stopped while the mail server was taking it: it may have arrived. A person
+    /// decides (send again, or mark sent); it is never sent twice by itself.
+    Unsure,
+    Sent,
+    /// Refused for good, or every try failed.
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct OutboxMail {
+    pub id: Uuid,
+    pub kind: MailTemplateKind,
+    pub ticket_id: Option<Uuid>,
+    pub ticket_number: Option<i64>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub message_id: String,
+    pub state: OutboxState,
+    pub attempts: i64,
+    /// The step and words of the last failure.
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    #[serde(default)]
+    #[ts(optional)]
+    pub state: Option<OutboxState>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub ticket_id: Option<Uuid>,
+    /// 1..=500, default 100.
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct OutboxPage {
+    pub items: Vec<OutboxMail>,
+    pub total: i64,
+    /// How many wait for a person's decision (unsure) or failed.
+    pub unsure: i64,
+    pub failed: i64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxDecision {
+    /// Queue it again (an unsure or failed mail).
+    Resend,
+    /// It did arrive: stop asking.
+    MarkSent,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct DecideOutboxMail {
+    pub decision: OutboxDecision,
 }

@@ -5,7 +5,9 @@
 //! (parse, call, map the error). Business rules live in outpost-core only.
 
 pub mod gateway;
+pub mod mail;
 pub mod openapi;
+pub mod senders;
 pub mod tls;
 pub mod webhooks;
 

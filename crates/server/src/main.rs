@@ -88,9 +88,13 @@ struct GatewayArgs {
     upkeep_secs: u64,
 }
 
-/// What the server sends out (webhooks).
+/// What the server sends out (mail, webhooks).
 #[derive(clap::Args)]
 struct SenderArgs {
+    /// Seconds before a mail that failed for a passing reason is tried again (doubling each
+    /// time, at most an hour; 10 tries).
+    #[arg(long, default_value_t = 60.0)]
+    mail_retry_secs: f64,
     /// Seconds before a failed webhook delivery's first retry (each next waits 4× longer;
     /// after 3 retries it goes to the dead-letter list).
     #[arg(long, default_value_t = 30.0)]
@@ -256,12 +260,18 @@ async fn serve(
         own.push((host, port));
     }
     core.set_own_addresses(own);
-    outpost_server::webhooks::start(
+    let secs = |s: f64| std::time::Duration::from_secs_f64(s.clamp(0.05, 86_400.0));
+    outpost_server::senders::start(
         core.clone(),
-        outpost_server::webhooks::WebhookConfig {
-            retry_base: std::time::Duration::from_secs_f64(
-                senders.webhook_retry_secs.clamp(0.05, 86_400.0),
-            ),
+        outpost_server::senders::SendersConfig {
+            webhooks: outpost_server::webhooks::WebhookConfig {
+                retry_base: secs(senders.webhook_retry_secs),
+                ..Default::default()
+            },
+            mail: outpost_server::mail::MailConfig {
+                retry_base: secs(senders.mail_retry_secs),
+                ..Default::default()
+            },
             ..Default::default()
         },
     );

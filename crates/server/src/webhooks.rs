@@ -1,5 +1,4 @@
-//! The webhook sender: plans events from the change log, then POSTs each subscriber's
-//! deliveries one at a time in order (a slow or dead receiver holds up only itself), signed,
+//! The webhook sender: POSTs each subscriber's deliveries one at a time in order (a slow or dead receiver holds up only itself), signed,
 //! retried with backoff by the core's rules.
 
 use outpost_core::notify::webhooks::{DeliveryTry, DueDelivery};
@@ -49,17 +48,6 @@ pub fn start(core: Arc<Core>, config: WebhookConfig) -> tokio::task::JoinHandle<
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            // Catch up on a burst of writes without waiting a tick per page.
-            for _ in 0..20 {
-                match core.plan_events().await {
-                    Ok(round) if round.changes > 0 => continue,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!("planning webhook events: {e}");
-                        break;
-                    }
-                }
-            }
             let due = match core.due_webhook_deliveries().await {
                 Ok(d) => d,
                 Err(e) => {

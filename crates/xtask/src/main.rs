@@ -24,6 +24,7 @@ const APT_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
     "chromium",
     "python3",
+    "python3-pip",
     "procps",
     "libdbus-1-dev",
     "dbus",
@@ -182,6 +183,27 @@ fn setup_test_tools() -> Result<()> {
     let cargo_bin = PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/bin");
     if !have("tauri-driver") && !cargo_bin.join("tauri-driver").exists() {
         sh(cargo().args(["install", "tauri-driver", "--version", "^2", "--locked"]))?;
+    }
+    // The mail tests receive with a real SMTP server on loopback (Python's aiosmtpd).
+    let has_aiosmtpd = || {
+        Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has_aiosmtpd() {
+        let pip = |extra: &[&str]| {
+            Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet", "aiosmtpd==1.4.6"])
+                .args(extra)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        // A Debian-managed Python refuses plain installs; this one is for tests only.
+        if !pip(&[]) && !pip(&["--user", "--break-system-packages"]) {
+            bail!("cannot install aiosmtpd for the mail tests: run `python3 -m pip install aiosmtpd==1.4.6`");
+        }
     }
     Ok(())
 }

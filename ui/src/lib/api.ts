@@ -27,6 +27,7 @@ import type {
   ConnectRequest,
   Contact,
   DeadLetter,
+  DecideOutboxMail,
   DemoSummary,
   DesktopGateway,
   EnrollRequest,
@@ -39,6 +40,8 @@ import type {
   GatewayInfo,
   Health,
   LoginRequest,
+  MailPreview,
+  MailTemplate,
   MetricHistory,
   MetricsQuery,
   NewAlertRule,
@@ -61,6 +64,10 @@ import type {
   NewTrustRoot,
   NewUser,
   NewWebhook,
+  OutboxMail,
+  OutboxPage,
+  OutboxQuery,
+  PreviewMailTemplate,
   PullPage,
   PullQuery,
   PushRequest,
@@ -79,6 +86,8 @@ import type {
   ServerAddress,
   Session,
   SetDesktopGateway,
+  SetMailTemplate,
+  SetSmtpSettings,
   SetupSigning,
   SetupState,
   SignAutomation,
@@ -87,6 +96,9 @@ import type {
   SigningStatus,
   Site,
   SlaPolicy,
+  SmtpSettings,
+  SmtpTestRequest,
+  SmtpTestResult,
   SnapshotPage,
   SnapshotQuery,
   SyncStatus,
@@ -419,6 +431,38 @@ export const api = {
   /** Loads the demo MSP into an empty store (admins). */
   loadDemo: () =>
     call<DemoSummary>({ op: 'load_demo', auth: true, write: true, http: { method: 'POST', path: `/demo` } }),
+
+  /** The organisation's outgoing mail server (admins; the password is never shown). (answered by the server; the desktop app refuses it) */
+  smtpSettings: () =>
+    call<SmtpSettings>({ op: 'smtp_settings', auth: true, write: false, http: { method: 'GET', path: `/mail/smtp` } }),
+
+  /** Sets the outgoing mail server and the From address (admins). (answered by the server; the desktop app refuses it) */
+  setSmtpSettings: (body: SetSmtpSettings) =>
+    call<SmtpSettings>({ op: 'set_smtp_settings', auth: true, write: true, body, http: { method: 'PUT', path: `/mail/smtp` } }),
+
+  /** Sends a test mail now; says in words which step failed (admins). (answered by the server; the desktop app refuses it) */
+  testSmtp: (body: SmtpTestRequest) =>
+    call<SmtpTestResult>({ op: 'test_smtp', auth: true, write: true, body, http: { method: 'POST', path: `/mail/smtp/test` } }),
+
+  /** The reply, acknowledgement and resolved mail templates. (answered by the server; the desktop app refuses it) */
+  listMailTemplates: () =>
+    call<MailTemplate[]>({ op: 'list_mail_templates', auth: true, write: false, http: { method: 'GET', path: `/mail/templates` } }),
+
+  /** Changes a mail template (admins). (answered by the server; the desktop app refuses it) */
+  setMailTemplate: (body: SetMailTemplate) =>
+    call<MailTemplate>({ op: 'set_mail_template', auth: true, write: true, body, http: { method: 'PUT', path: `/mail/templates` } }),
+
+  /** A template filled in for a ticket, as the client would read it. (answered by the server; the desktop app refuses it) */
+  previewMailTemplate: (body: PreviewMailTemplate) =>
+    call<MailPreview>({ op: 'preview_mail_template', auth: true, write: true, body, http: { method: 'POST', path: `/mail/templates/preview` } }),
+
+  /** Mail the desk sent or is sending, newest first, with its state. (answered by the server; the desktop app refuses it) */
+  listOutbox: (query: OutboxQuery) =>
+    call<OutboxPage>({ op: 'list_outbox', auth: true, write: false, query, http: { method: 'GET', path: `/mail/outbox` } }),
+
+  /** Sends an unsure or failed mail again, or marks it sent (admins). (answered by the server; the desktop app refuses it) */
+  decideOutboxMail: (id: string, body: DecideOutboxMail) =>
+    call<OutboxMail>({ op: 'decide_outbox_mail', auth: true, write: true, id, body, http: { method: 'POST', path: `/mail/outbox/${enc(id)}/decide` } }),
 
   /** Webhook subscriptions with their delivery counts (admins). (answered by the server; the desktop app refuses it) */
   listWebhooks: () =>

@@ -1106,3 +1106,105 @@ last_response: string | null,
  */
 last_error: string | null, created_at: string, failed_at: string, };
 
+export type SmtpSecurity = "tls" | "starttls" | "none";
+
+export type SetSmtpSettings = { host: string, port: number, security: SmtpSecurity, 
+/**
+ * Empty or absent: the server takes mail without logging in.
+ */
+username?: string, 
+/**
+ * Absent keeps the stored password; empty removes it.
+ */
+password?: string, 
+/**
+ * The address mail comes from (and clients reply to).
+ */
+from_address: string, 
+/**
+ * The name shown with it ("Acme IT Service Desk").
+ */
+from_name: string, };
+
+export type SmtpSettings = { 
+/**
+ * False until an admin has set the mail server: nothing is mailed before.
+ */
+configured: boolean, host: string, port: number, security: SmtpSecurity, username: string, 
+/**
+ * Whether a password is stored (it is never shown).
+ */
+password_set: boolean, from_address: string, from_name: string, updated_by: string | null, updated_at: string | null, };
+
+export type SmtpTestRequest = { 
+/**
+ * Who receives the test mail.
+ */
+to: string, };
+
+export type MailStep = "dns" | "connect" | "tls" | "auth" | "sender" | "recipient" | "message";
+
+export type SmtpTestResult = { ok: boolean, 
+/**
+ * Where it failed.
+ */
+step: MailStep | null, 
+/**
+ * What happened, in words (what the server said, when it said something).
+ */
+message: string, };
+
+export type MailTemplateKind = "reply" | "acknowledgement" | "resolved";
+
+export type MailTemplate = { kind: MailTemplateKind, 
+/**
+ * Off: this kind of mail is not sent (replies cannot be turned off).
+ */
+enabled: boolean, subject: string, body: string, 
+/**
+ * Whether it is still the one Outpost came with.
+ */
+is_default: boolean, 
+/**
+ * The placeholders it may use (`{{ticket.number}}`…).
+ */
+placeholders: Array<string>, };
+
+export type SetMailTemplate = { kind: MailTemplateKind, enabled?: boolean, subject: string, body: string, };
+
+export type PreviewMailTemplate = { kind: MailTemplateKind, subject: string, body: string, 
+/**
+ * The ticket to fill it with (default: the newest one).
+ */
+ticket_id?: string, };
+
+export type MailPreview = { subject: string, body: string, 
+/**
+ * Placeholders that mean nothing (they are left as written).
+ */
+unknown: Array<string>, };
+
+export type OutboxState = "queued" | "sending" | "unsure" | "sent" | "failed";
+
+export type OutboxMail = { id: string, kind: MailTemplateKind, ticket_id: string | null, ticket_number: number | null, to: Array<string>, cc: Array<string>, subject: string, body: string, message_id: string, state: OutboxState, attempts: number, 
+/**
+ * The step and words of the last failure.
+ */
+last_error: string | null, next_attempt_at: string | null, created_at: string, sent_at: string | null, };
+
+export type OutboxQuery = { state?: OutboxState, ticket_id?: string, 
+/**
+ * 1..=500, default 100.
+ */
+limit?: number, offset?: number, };
+
+export type OutboxPage = { items: Array<OutboxMail>, total: number, 
+/**
+ * How many wait for a person's decision (unsure) or failed.
+ */
+unsure: number, failed: number, };
+
+export type OutboxDecision = "resend" | "mark_sent";
+
+export type DecideOutboxMail = { decision: OutboxDecision, };
+

@@ -397,6 +397,50 @@ fn table() -> Vec<Operation> {
             .admin()
             .also(&[409])
             .run(|core, who| async move { core.load_demo(who.actor()?).await }),
+        // ---- mail out (the server sends it)
+        op("smtp_settings", "The organisation's outgoing mail server (admins; the password is never shown).")
+            .get("/mail/smtp")
+            .server()
+            .admin()
+            .run(|core, who| async move { core.smtp_settings(who.actor()?).await }),
+        op("set_smtp_settings", "Sets the outgoing mail server and the From address (admins).")
+            .put("/mail/smtp")
+            .server()
+            .admin()
+            .body(|core, who, req: SetSmtpSettings| async move { core.set_smtp_settings(who.actor()?, req).await }),
+        op("test_smtp", "Sends a test mail now; says in words which step failed (admins).")
+            .post("/mail/smtp/test")
+            .server()
+            .admin()
+            .body(|core, who, req: SmtpTestRequest| async move { core.test_smtp(who.actor()?, req).await }),
+        op("list_mail_templates", "The reply, acknowledgement and resolved mail templates.")
+            .get("/mail/templates")
+            .server()
+            .writer()
+            .run(|core, who| async move { core.list_mail_templates(who.actor()?).await }),
+        op("set_mail_template", "Changes a mail template (admins).")
+            .put("/mail/templates")
+            .server()
+            .admin()
+            .body(|core, who, req: SetMailTemplate| async move { core.set_mail_template(who.actor()?, req).await }),
+        op("preview_mail_template", "A template filled in for a ticket, as the client would read it.")
+            .post("/mail/templates/preview")
+            .server()
+            .writer()
+            .body(|core, who, req: PreviewMailTemplate| async move { core.preview_mail_template(who.actor()?, req).await }),
+        op("list_outbox", "Mail the desk sent or is sending, newest first, with its state.")
+            .get("/mail/outbox")
+            .server()
+            .writer()
+            .query(|core, who, q: OutboxQuery| async move { core.list_outbox(who.actor()?, &q).await }),
+        op("decide_outbox_mail", "Sends an unsure or failed mail again, or marks it sent (admins).")
+            .post("/mail/outbox/{id}/decide")
+            .server()
+            .admin()
+            .also(&[409])
+            .id_body(|core, who, id, req: DecideOutboxMail| async move {
+                core.decide_outbox_mail(who.actor()?, id, req).await
+            }),
         // ---- webhooks (the server sends them)
         op("list_webhooks", "Webhook subscriptions with their delivery counts (admins).")
             .get("/webhooks")

@@ -82,6 +82,8 @@ pub struct PlanRound {
     pub changes: usize,
     /// Webhook deliveries queued.
     pub deliveries: usize,
+    /// Mails queued in the outbox.
+    pub mails: usize,
 }
 
 impl Core {
@@ -116,12 +118,14 @@ impl Core {
         .bind(PAGE)
         .fetch_all(&mut *tx)
         .await?;
+        let from = super::mail::mail_from(&mut tx).await?;
         let now = to_ms(self.now());
         let mut queued = 0;
+        let mut mails = 0;
         let mut moved_to = cursor;
         for r in &rows {
             moved_to = r.get("seq");
-            if hooks.is_empty() {
+            if hooks.is_empty() && from.is_none() {
                 continue;
             }
             let entity: String = r.get("entity");
@@ -130,6 +134,18 @@ impl Core {
             let change_id: String = r.get("change_id");
             let fields: Value =
                 serde_json::from_str(r.get::<&str, _>("fields")).unwrap_or(Value::Null);
+            if let Some(from) = &from {
+                let change = super::mail::MailChange {
+                    entity: &entity,
+                    op: &op,
+                    entity_id: &entity_id,
+                    change_id: &change_id,
+                    fields: &fields,
+                };
+                if super::mail::plan_mail(&mut tx, from, &change, now).await? {
+                    mails += 1;
+                }
+            }
             // When it happened where it was written (an offline console's change arrives later).
             let at = r
                 .get::<&str, _>("hlc")
@@ -190,6 +206,7 @@ impl Core {
         Ok(PlanRound {
             changes: rows.len(),
             deliveries: queued,
+            mails,
         })
     }
 }

@@ -8,7 +8,10 @@
 //! crash, adds nothing. Senders then work from those rows alone.
 
 pub mod events;
+pub mod mail;
+pub mod render;
 pub mod signature;
+pub mod vault;
 pub mod webhooks;
 
 pub use signature::{sign, verify};

@@ -106,6 +106,8 @@ pub struct Core {
     /// Where agents reach this store's gateway, when one runs (set by its host).
     pub(crate) gateway: std::sync::RwLock<Option<outpost_proto::GatewayInfo>>,
     pub(crate) connected_agents: std::sync::atomic::AtomicI64,
+    /// The folder holding the store file (its key file for sealed secrets lives beside it).
+    pub(crate) data_dir: std::path::PathBuf,
     /// State a domain keeps in memory for this store (alert streaks), one value per type.
     domain_states: std::sync::Mutex<
         std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>,
@@ -186,6 +188,10 @@ impl Core {
             events: tokio::sync::broadcast::channel(256).0,
             gateway: std::sync::RwLock::new(None),
             connected_agents: std::sync::atomic::AtomicI64::new(0),
+            data_dir: path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| ".".into()),
             domain_states: Default::default(),
         })
     }

@@ -376,3 +376,238 @@ async fn a_deleted_webhook_takes_its_queue_with_it() {
     );
     assert!(f.core.list_webhooks(&admin).await.unwrap().is_empty());
 }
+
+// ---------------------------------------------------------------- mail out
+
+mod mail {
+    use crate::fixture;
+    use outpost_core::notify::mail::{mail_retry_delay, MailOutcome};
+    use outpost_core::notify::vault;
+    use outpost_core::CoreError;
+    use outpost_proto::{
+        MailStep, MailTemplateKind, NewContact, NewTicket, OutboxQuery, OutboxState,
+        PreviewMailTemplate, SetMailTemplate, SetSmtpSettings, SmtpSecurity,
+    };
+    use std::time::Duration;
+
+    fn smtp() -> SetSmtpSettings {
+        SetSmtpSettings {
+            host: "smtp.acme-it.example".into(),
+            port: 587,
+            security: SmtpSecurity::Starttls,
+            username: Some("desk".into()),
+            password: Some("s3cret-pass".into()),
+            from_address: "help@acme-it.example".into(),
+            from_name: "Acme IT".into(),
+        }
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = vault::load_or_create_key(dir.path()).unwrap();
+        assert_eq!(
+            vault::load_or_create_key(dir.path()).unwrap(),
+            key,
+            "made once"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(vault::KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let sealed = vault::seal(&key, "s3cret").unwrap();
+        assert!(!sealed.contains("s3cret"));
+        assert_eq!(vault::open(&key, &sealed).unwrap(), "s3cret");
+        assert!(vault::open(&[7u8; 32], &sealed).is_err());
+        assert!(vault::open(&key, "not base64!").is_err());
+    }
+
+    #[test]
+    fn retries_double_up_to_an_hour() {
+        let base = Duration::from_secs(60);
+        assert_eq!(mail_retry_delay(base, 1), Duration::from_secs(60));
+        assert_eq!(mail_retry_delay(base, 3), Duration::from_secs(240));
+        assert_eq!(mail_retry_delay(base, 9), Duration::from_secs(3600));
+    }
+
+    #[tokio::test]
+    async fn the_password_is_sealed_in_the_store_and_never_shown() {
+        let f = fixture().await;
+        let (_, admin) = f.admin().await;
+        let saved = f.core.set_smtp_settings(&admin, smtp()).await.unwrap();
+        assert!(saved.configured && saved.password_set);
+        let stored: String = sqlx::query_scalar("SELECT password_sealed FROM smtp_settings")
+            .fetch_one(f.core.pool())
+            .await
+            .unwrap();
+        assert!(!stored.contains("s3cret-pass"));
+        let config = f.core.smtp_config().await.unwrap().unwrap();
+        assert_eq!(config.password.as_deref(), Some("s3cret-pass"));
+        assert!(
+            !format!("{config:?}").contains("s3cret"),
+            "not even in logs"
+        );
+        // The audit log has the change but not the password.
+        let audit: Vec<String> = sqlx::query_scalar("SELECT coalesce(after, '') FROM audit_events")
+            .fetch_all(f.core.pool())
+            .await
+            .unwrap();
+        assert!(audit.iter().any(|a| a.contains("smtp.acme-it.example")));
+        assert!(audit.iter().all(|a| !a.contains("s3cret")));
+        let tech = f.technician(&admin).await;
+        assert!(matches!(
+            f.core.smtp_settings(&tech).await,
+            Err(CoreError::Forbidden(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn templates_refuse_unknown_placeholders_and_preview_a_real_ticket() {
+        let f = fixture().await;
+        let (_, admin) = f.admin().await;
+        let client = f.client(&admin, "Acme Dental").await;
+        let t = f.ticket(&admin, client, "Printer offline").await;
+        let e = f
+            .core
+            .set_mail_template(
+                &admin,
+                SetMailTemplate {
+                    kind: MailTemplateKind::Resolved,
+                    enabled: None,
+                    subject: "[#{{ticket.number}}] done".into(),
+                    body: "Hi {{contact.nmae}}".into(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("{{contact.nmae}}"), "{e}");
+        let e = f
+            .core
+            .set_mail_template(
+                &admin,
+                SetMailTemplate {
+                    kind: MailTemplateKind::Reply,
+                    enabled: Some(false),
+                    subject: "x".into(),
+                    body: "y".into(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("cannot be turned off"), "{e}");
+        let p = f
+            .core
+            .preview_mail_template(
+                &admin,
+                PreviewMailTemplate {
+                    kind: MailTemplateKind::Acknowledgement,
+                    subject: "[#{{ticket.number}}] {{ticket.title}} {{what}}".into(),
+                    body: "For {{client.name}}".into(),
+                    ticket_id: Some(t.id),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            p.subject,
+            format!("[#{}] Printer offline {{{{what}}}}", t.number)
+        );
+        assert_eq!(p.body, "For Acme Dental");
+        assert_eq!(p.unknown, vec!["what"]);
+        let templates = f.core.list_mail_templates(&admin).await.unwrap();
+        assert_eq!(templates.len(), 3);
+        assert!(templates.iter().all(|t| t.is_default && t.enabled));
+    }
+
+    #[tokio::test]
+    async fn mail_is_planned_once_and_only_while_a_mail_server_is_set() {
+        let f = fixture().await;
+        let (_, admin) = f.admin().await;
+        let client = f.client(&admin, "Acme Dental").await;
+        let contact = f
+            .core
+            .create_contact(
+                &admin,
+                client,
+                NewContact {
+                    name: "Dana".into(),
+                    email: Some("dana@dental.example".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let new_ticket = |title: &str| NewTicket {
+            title: title.into(),
+            client_id: client,
+            contact_id: Some(contact.id),
+            ..Default::default()
+        };
+        f.core
+            .create_ticket(&admin, new_ticket("Before"))
+            .await
+            .unwrap();
+        f.core.plan_events().await.unwrap();
+        f.core.set_smtp_settings(&admin, smtp()).await.unwrap();
+        f.core
+            .create_ticket(&admin, new_ticket("After"))
+            .await
+            .unwrap();
+        // A ticket without a contact mails nobody.
+        f.ticket(&admin, client, "No contact").await;
+        let round = f.core.plan_events().await.unwrap();
+        assert_eq!(round.mails, 1, "{round:?}");
+        assert_eq!(f.core.plan_events().await.unwrap().mails, 0);
+        let page = f
+            .core
+            .list_outbox(&admin, &OutboxQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(page.total, 1);
+        assert!(page.items[0].subject.ends_with("] After"));
+        assert_eq!(page.items[0].to, vec!["dana@dental.example"]);
+
+        // Claimed, failing for a passing reason: queued again with its reason; 5xx: failed.
+        let due = f.core.claim_due_mails(10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert!(
+            f.core.claim_due_mails(10).await.unwrap().is_empty(),
+            "claimed once"
+        );
+        let busy = MailOutcome::Failed {
+            step: MailStep::Connect,
+            permanent: false,
+            message: "refused".into(),
+        };
+        let state = f
+            .core
+            .record_mail_try(due[0].id, &busy, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(state, OutboxState::Queued);
+        assert!(
+            f.core.claim_due_mails(10).await.unwrap().is_empty(),
+            "waits a minute"
+        );
+        f.clock.advance(chrono::Duration::seconds(60));
+        let due = f.core.claim_due_mails(10).await.unwrap();
+        assert_eq!(due[0].attempts, 1);
+        // Caught mid-send by a stop, before the handover: sent again; after it: unsure.
+        assert_eq!(f.core.recover_outbox().await.unwrap(), (1, 0));
+        let due = f.core.claim_due_mails(10).await.unwrap();
+        f.core.mark_handed_over(due[0].id).await.unwrap();
+        assert_eq!(f.core.recover_outbox().await.unwrap(), (0, 1));
+        assert!(f.core.claim_due_mails(10).await.unwrap().is_empty());
+        let page = f
+            .core
+            .list_outbox(&admin, &OutboxQuery::default())
+            .await
+            .unwrap();
+        assert_eq!((page.unsure, page.items[0].state), (1, OutboxState::Unsure));
+    }
+}

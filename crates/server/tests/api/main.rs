@@ -7,6 +7,7 @@
 mod agent_app;
 mod binary;
 mod contract;
+mod mail;
 mod routes;
 mod webhooks;
 
@@ -167,6 +168,15 @@ impl Server {
     pub async fn post(&self, path: &str, body: Value) -> Response {
         self.http
             .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+    pub async fn put(&self, path: &str, body: Value) -> Response {
+        self.http
+            .put(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .json(&body)
             .send()

@@ -4,7 +4,8 @@
 use crate::{refused, server, Server};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use outpost_server::webhooks::{start, WebhookConfig};
+use outpost_server::senders::{start, SendersConfig};
+use outpost_server::webhooks::WebhookConfig;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -108,10 +109,14 @@ async fn a_flaky_receiver_gets_each_event_once_in_order_and_a_dead_one_is_replay
     // Retries after 100 ms, 400 ms, 1.6 s.
     start(
         s.core.clone(),
-        WebhookConfig {
-            tick: Duration::from_millis(50),
-            retry_base: Duration::from_millis(100),
-            timeout: Duration::from_secs(5),
+        SendersConfig {
+            plan_every: Duration::from_millis(50),
+            webhooks: WebhookConfig {
+                tick: Duration::from_millis(50),
+                retry_base: Duration::from_millis(100),
+                timeout: Duration::from_secs(5),
+            },
+            ..Default::default()
         },
     );
     let made = s

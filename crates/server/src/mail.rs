@@ -1,0 +1,179 @@
+//! The mail sender: sends the outbox through the organisation's SMTP server, recording
+//! `handed_over` before each message's last byte (see outpost_core::notify::mail), and
+//! answers "send a test mail".
+
+use outpost_core::notify::mail::{MailOutcome, PendingMail, SmtpConfig, SmtpTester};
+use outpost_core::Core;
+use outpost_mail::smtp;
+use outpost_proto::SmtpTestResult;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// How often the outbox is looked at.
+    pub tick: Duration,
+    /// The wait after a first failure; it doubles each time, up to an hour.
+    pub retry_base: Duration,
+    /// Each network wait of an SMTP session.
+    pub timeout: Duration,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            tick: Duration::from_secs(1),
+            retry_base: Duration::from_secs(60),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+fn server_of(c: &SmtpConfig, timeout: Duration) -> smtp::Server {
+    smtp::Server {
+        host: c.host.clone(),
+        port: c.port,
+        security: c.security,
+        username: c.username.clone(),
+        password: c.password.clone(),
+        timeout,
+    }
+}
+
+struct Tester(Duration);
+
+impl SmtpTester for Tester {
+    fn test(
+        &self,
+        config: SmtpConfig,
+        to: String,
+    ) -> Pin<Box<dyn Future<Output = SmtpTestResult> + Send>> {
+        let timeout = self.0;
+        Box::pin(async move {
+            smtp::test(
+                &server_of(&config, timeout),
+                &config.from_address,
+                &config.from_name,
+                &to,
+            )
+            .await
+        })
+    }
+}
+
+/// Sends one mail: compose, envelope, handed over, message.
+async fn send_one(
+    core: &Core,
+    config: &SmtpConfig,
+    timeout: Duration,
+    m: &PendingMail,
+) -> MailOutcome {
+    let outgoing = smtp::Outgoing {
+        from_address: config.from_address.clone(),
+        from_name: config.from_name.clone(),
+        to: m.to.clone(),
+        cc: m.cc.clone(),
+        subject: m.subject.clone(),
+        body: m.body.clone(),
+        message_id: m.message_id.clone(),
+        in_reply_to: m
+            .in_reply_to
+            .as_ref()
+            .map(|r| r.trim_matches(['<', '>']).to_string()),
+        references: m
+            .references
+            .iter()
+            .map(|r| r.trim_matches(['<', '>']).to_string())
+            .collect(),
+        date: m.created_at.into(),
+        automatic: m.automatic(),
+    };
+    let failed = |f: smtp::Failure| MailOutcome::Failed {
+        step: f.step,
+        permanent: f.permanent,
+        message: f.message,
+    };
+    let bytes = match smtp::compose(&outgoing) {
+        Ok(b) => b,
+        Err(f) => return failed(f),
+    };
+    let recipients: Vec<String> = m.to.iter().chain(&m.cc).cloned().collect();
+    let session = match smtp::open(
+        &server_of(config, timeout),
+        &config.from_address,
+        &recipients,
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(f) => return failed(f),
+    };
+    // From here the mail server may keep the message even if we stop: say so first.
+    if let Err(e) = core.mark_handed_over(m.id).await {
+        return MailOutcome::Failed {
+            step: outpost_proto::MailStep::Message,
+            permanent: false,
+            message: format!("could not note the handover: {e}"),
+        };
+    }
+    match session.finish(&bytes).await {
+        Ok(()) => MailOutcome::Sent,
+        Err(f) => failed(f),
+    }
+}
+
+/// Starts the sender (and registers the test-mail runner) until the process ends.
+pub fn start(core: Arc<Core>, config: MailConfig) -> tokio::task::JoinHandle<()> {
+    core.set_smtp_tester(Arc::new(Tester(config.timeout)));
+    tokio::spawn(async move {
+        match core.recover_outbox().await {
+            Ok((again, unsure)) if again + unsure > 0 => tracing::warn!(
+                again,
+                unsure,
+                "mail caught mid-send by the last stop: {again} queued again (surely not \
+                 delivered), {unsure} wait for a person (may have arrived)"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!("checking the outbox after a start: {e}"),
+        }
+        let mut tick = tokio::time::interval(config.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let smtp = match core.smtp_config().await {
+                Ok(Some(c)) => c,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!("reading the mail settings: {e}");
+                    continue;
+                }
+            };
+            loop {
+                let due = match core.claim_due_mails(20).await {
+                    Ok(d) => d,
+                    Err(e) => {
+                        tracing::warn!("reading the outbox: {e}");
+                        break;
+                    }
+                };
+                if due.is_empty() {
+                    break;
+                }
+                for m in due {
+                    let outcome = send_one(&core, &smtp, config.timeout, &m).await;
+                    if let MailOutcome::Failed { message, .. } = &outcome {
+                        tracing::warn!(mail = %m.id, "sending mail failed: {message}");
+                    }
+                    if let Err(e) = core
+                        .record_mail_try(m.id, &outcome, config.retry_base)
+                        .await
+                    {
+                        tracing::warn!("recording a mail: {e}");
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,51 @@
+//! What the server sends out: the planner turns the change log into webhook deliveries and
+//! mail (outpost_core::notify), and one sender each delivers them.
+
+use crate::mail::MailConfig;
+use crate::webhooks::WebhookConfig;
+use outpost_core::Core;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct SendersConfig {
+    /// How often the change log is read for new events.
+    pub plan_every: Duration,
+    pub webhooks: WebhookConfig,
+    pub mail: MailConfig,
+}
+
+impl Default for SendersConfig {
+    fn default() -> Self {
+        SendersConfig {
+            plan_every: Duration::from_millis(250),
+            webhooks: WebhookConfig::default(),
+            mail: MailConfig::default(),
+        }
+    }
+}
+
+/// Starts the planner and the senders until the process ends.
+pub fn start(core: Arc<Core>, config: SendersConfig) {
+    let planner = core.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(config.plan_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            // Catch up on a burst of writes without waiting a tick per page.
+            for _ in 0..20 {
+                match planner.plan_events().await {
+                    Ok(round) if round.changes > 0 => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!("planning events: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    crate::webhooks::start(core.clone(), config.webhooks);
+    crate::mail::start(core, config.mail);
+}
