@@ -452,31 +452,7 @@ fn alert_from_row(r: &SqliteRow) -> CoreResult<Alert> {
 
 /// The person alert tickets and notes are written as (no login).
 async fn alerts_user(w: &mut WriteTx<'_>) -> CoreResult<Uuid> {
-    let known: Option<String> =
-        sqlx::query_scalar("SELECT id FROM users WHERE username = 'outpost-alerts'")
-            .fetch_optional(&mut *w.tx)
-            .await?;
-    if let Some(id) = known {
-        return parse_uuid(&id);
-    }
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO users (id, username, display_name, role, password_hash, created_at) \
-         VALUES (?, 'outpost-alerts', 'Outpost alerts', 'technician', NULL, ?)",
-    )
-    .bind(id.to_string())
-    .bind(w.now_ms())
-    .execute(&mut *w.tx)
-    .await?;
-    w.inserted(
-        "user.create",
-        "user",
-        id,
-        json!({"username": "outpost-alerts", "display_name": "Outpost alerts",
-               "role": "technician"}),
-    )
-    .await?;
-    Ok(id)
+    crate::auth::service_user(w, "outpost-alerts", "Outpost alerts").await
 }
 
 impl Core {

@@ -526,3 +526,39 @@ impl Core {
 // A valid Argon2id hash of a random password, used only to equalise timing for unknown users.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3CdyLsZ3tWKbIadCAa+pzNYwFwKWhz8WC0yTTLyGDQ0";
+
+/// The account a part of Outpost writes as (alerts, mail in): it cannot log in (no
+/// password), and is made on first use like any user, so it syncs.
+pub(crate) async fn service_user(
+    w: &mut crate::store::WriteTx<'_>,
+    username: &str,
+    display_name: &str,
+) -> CoreResult<Uuid> {
+    let known: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+        .bind(username)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+    if let Some(id) = known {
+        return crate::store::parse_uuid(&id);
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO users (id, username, display_name, role, password_hash, created_at) \
+         VALUES (?, ?, ?, 'technician', NULL, ?)",
+    )
+    .bind(id.to_string())
+    .bind(username)
+    .bind(display_name)
+    .bind(w.now_ms())
+    .execute(&mut *w.tx)
+    .await?;
+    w.inserted(
+        "user.create",
+        "user",
+        id,
+        serde_json::json!({"username": username, "display_name": display_name,
+                           "role": "technician"}),
+    )
+    .await?;
+    Ok(id)
+}

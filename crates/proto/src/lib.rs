@@ -1339,6 +1339,9 @@ wire_types!(
     OutboxPage,
     OutboxDecision,
     DecideOutboxMail,
+    NewMailbox,
+    Mailbox,
+    MailSender,
 );
 
 #[cfg(test)]

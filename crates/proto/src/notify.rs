@@ -289,3 +289,75 @@ pub enum OutboxDecision {
 pub struct DecideOutboxMail {
     pub decision: OutboxDecision,
 }
+
+// ---------------------------------------------------------------- mail in
+
+/// An IMAP mailbox the desk reads: new mail becomes tickets, replies become comments.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewMailbox {
+    pub host: String,
+    #[schema(minimum = 1, maximum = 65535)]
+    pub port: u16,
+    /// TLS from the first byte (IMAPS, usually 993); false only for a server on this
+    /// machine or a trusted network.
+    pub tls: bool,
+    pub username: String,
+    pub password: String,
+    /// The folder to read (INBOX).
+    pub folder: String,
+    /// Mail from unknown senders of this mailbox goes to this client (else "Unsorted mail").
+    #[serde(default)]
+    #[ts(optional)]
+    pub client_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct Mailbox {
+    pub id: Uuid,
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+    pub username: String,
+    pub folder: String,
+    pub client_id: Option<Uuid>,
+    pub client_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_checked_at: Option<DateTime<Utc>>,
+    /// Why the last check failed, in words; None when it worked.
+    pub last_error: Option<String>,
+    /// Mails that became a ticket or a comment.
+    pub imported: i64,
+    /// Mails recognised as auto-replies, bounces, loops or duplicates (no ticket).
+    pub ignored: i64,
+}
+
+/// One mail as read from a mailbox, already parsed (outpost-mail) into safe text. Not on the
+/// wire: the server hands it to the core.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncomingMail {
+    /// Without angle brackets; may be empty (then a fingerprint stands in).
+    pub message_id: String,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub from_address: String,
+    pub from_name: String,
+    pub subject: String,
+    /// Plain text (HTML turned into text), quoted history folded away.
+    pub text: String,
+    /// Why it is written by a machine (Auto-Submitted, Precedence, a bounce…), if it is.
+    pub automatic: Option<String>,
+    pub cc: Vec<String>,
+    pub size: u64,
+    /// Why it cannot be taken at all (over the size cap, not a readable mail).
+    pub refused: Option<String>,
+}
+
+/// Who wrote a ticket that came by mail, when they are not a contact yet.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct MailSender {
+    /// False: the ticket has no unknown sender (it did not come by mail, or they were added).
+    pub unknown: bool,
+    pub address: String,
+    pub name: String,
+}

@@ -177,3 +177,144 @@ pub fn start(core: Arc<Core>, config: MailConfig) -> tokio::task::JoinHandle<()>
         }
     })
 }
+
+/// How mailboxes are read.
+#[derive(Debug, Clone)]
+pub struct MailInConfig {
+    /// How long to wait between checks (or in IDLE) when nothing happens.
+    pub poll: Duration,
+    /// How often the list of mailboxes is read again.
+    pub rescan: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for MailInConfig {
+    fn default() -> Self {
+        MailInConfig {
+            poll: Duration::from_secs(60),
+            rescan: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Reads every mailbox, one task each (a mailbox that is down holds up only itself).
+pub fn start_mail_in(core: Arc<Core>, config: MailInConfig) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut running: std::collections::HashMap<uuid::Uuid, tokio::task::JoinHandle<()>> =
+            Default::default();
+        loop {
+            match core.mailbox_configs().await {
+                Ok(boxes) => {
+                    let ids: std::collections::HashSet<_> = boxes.iter().map(|b| b.id).collect();
+                    running.retain(|id, task| {
+                        let keep = ids.contains(id) && !task.is_finished();
+                        if !keep {
+                            task.abort();
+                        }
+                        keep
+                    });
+                    for b in boxes {
+                        if running.contains_key(&b.id) {
+                            continue;
+                        }
+                        let (core, config) = (core.clone(), config.clone());
+                        running.insert(b.id, tokio::spawn(read_mailbox(core, b.id, config)));
+                    }
+                }
+                Err(e) => tracing::warn!("reading the mailboxes: {e}"),
+            }
+            tokio::time::sleep(config.rescan).await;
+        }
+    })
+}
+
+async fn read_mailbox(core: Arc<Core>, id: uuid::Uuid, config: MailInConfig) {
+    use outpost_mail::imap::{Connection, ImapServer};
+    loop {
+        let Some(b) = core
+            .mailbox_configs()
+            .await
+            .ok()
+            .and_then(|all| all.into_iter().find(|b| b.id == id))
+        else {
+            return;
+        };
+        let server = ImapServer {
+            host: b.host.clone(),
+            port: b.port,
+            tls: b.tls,
+            username: b.username.clone(),
+            password: b.password.clone(),
+            folder: b.folder.clone(),
+            timeout: config.timeout,
+        };
+        let result = async {
+            let mut conn = Connection::open(&server).await?;
+            let mut last = if b.uidvalidity == Some(conn.uidvalidity) {
+                b.last_uid
+            } else {
+                0
+            };
+            loop {
+                last = take_new(&core, id, &mut conn, last).await?;
+                if conn.idle {
+                    conn = conn.idle(config.poll).await?;
+                } else {
+                    tokio::time::sleep(config.poll).await;
+                }
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), String>(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(mailbox = %id, "reading mail: {e}");
+            let _ = core.record_mailbox_check(id, None, None, Some(&e)).await;
+        }
+        tokio::time::sleep(config.poll.min(Duration::from_secs(30))).await;
+    }
+}
+
+/// Imports every mail above `last`; returns the new last UID.
+async fn take_new(
+    core: &Core,
+    id: uuid::Uuid,
+    conn: &mut outpost_mail::imap::Connection,
+    mut last: u32,
+) -> Result<u32, String> {
+    use outpost_core::notify::mail_in::MAX_MAIL_BYTES;
+    let validity = conn.uidvalidity;
+    for uid in conn.new_uids(last).await? {
+        let (size, bytes) = conn.fetch(uid, MAX_MAIL_BYTES).await?;
+        let refused = |why: String| outpost_proto::IncomingMail {
+            message_id: format!("refused-{validity}-{uid}@{id}"),
+            size,
+            refused: Some(why),
+            ..Default::default()
+        };
+        let mail = match bytes {
+            None if size > MAX_MAIL_BYTES => refused(format!(
+                "the mail is {} MiB, over the {} MiB limit: left in the mailbox",
+                size / (1024 * 1024),
+                MAX_MAIL_BYTES / (1024 * 1024)
+            )),
+            None => refused("the server sent no body for it".into()),
+            Some(raw) => outpost_mail::parse::parse(&raw)
+                .unwrap_or_else(|| refused("not a readable mail (malformed MIME)".into())),
+        };
+        match core.import_mail(id, validity, uid, &mail).await {
+            Ok(outcome) => tracing::debug!(mailbox = %id, uid, ?outcome, "mail taken"),
+            Err(e) => return Err(format!("storing mail {uid}: {e}")),
+        }
+        conn.mark_processed(uid).await?;
+        last = uid;
+        core.record_mailbox_check(id, Some(validity), Some(uid), None)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    core.record_mailbox_check(id, Some(validity), None, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(last)
+}

@@ -95,6 +95,10 @@ struct SenderArgs {
     /// time, at most an hour; 10 tries).
     #[arg(long, default_value_t = 60.0)]
     mail_retry_secs: f64,
+    /// Seconds between checks of a mailbox that does not offer IDLE (with IDLE: the longest
+    /// wait before checking anyway).
+    #[arg(long, default_value_t = 60.0)]
+    mail_poll_secs: f64,
     /// Seconds before a failed webhook delivery's first retry (each next waits 4× longer;
     /// after 3 retries it goes to the dead-letter list).
     #[arg(long, default_value_t = 30.0)]
@@ -270,6 +274,10 @@ async fn serve(
             },
             mail: outpost_server::mail::MailConfig {
                 retry_base: secs(senders.mail_retry_secs),
+                ..Default::default()
+            },
+            mail_in: outpost_server::mail::MailInConfig {
+                poll: secs(senders.mail_poll_secs),
                 ..Default::default()
             },
             ..Default::default()

@@ -1,7 +1,7 @@
-//! What the server sends out: the planner turns the change log into webhook deliveries and
+//! What the server sends out and reads in: mailboxes become tickets; the planner turns the change log into webhook deliveries and
 //! mail (outpost_core::notify), and one sender each delivers them.
 
-use crate::mail::MailConfig;
+use crate::mail::{MailConfig, MailInConfig};
 use crate::webhooks::WebhookConfig;
 use outpost_core::Core;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ pub struct SendersConfig {
     pub plan_every: Duration,
     pub webhooks: WebhookConfig,
     pub mail: MailConfig,
+    pub mail_in: MailInConfig,
 }
 
 impl Default for SendersConfig {
@@ -21,6 +22,7 @@ impl Default for SendersConfig {
             plan_every: Duration::from_millis(250),
             webhooks: WebhookConfig::default(),
             mail: MailConfig::default(),
+            mail_in: MailInConfig::default(),
         }
     }
 }
@@ -47,5 +49,6 @@ pub fn start(core: Arc<Core>, config: SendersConfig) {
         }
     });
     crate::webhooks::start(core.clone(), config.webhooks);
-    crate::mail::start(core, config.mail);
+    crate::mail::start(core.clone(), config.mail);
+    crate::mail::start_mail_in(core, config.mail_in);
 }

@@ -25,6 +25,7 @@ const APT_PACKAGES: &[&str] = &[
     "chromium",
     "python3",
     "python3-pip",
+    "dovecot-imapd",
     "procps",
     "libdbus-1-dev",
     "dbus",

@@ -41,7 +41,9 @@ import type {
   Health,
   LoginRequest,
   MailPreview,
+  MailSender,
   MailTemplate,
+  Mailbox,
   MetricHistory,
   MetricsQuery,
   NewAlertRule,
@@ -53,6 +55,7 @@ import type {
   NewComment,
   NewContact,
   NewEnrollmentToken,
+  NewMailbox,
   NewRevocationList,
   NewRootRotation,
   NewRuns,
@@ -463,6 +466,26 @@ export const api = {
   /** Sends an unsure or failed mail again, or marks it sent (admins). (answered by the server; the desktop app refuses it) */
   decideOutboxMail: (id: string, body: DecideOutboxMail) =>
     call<OutboxMail>({ op: 'decide_outbox_mail', auth: true, write: true, id, body, http: { method: 'POST', path: `/mail/outbox/${enc(id)}/decide` } }),
+
+  /** The IMAP mailboxes the desk reads, with what each took and its last error (admins). (answered by the server; the desktop app refuses it) */
+  listMailboxes: () =>
+    call<Mailbox[]>({ op: 'list_mailboxes', auth: true, write: false, http: { method: 'GET', path: `/mail/mailboxes` } }),
+
+  /** Reads an IMAP mailbox: new mail becomes tickets, replies comments (admins). (answered by the server; the desktop app refuses it) */
+  createMailbox: (body: NewMailbox) =>
+    call<Mailbox>({ op: 'create_mailbox', auth: true, write: true, body, http: { method: 'POST', path: `/mail/mailboxes` } }),
+
+  /** Stops reading a mailbox (admins). (answered by the server; the desktop app refuses it) */
+  deleteMailbox: (id: string) =>
+    call<null>({ op: 'delete_mailbox', auth: true, write: true, id, http: { method: 'DELETE', path: `/mail/mailboxes/${enc(id)}` } }),
+
+  /** Who wrote a mailed-in ticket, when they are not a contact yet. (answered by the server; the desktop app refuses it) */
+  ticketMailSender: (id: string) =>
+    call<MailSender>({ op: 'ticket_mail_sender', auth: true, write: false, id, http: { method: 'GET', path: `/tickets/${enc(id)}/mail-sender` } }),
+
+  /** Adds the unknown sender of a mailed-in ticket as a contact of its client. (answered by the server; the desktop app refuses it) */
+  addMailSenderAsContact: (id: string) =>
+    call<Contact>({ op: 'add_mail_sender_as_contact', auth: true, write: true, id, http: { method: 'POST', path: `/tickets/${enc(id)}/sender-contact` } }),
 
   /** Webhook subscriptions with their delivery counts (admins). (answered by the server; the desktop app refuses it) */
   listWebhooks: () =>

@@ -1208,3 +1208,38 @@ export type OutboxDecision = "resend" | "mark_sent";
 
 export type DecideOutboxMail = { decision: OutboxDecision, };
 
+export type NewMailbox = { host: string, port: number, 
+/**
+ * TLS from the first byte (IMAPS, usually 993); false only for a server on this
+ * machine or a trusted network.
+ */
+tls: boolean, username: string, password: string, 
+/**
+ * The folder to read (INBOX).
+ */
+folder: string, 
+/**
+ * Mail from unknown senders of this mailbox goes to this client (else "Unsorted mail").
+ */
+client_id?: string, };
+
+export type Mailbox = { id: string, host: string, port: number, tls: boolean, username: string, folder: string, client_id: string | null, client_name: string | null, created_at: string, last_checked_at: string | null, 
+/**
+ * Why the last check failed, in words; None when it worked.
+ */
+last_error: string | null, 
+/**
+ * Mails that became a ticket or a comment.
+ */
+imported: number, 
+/**
+ * Mails recognised as auto-replies, bounces, loops or duplicates (no ticket).
+ */
+ignored: number, };
+
+export type MailSender = { 
+/**
+ * False: the ticket has no unknown sender (it did not come by mail, or they were added).
+ */
+unknown: boolean, address: string, name: string, };
+

@@ -441,6 +441,36 @@ fn table() -> Vec<Operation> {
             .id_body(|core, who, id, req: DecideOutboxMail| async move {
                 core.decide_outbox_mail(who.actor()?, id, req).await
             }),
+        // ---- mail in (the server reads it)
+        op("list_mailboxes", "The IMAP mailboxes the desk reads, with what each took and its last error (admins).")
+            .get("/mail/mailboxes")
+            .server()
+            .admin()
+            .run(|core, who| async move { core.list_mailboxes(who.actor()?).await }),
+        op("create_mailbox", "Reads an IMAP mailbox: new mail becomes tickets, replies comments (admins).")
+            .post("/mail/mailboxes")
+            .server()
+            .admin()
+            .created()
+            .also(&[409])
+            .body(|core, who, req: NewMailbox| async move { core.create_mailbox(who.actor()?, req).await }),
+        op("delete_mailbox", "Stops reading a mailbox (admins).")
+            .delete("/mail/mailboxes/{id}")
+            .server()
+            .admin()
+            .no_content()
+            .id(|core, who, id| async move { core.delete_mailbox(who.actor()?, id).await }),
+        op("ticket_mail_sender", "Who wrote a mailed-in ticket, when they are not a contact yet.")
+            .get("/tickets/{id}/mail-sender")
+            .server()
+            .id(|core, who, id| async move { core.ticket_mail_sender(who.actor()?, id).await }),
+        op("add_mail_sender_as_contact", "Adds the unknown sender of a mailed-in ticket as a contact of its client.")
+            .post("/tickets/{id}/sender-contact")
+            .server()
+            .writer()
+            .created()
+            .also(&[409])
+            .id(|core, who, id| async move { core.add_sender_as_contact(who.actor()?, id).await }),
         // ---- webhooks (the server sends them)
         op("list_webhooks", "Webhook subscriptions with their delivery counts (admins).")
             .get("/webhooks")

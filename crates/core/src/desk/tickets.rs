@@ -981,6 +981,32 @@ pub(crate) async fn insert_comment(
     internal: bool,
     at: DateTime<Utc>,
 ) -> CoreResult<Uuid> {
+    insert_comment_with(w, engine, ticket_id, author, body, internal, at, true).await
+}
+
+/// A comment the client wrote (by mail): public, but not the desk's response to anything.
+pub(crate) async fn insert_client_comment(
+    w: &mut WriteTx<'_>,
+    engine: &SlaEngine,
+    ticket_id: Uuid,
+    author: Uuid,
+    body: &str,
+    at: DateTime<Utc>,
+) -> CoreResult<Uuid> {
+    insert_comment_with(w, engine, ticket_id, author, body, false, at, false).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_comment_with(
+    w: &mut WriteTx<'_>,
+    engine: &SlaEngine,
+    ticket_id: Uuid,
+    author: Uuid,
+    body: &str,
+    internal: bool,
+    at: DateTime<Utc>,
+    responds: bool,
+) -> CoreResult<Uuid> {
     let mut s = load_state(w, ticket_id).await?;
     let id = Uuid::now_v7();
     sqlx::query(
@@ -1002,7 +1028,7 @@ pub(crate) async fn insert_comment(
         .execute(&mut *w.tx)
         .await?;
     // A public reply is the first response the SLA measures.
-    if !internal && s.first_response_at.is_none_or(|f| at < f) {
+    if !internal && responds && s.first_response_at.is_none_or(|f| at < f) {
         s.first_response_at = Some(at);
         store_sla(w, engine, ticket_id, &s).await?;
         w.record_change(
@@ -1174,7 +1200,7 @@ impl Core {
         to_ms(self.now())
     }
 
-    async fn ticket(&self, id: Uuid) -> CoreResult<Ticket> {
+    pub(crate) async fn ticket(&self, id: Uuid) -> CoreResult<Ticket> {
         let sql = format!(
             "{} WHERE t.id = ?",
             ticket_select(self.read_now_ms(), "tickets t", "")

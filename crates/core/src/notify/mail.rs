@@ -313,10 +313,12 @@ async fn ticket_facts(
 ) -> CoreResult<Option<TicketFacts>> {
     let row = sqlx::query(
         "SELECT t.number, t.title, t.status, t.priority, c.name AS client_name, \
-         coalesce(k.name, '') AS contact_name, coalesce(k.email, '') AS contact_email, \
+         coalesce(k.name, s.name, '') AS contact_name, \
+         coalesce(nullif(trim(k.email), ''), s.address, '') AS contact_email, \
          coalesce(u.display_name, '') AS assignee_name \
          FROM tickets t JOIN clients c ON c.id = t.client_id \
          LEFT JOIN contacts k ON k.id = t.contact_id \
+         LEFT JOIN ticket_mail_senders s ON s.ticket_id = t.id \
          LEFT JOIN users u ON u.id = t.assignee_id WHERE t.id = ?",
     )
     .bind(ticket_id)
@@ -423,12 +425,16 @@ pub(crate) async fn plan_mail(
         return Ok(false);
     }
     if let Some(author) = author {
-        let name: Option<String> =
-            sqlx::query_scalar("SELECT display_name FROM users WHERE id = ?")
+        let user: Option<(String, String)> =
+            sqlx::query_as("SELECT username, display_name FROM users WHERE id = ?")
                 .bind(&author)
                 .fetch_optional(&mut *conn)
                 .await?;
-        if let Some(name) = name {
+        if let Some((username, name)) = user {
+            // What a client mailed in (or an alert wrote) is not answered by mail.
+            if username == "outpost-mail" || username == "outpost-alerts" {
+                return Ok(false);
+            }
             facts.values.insert("technician.name", name);
         }
     }

@@ -9,6 +9,7 @@
 
 pub mod events;
 pub mod mail;
+pub mod mail_in;
 pub mod render;
 pub mod signature;
 pub mod vault;

@@ -611,3 +611,118 @@ mod mail {
         assert_eq!((page.unsure, page.items[0].state), (1, OutboxState::Unsure));
     }
 }
+
+// ---------------------------------------------------------------- mail in
+
+mod mail_in {
+    use crate::fixture;
+    use outpost_core::notify::mail_in::ImportOutcome;
+    use outpost_proto::{IncomingMail, NewContact, NewMailbox, TicketStatus, UpdateTicket};
+
+    fn mail(from: &str, subject: &str, id: &str) -> IncomingMail {
+        IncomingMail {
+            message_id: id.into(),
+            from_address: from.into(),
+            subject: subject.into(),
+            text: "Please have a look.".into(),
+            size: 500,
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_right_client_or_none_and_no_strangers_on_a_ticket() {
+        let f = fixture().await;
+        let (_, admin) = f.admin().await;
+        let dental = f.client(&admin, "Acme Dental").await;
+        let law = f.client(&admin, "Law & Co").await;
+        for (client, email) in [(dental, "dana@dental.example"), (law, "lee@gmail.com")] {
+            f.core
+                .create_contact(
+                    &admin,
+                    client,
+                    NewContact {
+                        name: "x".into(),
+                        email: Some(email.into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let mb = f
+            .core
+            .create_mailbox(
+                &admin,
+                NewMailbox {
+                    host: "imap.acme-it.example".into(),
+                    port: 993,
+                    tls: true,
+                    username: "help".into(),
+                    password: "pw".into(),
+                    folder: "INBOX".into(),
+                    client_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        let mut uid = 0;
+        let mut take = |m: IncomingMail| {
+            uid += 1;
+            let (core, id, uid) = (&f.core, mb.id, uid);
+            async move { core.import_mail(id, 7, uid, &m).await.unwrap() }
+        };
+        let client_of = |o: &ImportOutcome| match o {
+            ImportOutcome::NewTicket { ticket_id, .. } => *ticket_id,
+            other => panic!("not a new ticket: {other:?}"),
+        };
+        // A colleague of a contact (same company domain): that client.
+        let o = take(mail("boss@dental.example", "Invoice", "a@x")).await;
+        let t = f.core.get_ticket(&admin, client_of(&o)).await.unwrap().ticket;
+        assert_eq!((t.client_id, t.contact_id), (dental, None));
+        // Someone else at a free-mail domain: not Law & Co's, unsorted.
+        let o = take(mail("stranger@gmail.com", "Hi", "b@x")).await;
+        let t = f.core.get_ticket(&admin, client_of(&o)).await.unwrap().ticket;
+        assert_ne!(t.client_id, law);
+        let number = {
+            let o = take(mail("dana@dental.example", "Printer", "c@x")).await;
+            let id = client_of(&o);
+            f.core.get_ticket(&admin, id).await.unwrap().ticket
+        };
+        // A stranger typing its number does not write on it: a new ticket.
+        let o = take(mail("evil@other.example", &format!("Re: [#{}] Printer", number.number), "d@x")).await;
+        assert!(matches!(o, ImportOutcome::NewTicket { .. }), "{o:?}");
+        // Her colleague may.
+        let o = take(mail("boss@dental.example", &format!("Re: [#{}] Printer", number.number), "e@x")).await;
+        assert!(matches!(o, ImportOutcome::Comment { .. }), "{o:?}");
+        // The same mail again (a loop) and a too-big one: ignored with the reason.
+        let o = take(mail("boss@dental.example", &format!("Re: [#{}] Printer", number.number), "f@x")).await;
+        assert!(matches!(&o, ImportOutcome::Ignored { reason } if reason.contains("loop")), "{o:?}");
+        let mut big = mail("dana@dental.example", "Scan", "g@x");
+        big.size = 30 * 1024 * 1024;
+        let o = take(big).await;
+        assert!(matches!(&o, ImportOutcome::Ignored { reason } if reason.contains("MiB")), "{o:?}");
+        // A closed ticket is final: the answer to it is a follow-up ticket.
+        for s in [TicketStatus::Resolved, TicketStatus::Closed] {
+            f.core
+                .update_ticket(
+                    &admin,
+                    number.id,
+                    UpdateTicket {
+                        status: Some(s),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let o = take(mail("dana@dental.example", &format!("Re: [#{}] Printer", number.number), "h@x")).await;
+        let follow = f.core.get_ticket(&admin, client_of(&o)).await.unwrap().ticket;
+        assert!(follow
+            .description
+            .contains(&format!("Follow-up to the closed ticket #{}", number.number)));
+        // A UID taken before is not taken again.
+        let again = f.core.import_mail(mb.id, 7, 1, &mail("x@y.example", "z", "zz@x")).await.unwrap();
+        assert_eq!(again, ImportOutcome::AlreadyTaken);
+    }
+}

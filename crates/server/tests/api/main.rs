@@ -8,6 +8,7 @@ mod agent_app;
 mod binary;
 mod contract;
 mod mail;
+mod mail_in;
 mod routes;
 mod webhooks;
 

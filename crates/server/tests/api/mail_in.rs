@@ -1,0 +1,419 @@
+//! Mail in against a real IMAP server (Debian's Dovecot, configured here in a temp folder)
+//! with the real SMTP sink: a mail becomes a ticket for the right client, the technician's
+//! reply goes out threaded, the client's answer lands on the same ticket, an auto-reply
+//! does not loop, an unknown sender is added as a contact in one click, and nothing is
+//! imported twice.
+
+use crate::mail::{client_with_contact, free_port, header, smtp_body, Sink};
+use crate::{refused, server, Server};
+use outpost_server::mail::{MailConfig, MailInConfig};
+use outpost_server::senders::{self, SendersConfig};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct Dovecot {
+    child: Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+    seq: std::cell::Cell<u32>,
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+impl Dovecot {
+    /// Dovecot serving `user`/`password` on a loopback port (plain IMAP, loopback only).
+    pub fn start(user: &str, password: &str) -> Dovecot {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let port = free_port();
+        // Dovecot never runs mail as root: as root, mail belongs to nobody; otherwise to us.
+        let (owner, group, extra) = if is_root() {
+            ("nobody".to_string(), "nogroup".to_string(), String::new())
+        } else {
+            let me = std::env::var("USER").unwrap_or_else(|_| "nobody".into());
+            let group =
+                String::from_utf8_lossy(&Command::new("id").arg("-gn").output().unwrap().stdout)
+                    .trim()
+                    .to_string();
+            let extra = format!(
+                "default_internal_user = {me}\ndefault_login_user = {me}\ndefault_internal_group = {group}\n"
+            );
+            (me, group, extra)
+        };
+        for sub in ["mail", "home", "base", "state"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(dir.path().join("mail").join(user).join(sub)).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("users"),
+            format!("{user}:{{PLAIN}}{password}\n"),
+        )
+        .unwrap();
+        let config = format!(
+            "base_dir = {d}/base\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
+             protocols = imap\nlisten = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\n\
+             auth_mechanisms = plain login\nauth_failure_delay = 0\n\
+             mail_location = maildir:{d}/mail/%u\nmail_uid = {owner}\nmail_gid = {group}\n\
+             first_valid_uid = 0\n{extra}\
+             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
+             userdb {{\n  driver = static\n  args = uid={owner} gid={group} home={d}/home/%u\n}}\n\
+             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
+               inet_listener imaps {{\n    port = 0\n  }}\n  chroot =\n}}\n\
+             service anvil {{\n  chroot =\n}}\nservice stats {{\n  chroot =\n}}\n"
+        );
+        std::fs::write(dir.path().join("dovecot.conf"), config).unwrap();
+        if is_root() {
+            let ok = Command::new("chown")
+                .args(["-R", &format!("{owner}:{group}")])
+                .arg(dir.path().join("mail"))
+                .arg(dir.path().join("home"))
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+        let child = Command::new("/usr/sbin/dovecot")
+            .args(["-F", "-c"])
+            .arg(dir.path().join("dovecot.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("Dovecot runs (cargo xtask setup installs dovecot-imapd)");
+        let dovecot = Dovecot {
+            child,
+            port,
+            dir,
+            seq: std::cell::Cell::new(0),
+        };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return dovecot;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!(
+            "Dovecot did not listen: {}",
+            std::fs::read_to_string(dovecot.dir.path().join("dovecot.log")).unwrap_or_default()
+        );
+    }
+
+    /// Puts a mail in `user`'s INBOX the way a delivery agent does (Maildir new/).
+    pub fn deliver(&self, user: &str, raw: &str) {
+        let n = self.seq.get() + 1;
+        self.seq.set(n);
+        let base = self.dir.path().join("mail").join(user);
+        let tmp = base.join("tmp").join(format!("{n}.test"));
+        std::fs::write(&tmp, raw.replace('\n', "\r\n")).unwrap();
+        std::fs::rename(&tmp, base.join("new").join(format!("{n}.test"))).unwrap();
+    }
+
+    /// How many of `user`'s mails carry the Seen flag (processed), and how many there are.
+    pub fn seen(&self, user: &str) -> (usize, usize) {
+        let base = self.dir.path().join("mail").join(user);
+        let mut seen = 0;
+        let mut all = 0;
+        for sub in ["new", "cur"] {
+            for e in std::fs::read_dir(base.join(sub)).unwrap() {
+                let name = e.unwrap().file_name().to_string_lossy().to_string();
+                all += 1;
+                if name
+                    .rsplit_once(":2,")
+                    .is_some_and(|(_, flags)| flags.contains('S'))
+                {
+                    seen += 1;
+                }
+            }
+        }
+        (seen, all)
+    }
+}
+
+pub fn quick_senders(core: std::sync::Arc<outpost_core::Core>) {
+    senders::start(
+        core,
+        SendersConfig {
+            plan_every: Duration::from_millis(50),
+            mail: MailConfig {
+                tick: Duration::from_millis(50),
+                retry_base: Duration::from_millis(200),
+                timeout: Duration::from_secs(5),
+            },
+            mail_in: MailInConfig {
+                poll: Duration::from_millis(300),
+                rescan: Duration::from_millis(100),
+                timeout: Duration::from_secs(5),
+            },
+            ..Default::default()
+        },
+    );
+}
+
+async fn tickets_titled(s: &Server, title: &str) -> Vec<Value> {
+    let page = s.ok(s.get("/tickets?limit=100").await).await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["title"] == title)
+        .cloned()
+        .collect()
+}
+
+async fn wait_ticket(s: &Server, title: &str) -> Value {
+    for _ in 0..200 {
+        if let Some(t) = tickets_titled(s, title).await.pop() {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no ticket '{title}' came from the mailbox");
+}
+
+async fn comments(s: &Server, id: &str) -> Vec<Value> {
+    let d = s.ok(s.get(&format!("/tickets/{id}")).await).await;
+    d["comments"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_mail_becomes_a_ticket_and_the_thread_goes_both_ways() {
+    let s = server().await;
+    quick_senders(s.core.clone());
+    let sink = Sink::start(&[]);
+    let imap = Dovecot::start("help", "imap-pass");
+    s.ok(s.put("/mail/smtp", smtp_body(sink.port)).await).await;
+    let (client, contact) = client_with_contact(&s, "dana@dental.example").await;
+
+    // Bad mailboxes are refused in words.
+    for (body, says) in [
+        (
+            json!({"host": "127.0.0.1", "port": imap.port, "tls": "no", "username": "help", "password": "x", "folder": "INBOX"}),
+            "tls",
+        ),
+        (
+            json!({"host": "127.0.0.1", "port": 0, "tls": false, "username": "help", "password": "x", "folder": "INBOX"}),
+            "port",
+        ),
+        (
+            json!({"host": "127.0.0.1", "port": imap.port, "tls": false, "username": "help", "password": "", "folder": "INBOX"}),
+            "password",
+        ),
+    ] {
+        let m = refused(
+            s.post("/mail/mailboxes", body.clone()).await,
+            StatusCode::BAD_REQUEST,
+            "validation",
+        )
+        .await;
+        assert!(m.contains(says), "{body}: {m}");
+    }
+    let mailbox = json!({"host": "127.0.0.1", "port": imap.port, "tls": false, "username": "help",
+                         "password": "imap-pass", "folder": "INBOX"});
+    let r = s.post("/mail/mailboxes", mailbox.clone()).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    refused(
+        s.post("/mail/mailboxes", mailbox).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+
+    // A known contact writes in: a ticket for her client, acknowledged in her thread.
+    imap.deliver(
+        "help",
+        "From: Dana Dentist <dana@dental.example>\nTo: help@acme-it.example\n\
+         Subject: Printer offline\nMessage-ID: <first@dental.example>\n\
+         Content-Type: text/plain; charset=utf-8\n\nThe reception printer shows offline since 9:00.\n",
+    );
+    let t = wait_ticket(&s, "Printer offline").await;
+    assert_eq!(t["client_id"], client.as_str());
+    assert_eq!(t["contact_id"], contact.as_str());
+    let tid = t["id"].as_str().unwrap().to_string();
+    let number = t["number"].as_i64().unwrap();
+    let detail = s.ok(s.get(&format!("/tickets/{tid}")).await).await;
+    let description = detail["ticket"]["description"].as_str().unwrap();
+    assert!(description.contains("offline since 9:00"), "{detail}");
+    assert!(description.contains("dana@dental.example"), "{detail}");
+    let ack = sink.wait_mails(1).await[0]["data"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        header(&ack, "In-Reply-To").as_deref(),
+        Some("<first@dental.example>")
+    );
+
+    // The technician answers and waits on the client; her reply lands on the same ticket
+    // and reopens it, with the quoted history folded away.
+    s.ok(s
+        .post(
+            &format!("/tickets/{tid}/comments"),
+            json!({"body": "Can you restart it and tell me what the display says?"}),
+        )
+        .await)
+        .await;
+    s.ok(s
+        .patch(
+            &format!("/tickets/{tid}"),
+            json!({"status": "waiting_on_client"}),
+        )
+        .await)
+        .await;
+    let reply = sink.wait_mails(2).await[1]["data"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reply_id = header(&reply, "Message-ID").unwrap();
+    imap.deliver(
+        "help",
+        &format!(
+            "From: Dana Dentist <dana@dental.example>\nTo: help@acme-it.example\n\
+             Subject: Re: [#{number}] Printer offline\nMessage-ID: <second@dental.example>\n\
+             In-Reply-To: {reply_id}\nReferences: <first@dental.example> {reply_id}\n\
+             Content-Type: text/plain; charset=utf-8\n\nIt says PC LOAD LETTER.\n\n\
+             On Tue, Acme IT wrote:\n> Can you restart it?\n"
+        ),
+    );
+    let mut from_mail = None;
+    for _ in 0..200 {
+        from_mail = comments(&s, &tid)
+            .await
+            .into_iter()
+            .find(|c| c["body"].as_str().unwrap().contains("PC LOAD LETTER"));
+        if from_mail.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let c = from_mail.expect("the client's reply became a comment");
+    let body = c["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("From Dana Dentist <dana@dental.example> by mail:"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("Can you restart it?"),
+        "history folded: {body}"
+    );
+    assert_eq!(c["internal"], false);
+    let t = s.ok(s.get(&format!("/tickets/{tid}")).await).await;
+    assert_eq!(
+        t["ticket"]["status"], "open",
+        "her answer reopens the ticket"
+    );
+
+    // Her out-of-office answer to that: no ticket, no comment, no answer.
+    imap.deliver(
+        "help",
+        &format!(
+            "From: Dana Dentist <dana@dental.example>\nSubject: Out of office: Re: [#{number}] Printer offline\n\
+             Message-ID: <ooo@dental.example>\nAuto-Submitted: auto-replied\nIn-Reply-To: {reply_id}\n\n\
+             I am away until Monday.\n"
+        ),
+    );
+    // A stranger at a new domain: the Unsorted mail client, one click makes them a contact.
+    imap.deliver(
+        "help",
+        "From: Sam Stranger <sam@new-client.example>\nSubject: Need a quote for 5 laptops\n\
+         Message-ID: <sam1@new-client.example>\n\nHello, can you send a quote?\n",
+    );
+    let sam = wait_ticket(&s, "Need a quote for 5 laptops").await;
+    let unsorted = s
+        .ok(s
+            .get(&format!("/clients/{}", sam["client_id"].as_str().unwrap()))
+            .await)
+        .await;
+    assert_eq!(unsorted["client"]["name"], "Unsorted mail");
+    let added = s
+        .post(
+            &format!("/tickets/{}/sender-contact", sam["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let added: Value = added.json().await.unwrap();
+    assert_eq!(added["email"], "sam@new-client.example");
+    assert_eq!(added["name"], "Sam Stranger");
+    let sam_after = s
+        .ok(s
+            .get(&format!("/tickets/{}", sam["id"].as_str().unwrap()))
+            .await)
+        .await;
+    assert!(sam_after
+        .to_string()
+        .contains(added["id"].as_str().unwrap()));
+
+    // Every mail was taken and marked read; the auto-reply was counted as ignored.
+    let mut boxes = Value::Null;
+    for _ in 0..100 {
+        boxes = s.ok(s.get("/mail/mailboxes").await).await;
+        if boxes[0]["imported"].as_i64().unwrap() + boxes[0]["ignored"].as_i64().unwrap() >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(boxes[0]["imported"], 3, "{boxes}");
+    assert_eq!(boxes[0]["ignored"], 1, "{boxes}");
+    assert_eq!(boxes[0]["last_error"], Value::Null, "{boxes}");
+    let mut seen = (0, 0);
+    for _ in 0..100 {
+        seen = imap.seen("help");
+        if seen == (4, 4) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        seen,
+        (4, 4),
+        "every processed mail is marked read on the server"
+    );
+    // Replies went to Dana (ack, reply) and Sam's acknowledgement: none to the auto-reply.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let sent = sink.mails();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert_eq!(sent[2]["rcpt_tos"], json!(["sam@new-client.example"]));
+
+    // The same mailbox removed and read again from its start: nothing is imported twice.
+    let id = boxes[0]["id"].as_str().unwrap();
+    assert_eq!(
+        s.delete(&format!("/mail/mailboxes/{id}")).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let again = json!({"host": "127.0.0.1", "port": imap.port, "tls": false, "username": "help",
+                       "password": "imap-pass", "folder": "INBOX"});
+    s.ok(s.post("/mail/mailboxes", again).await).await;
+    for _ in 0..100 {
+        boxes = s.ok(s.get("/mail/mailboxes").await).await;
+        if boxes[0]["ignored"].as_i64().unwrap() >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (boxes[0]["imported"].clone(), boxes[0]["ignored"].clone()),
+        (json!(0), json!(4)),
+        "{boxes}"
+    );
+    assert_eq!(tickets_titled(&s, "Printer offline").await.len(), 1);
+    assert_eq!(
+        tickets_titled(&s, "Need a quote for 5 laptops").await.len(),
+        1
+    );
+    assert_eq!(comments(&s, &tid).await.len(), 2);
+}
