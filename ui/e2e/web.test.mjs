@@ -1175,3 +1175,39 @@ test('admin sets the mail server in Settings; a reply typed in the ticket reache
     fs.rmSync(sinkDir, { recursive: true, force: true });
   }
 });
+
+test('a technician sees in the bell that a ticket was assigned to them and opens it from there', { timeout: 90_000 }, async () => {
+  const admin = (await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } })).token;
+  const tech = await apiCall('POST', '/users', {
+    token: admin,
+    body: { username: 'e2e.bell', display_name: 'Bell Technician', role: 'technician', password: 'bell-pass-5521' },
+  });
+  const client = (await apiCall('GET', '/clients', { token: admin }))[0] ?? (await apiCall('POST', '/clients', { token: admin, body: { name: CLIENT_NAME } }));
+  const { context, page, pageErrors, shot } = await newPage();
+  try {
+    await logIn(page, 'e2e.bell', 'bell-pass-5521');
+    await page.getByTestId('bell').waitFor();
+    assert.equal(await page.getByTestId('bell-count').count(), 0, 'nothing unread yet');
+    const ticket = await apiCall('POST', '/tickets', { token: admin, body: { title: 'Bell test: NAS degraded', client_id: client.id, assignee_id: tech.id } });
+    // The bell looks every 15 s; opening it looks at once.
+    const deadline = Date.now() + 20_000;
+    while ((await page.getByTestId('bell-count').count()) === 0 && Date.now() < deadline) {
+      await page.getByTestId('bell').click();
+      await page.getByTestId('bell').click();
+      await sleep(500);
+    }
+    await waitForText(page.getByTestId('bell-count'), '1', 'the unread count');
+    await page.getByTestId('bell').click();
+    await waitForText(page.getByTestId('notification').first(), /Assigned to you: #\d+ Bell test: NAS degraded/, 'the notification');
+    await shot('60-bell');
+    await page.getByTestId('notification').first().click();
+    await waitForText(page.getByTestId('detail-number'), `#${ticket.number}`, 'the ticket it opened');
+    await page.getByTestId('bell-count').waitFor({ state: 'detached' });
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  } catch (e) {
+    await shot('failure-bell').catch(() => {});
+    throw e;
+  } finally {
+    await context.close().catch(() => {});
+  }
+});

@@ -32,7 +32,7 @@ CREATE TABLE outbox (
     rid INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     source TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('reply', 'acknowledgement', 'resolved', 'test')),
+    kind TEXT NOT NULL CHECK (kind IN ('reply', 'acknowledgement', 'resolved', 'notification')),
     ticket_id TEXT REFERENCES tickets(id),
     to_addrs TEXT NOT NULL,          -- JSON array
     cc_addrs TEXT NOT NULL DEFAULT '[]',

@@ -1342,6 +1342,11 @@ wire_types!(
     NewMailbox,
     Mailbox,
     MailSender,
+    NotificationKind,
+    Notification,
+    NotificationList,
+    MarkNotificationsRead,
+    NotificationPrefs,
 );
 
 #[cfg(test)]

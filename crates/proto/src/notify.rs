@@ -163,6 +163,8 @@ pub enum MailTemplateKind {
     Acknowledgement,
     /// The ticket was resolved.
     Resolved,
+    /// A notification mailed to a technician (no template to edit).
+    Notification,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
@@ -360,4 +362,59 @@ pub struct MailSender {
     pub unknown: bool,
     pub address: String,
     pub name: String,
+}
+
+// ---------------------------------------------------------------- notifications
+
+/// What a technician is told about.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A ticket was assigned to me (by someone else).
+    Assigned,
+    /// A client replied by mail on my ticket.
+    ClientReplied,
+    /// Someone wrote @my-username in an internal note.
+    Mentioned,
+    /// My ticket has less than a quarter of its SLA time left.
+    SlaAtRisk,
+    /// My ticket missed its SLA target.
+    SlaBreached,
+    /// An alert opened for a client I am limited to.
+    AlertOpened,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct Notification {
+    pub id: Uuid,
+    pub kind: NotificationKind,
+    pub ticket_id: Option<Uuid>,
+    pub title: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct NotificationList {
+    /// Newest first.
+    pub items: Vec<Notification>,
+    pub unread: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct MarkNotificationsRead {
+    /// These; absent: all of mine.
+    #[serde(default)]
+    #[ts(optional)]
+    pub ids: Option<Vec<Uuid>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct NotificationPrefs {
+    pub in_app: Vec<NotificationKind>,
+    pub by_mail: Vec<NotificationKind>,
+    /// Where mail notifications go (empty: none are mailed).
+    pub mail_to: String,
 }

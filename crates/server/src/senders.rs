@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct SendersConfig {
     /// How often the change log is read for new events.
     pub plan_every: Duration,
+    /// How often tickets' SLA clocks are looked at for at-risk and breached notifications.
+    pub sla_every: Duration,
     pub webhooks: WebhookConfig,
     pub mail: MailConfig,
     pub mail_in: MailInConfig,
@@ -20,6 +22,7 @@ impl Default for SendersConfig {
     fn default() -> Self {
         SendersConfig {
             plan_every: Duration::from_millis(250),
+            sla_every: Duration::from_secs(30),
             webhooks: WebhookConfig::default(),
             mail: MailConfig::default(),
             mail_in: MailInConfig::default(),
@@ -32,9 +35,20 @@ pub fn start(core: Arc<Core>, config: SendersConfig) {
     let planner = core.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(config.plan_every);
+        let sla_every = config.sla_every;
+        // The first look at the SLA clocks comes at once.
+        let mut last_sla = std::time::Instant::now()
+            .checked_sub(sla_every)
+            .unwrap_or_else(std::time::Instant::now);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            if last_sla.elapsed() >= sla_every {
+                last_sla = std::time::Instant::now();
+                if let Err(e) = planner.plan_sla_notifications().await {
+                    tracing::warn!("planning SLA notifications: {e}");
+                }
+            }
             // Catch up on a burst of writes without waiting a tick per page.
             for _ in 0..20 {
                 match planner.plan_events().await {

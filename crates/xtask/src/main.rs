@@ -403,7 +403,8 @@ fn gateway_bench() -> Result<()> {
         // As many files as the machine allows (a connection is one on each side).
         &format!(
             "ulimit -n \"$(ulimit -Hn)\" && '{cargo}' bench -p outpost-server --bench gateway \
-             && exec '{cargo}' bench -p outpost-server --bench runs"
+             && '{cargo}' bench -p outpost-server --bench runs \
+             && exec '{cargo}' bench -p outpost-server --bench mail"
         ),
     ]))
 }

@@ -44,6 +44,7 @@ import type {
   MailSender,
   MailTemplate,
   Mailbox,
+  MarkNotificationsRead,
   MetricHistory,
   MetricsQuery,
   NewAlertRule,
@@ -67,6 +68,8 @@ import type {
   NewTrustRoot,
   NewUser,
   NewWebhook,
+  NotificationList,
+  NotificationPrefs,
   OutboxMail,
   OutboxPage,
   OutboxQuery,
@@ -486,6 +489,22 @@ export const api = {
   /** Adds the unknown sender of a mailed-in ticket as a contact of its client. (answered by the server; the desktop app refuses it) */
   addMailSenderAsContact: (id: string) =>
     call<Contact>({ op: 'add_mail_sender_as_contact', auth: true, write: true, id, http: { method: 'POST', path: `/tickets/${enc(id)}/sender-contact` } }),
+
+  /** My newest notifications, with how many are unread. (answered by the server; the desktop app refuses it) */
+  listNotifications: () =>
+    call<NotificationList>({ op: 'list_notifications', auth: true, write: false, http: { method: 'GET', path: `/notifications` } }),
+
+  /** Marks some of my notifications, or all, read. (answered by the server; the desktop app refuses it) */
+  markNotificationsRead: (body: MarkNotificationsRead) =>
+    call<NotificationList>({ op: 'mark_notifications_read', auth: true, write: true, body, http: { method: 'POST', path: `/notifications/read` } }),
+
+  /** What I am told about, in the app and by mail. (answered by the server; the desktop app refuses it) */
+  notificationPrefs: () =>
+    call<NotificationPrefs>({ op: 'notification_prefs', auth: true, write: false, http: { method: 'GET', path: `/notifications/preferences` } }),
+
+  /** Sets what I am told about, in the app and by mail. (answered by the server; the desktop app refuses it) */
+  setNotificationPrefs: (body: NotificationPrefs) =>
+    call<NotificationPrefs>({ op: 'set_notification_prefs', auth: true, write: true, body, http: { method: 'PUT', path: `/notifications/preferences` } }),
 
   /** Webhook subscriptions with their delivery counts (admins). (answered by the server; the desktop app refuses it) */
   listWebhooks: () =>

@@ -1154,7 +1154,7 @@ step: MailStep | null,
  */
 message: string, };
 
-export type MailTemplateKind = "reply" | "acknowledgement" | "resolved";
+export type MailTemplateKind = "reply" | "acknowledgement" | "resolved" | "notification";
 
 export type MailTemplate = { kind: MailTemplateKind, 
 /**
@@ -1242,4 +1242,26 @@ export type MailSender = {
  * False: the ticket has no unknown sender (it did not come by mail, or they were added).
  */
 unknown: boolean, address: string, name: string, };
+
+export type NotificationKind = "assigned" | "client_replied" | "mentioned" | "sla_at_risk" | "sla_breached" | "alert_opened";
+
+export type Notification = { id: string, kind: NotificationKind, ticket_id: string | null, title: string, body: string, created_at: string, read_at: string | null, };
+
+export type NotificationList = { 
+/**
+ * Newest first.
+ */
+items: Array<Notification>, unread: number, };
+
+export type MarkNotificationsRead = { 
+/**
+ * These; absent: all of mine.
+ */
+ids?: Array<string>, };
+
+export type NotificationPrefs = { in_app: Array<NotificationKind>, by_mail: Array<NotificationKind>, 
+/**
+ * Where mail notifications go (empty: none are mailed).
+ */
+mail_to: string, };
 

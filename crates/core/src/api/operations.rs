@@ -471,6 +471,27 @@ fn table() -> Vec<Operation> {
             .created()
             .also(&[409])
             .id(|core, who, id| async move { core.add_sender_as_contact(who.actor()?, id).await }),
+        // ---- notifications (the server plans them)
+        op("list_notifications", "My newest notifications, with how many are unread.")
+            .get("/notifications")
+            .server()
+            .run(|core, who| async move { core.list_notifications(who.actor()?).await }),
+        op("mark_notifications_read", "Marks some of my notifications, or all, read.")
+            .post("/notifications/read")
+            .server()
+            .body(|core, who, req: MarkNotificationsRead| async move {
+                core.mark_notifications_read(who.actor()?, req).await
+            }),
+        op("notification_prefs", "What I am told about, in the app and by mail.")
+            .get("/notifications/preferences")
+            .server()
+            .run(|core, who| async move { core.notification_prefs(who.actor()?).await }),
+        op("set_notification_prefs", "Sets what I am told about, in the app and by mail.")
+            .put("/notifications/preferences")
+            .server()
+            .body(|core, who, req: NotificationPrefs| async move {
+                core.set_notification_prefs(who.actor()?, req).await
+            }),
         // ---- webhooks (the server sends them)
         op("list_webhooks", "Webhook subscriptions with their delivery counts (admins).")
             .get("/webhooks")

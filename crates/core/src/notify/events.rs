@@ -84,6 +84,8 @@ pub struct PlanRound {
     pub deliveries: usize,
     /// Mails queued in the outbox.
     pub mails: usize,
+    /// Notifications made (in the app or by mail).
+    pub notified: usize,
 }
 
 impl Core {
@@ -122,18 +124,21 @@ impl Core {
         let now = to_ms(self.now());
         let mut queued = 0;
         let mut mails = 0;
+        let mut notified = 0;
         let mut moved_to = cursor;
         for r in &rows {
             moved_to = r.get("seq");
-            if hooks.is_empty() && from.is_none() {
-                continue;
-            }
+
             let entity: String = r.get("entity");
             let op: String = r.get("op");
             let entity_id: String = r.get("entity_id");
             let change_id: String = r.get("change_id");
             let fields: Value =
                 serde_json::from_str(r.get::<&str, _>("fields")).unwrap_or(Value::Null);
+            notified += super::notifications::plan_notifications(
+                &mut tx, &entity, &op, &entity_id, &change_id, &fields, now,
+            )
+            .await?;
             if let Some(from) = &from {
                 let change = super::mail::MailChange {
                     entity: &entity,
@@ -207,6 +212,7 @@ impl Core {
             changes: rows.len(),
             deliveries: queued,
             mails,
+            notified,
         })
     }
 }

@@ -727,6 +727,11 @@ impl Core {
         if req.body.trim().is_empty() || req.body.chars().count() > 20_000 {
             return Err(invalid("body must be 1 to 20,000 characters"));
         }
+        if req.kind == MailTemplateKind::Notification {
+            return Err(invalid(
+                "notification mails have no template: choose reply, acknowledgement or resolved",
+            ));
+        }
         let enabled = req.enabled.unwrap_or(true);
         if !enabled && req.kind == MailTemplateKind::Reply {
             return Err(invalid(

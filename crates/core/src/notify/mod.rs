@@ -10,6 +10,7 @@
 pub mod events;
 pub mod mail;
 pub mod mail_in;
+pub mod notifications;
 pub mod render;
 pub mod signature;
 pub mod vault;

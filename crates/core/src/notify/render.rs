@@ -36,6 +36,8 @@ pub fn default_template(kind: MailTemplateKind) -> (&'static str, &'static str) 
              If it is not fixed for you, reply to this mail and we will look at it again.\n\n\
              {{technician.name}}\n{{organisation.name}}\n",
         ),
+        // Written by the notifier itself, not from a template.
+        MailTemplateKind::Notification => ("{{ticket.title}}", "{{comment.body}}\n"),
     }
 }
 
@@ -44,6 +46,7 @@ pub fn kind_str(kind: MailTemplateKind) -> &'static str {
         MailTemplateKind::Reply => "reply",
         MailTemplateKind::Acknowledgement => "acknowledgement",
         MailTemplateKind::Resolved => "resolved",
+        MailTemplateKind::Notification => "notification",
     }
 }
 
@@ -52,6 +55,7 @@ pub fn parse_kind(s: &str) -> Option<MailTemplateKind> {
         "reply" => Some(MailTemplateKind::Reply),
         "acknowledgement" => Some(MailTemplateKind::Acknowledgement),
         "resolved" => Some(MailTemplateKind::Resolved),
+        "notification" => Some(MailTemplateKind::Notification),
         _ => None,
     }
 }

@@ -678,11 +678,21 @@ mod mail_in {
         };
         // A colleague of a contact (same company domain): that client.
         let o = take(mail("boss@dental.example", "Invoice", "a@x")).await;
-        let t = f.core.get_ticket(&admin, client_of(&o)).await.unwrap().ticket;
+        let t = f
+            .core
+            .get_ticket(&admin, client_of(&o))
+            .await
+            .unwrap()
+            .ticket;
         assert_eq!((t.client_id, t.contact_id), (dental, None));
         // Someone else at a free-mail domain: not Law & Co's, unsorted.
         let o = take(mail("stranger@gmail.com", "Hi", "b@x")).await;
-        let t = f.core.get_ticket(&admin, client_of(&o)).await.unwrap().ticket;
+        let t = f
+            .core
+            .get_ticket(&admin, client_of(&o))
+            .await
+            .unwrap()
+            .ticket;
         assert_ne!(t.client_id, law);
         let number = {
             let o = take(mail("dana@dental.example", "Printer", "c@x")).await;
@@ -690,18 +700,39 @@ mod mail_in {
             f.core.get_ticket(&admin, id).await.unwrap().ticket
         };
         // A stranger typing its number does not write on it: a new ticket.
-        let o = take(mail("evil@other.example", &format!("Re: [#{}] Printer", number.number), "d@x")).await;
+        let o = take(mail(
+            "evil@other.example",
+            &format!("Re: [#{}] Printer", number.number),
+            "d@x",
+        ))
+        .await;
         assert!(matches!(o, ImportOutcome::NewTicket { .. }), "{o:?}");
         // Her colleague may.
-        let o = take(mail("boss@dental.example", &format!("Re: [#{}] Printer", number.number), "e@x")).await;
+        let o = take(mail(
+            "boss@dental.example",
+            &format!("Re: [#{}] Printer", number.number),
+            "e@x",
+        ))
+        .await;
         assert!(matches!(o, ImportOutcome::Comment { .. }), "{o:?}");
         // The same mail again (a loop) and a too-big one: ignored with the reason.
-        let o = take(mail("boss@dental.example", &format!("Re: [#{}] Printer", number.number), "f@x")).await;
-        assert!(matches!(&o, ImportOutcome::Ignored { reason } if reason.contains("loop")), "{o:?}");
+        let o = take(mail(
+            "boss@dental.example",
+            &format!("Re: [#{}] Printer", number.number),
+            "f@x",
+        ))
+        .await;
+        assert!(
+            matches!(&o, ImportOutcome::Ignored { reason } if reason.contains("loop")),
+            "{o:?}"
+        );
         let mut big = mail("dana@dental.example", "Scan", "g@x");
         big.size = 30 * 1024 * 1024;
         let o = take(big).await;
-        assert!(matches!(&o, ImportOutcome::Ignored { reason } if reason.contains("MiB")), "{o:?}");
+        assert!(
+            matches!(&o, ImportOutcome::Ignored { reason } if reason.contains("MiB")),
+            "{o:?}"
+        );
         // A closed ticket is final: the answer to it is a follow-up ticket.
         for s in [TicketStatus::Resolved, TicketStatus::Closed] {
             f.core
@@ -716,13 +747,223 @@ mod mail_in {
                 .await
                 .unwrap();
         }
-        let o = take(mail("dana@dental.example", &format!("Re: [#{}] Printer", number.number), "h@x")).await;
-        let follow = f.core.get_ticket(&admin, client_of(&o)).await.unwrap().ticket;
-        assert!(follow
-            .description
-            .contains(&format!("Follow-up to the closed ticket #{}", number.number)));
+        let o = take(mail(
+            "dana@dental.example",
+            &format!("Re: [#{}] Printer", number.number),
+            "h@x",
+        ))
+        .await;
+        let follow = f
+            .core
+            .get_ticket(&admin, client_of(&o))
+            .await
+            .unwrap()
+            .ticket;
+        assert!(follow.description.contains(&format!(
+            "Follow-up to the closed ticket #{}",
+            number.number
+        )));
         // A UID taken before is not taken again.
-        let again = f.core.import_mail(mb.id, 7, 1, &mail("x@y.example", "z", "zz@x")).await.unwrap();
+        let again = f
+            .core
+            .import_mail(mb.id, 7, 1, &mail("x@y.example", "z", "zz@x"))
+            .await
+            .unwrap();
         assert_eq!(again, ImportOutcome::AlreadyTaken);
+    }
+}
+
+// ---------------------------------------------------------------- notifications
+
+mod notifications {
+    use crate::fixture;
+    use outpost_proto::{
+        MarkNotificationsRead, NewComment, NewTicket, NotificationKind, NotificationPrefs,
+        OutboxQuery, Priority, SetSmtpSettings, SmtpSecurity, UpdateTicket,
+    };
+
+    #[tokio::test]
+    async fn assigned_mentioned_and_sla_each_once_as_each_person_chose() {
+        let f = fixture().await;
+        let (_, admin) = f.admin().await;
+        let tess = f.technician(&admin).await;
+        let tess_id = tess.user_id.unwrap();
+        let client = f.client(&admin, "Acme Dental").await;
+        let t = f
+            .core
+            .create_ticket(
+                &admin,
+                NewTicket {
+                    title: "Server down".into(),
+                    client_id: client,
+                    priority: Some(Priority::Critical),
+                    assignee_id: Some(tess_id),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        // She takes another herself: not news to her.
+        let own = f
+            .core
+            .create_ticket(
+                &tess,
+                NewTicket {
+                    title: "Printer".into(),
+                    client_id: client,
+                    // Due long after the critical one (its SLA notifications come later).
+                    priority: Some(Priority::Low),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        f.core
+            .update_ticket(
+                &tess,
+                own.id,
+                UpdateTicket {
+                    assignee_id: Some(Some(tess_id)),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let comment = |body: &str, internal: bool| NewComment {
+            body: body.into(),
+            internal: Some(internal),
+        };
+        f.core
+            .add_comment(
+                &admin,
+                t.id,
+                comment("@tess can you check the RAID? mail ada@acme.example", true),
+            )
+            .await
+            .unwrap();
+        f.core
+            .add_comment(
+                &admin,
+                t.id,
+                comment("@tess public replies mention nobody", false),
+            )
+            .await
+            .unwrap();
+        f.core.plan_events().await.unwrap();
+        f.core.plan_events().await.unwrap();
+        let mine = f.core.list_notifications(&tess).await.unwrap();
+        let kinds: Vec<NotificationKind> = mine.items.iter().map(|n| n.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![NotificationKind::Mentioned, NotificationKind::Assigned],
+            "{mine:?}"
+        );
+        assert_eq!(mine.unread, 2);
+        assert!(mine.items[1].title.contains("Server down"));
+        assert_eq!(mine.items[1].ticket_id, Some(t.id));
+        assert!(f
+            .core
+            .list_notifications(&admin)
+            .await
+            .unwrap()
+            .items
+            .is_empty());
+
+        // The public reply was the first response; resolution is due in 4 business hours:
+        // at risk in its last hour, then breached, once each.
+        assert_eq!(f.core.plan_sla_notifications().await.unwrap(), 0);
+        f.clock.advance(chrono::Duration::minutes(185));
+        assert_eq!(f.core.plan_sla_notifications().await.unwrap(), 1);
+        f.clock.advance(chrono::Duration::minutes(60));
+        assert_eq!(f.core.plan_sla_notifications().await.unwrap(), 1);
+        assert_eq!(f.core.plan_sla_notifications().await.unwrap(), 0);
+        let mine = f.core.list_notifications(&tess).await.unwrap();
+        assert_eq!(mine.items[0].kind, NotificationKind::SlaBreached);
+        assert_eq!(mine.items[1].kind, NotificationKind::SlaAtRisk);
+
+        let read = f
+            .core
+            .mark_notifications_read(
+                &tess,
+                MarkNotificationsRead {
+                    ids: Some(vec![mine.items[0].id]),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(read.unread, 3);
+        let read = f
+            .core
+            .mark_notifications_read(&tess, MarkNotificationsRead { ids: None })
+            .await
+            .unwrap();
+        assert_eq!(read.unread, 0);
+
+        // By mail only, once a mail server and her address are set.
+        let e = f
+            .core
+            .set_notification_prefs(
+                &tess,
+                NotificationPrefs {
+                    in_app: vec![],
+                    by_mail: vec![NotificationKind::Assigned],
+                    mail_to: String::new(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("mail_to"), "{e}");
+        f.core
+            .set_notification_prefs(
+                &tess,
+                NotificationPrefs {
+                    in_app: vec![],
+                    by_mail: vec![NotificationKind::Assigned],
+                    mail_to: "tess@acme-it.example".into(),
+                },
+            )
+            .await
+            .unwrap();
+        f.core
+            .set_smtp_settings(
+                &admin,
+                SetSmtpSettings {
+                    host: "127.0.0.1".into(),
+                    port: 25,
+                    security: SmtpSecurity::None,
+                    username: None,
+                    password: None,
+                    from_address: "help@acme-it.example".into(),
+                    from_name: "Acme IT".into(),
+                },
+            )
+            .await
+            .unwrap();
+        f.core
+            .create_ticket(
+                &admin,
+                NewTicket {
+                    title: "Backup failed".into(),
+                    client_id: client,
+                    assignee_id: Some(tess_id),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        f.core.plan_events().await.unwrap();
+        assert_eq!(
+            f.core.list_notifications(&tess).await.unwrap().unread,
+            0,
+            "not in the app"
+        );
+        let outbox = f
+            .core
+            .list_outbox(&admin, &OutboxQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(outbox.total, 1, "{outbox:?}");
+        assert_eq!(outbox.items[0].to, vec!["tess@acme-it.example"]);
+        assert!(outbox.items[0].subject.contains("Backup failed"));
     }
 }

@@ -2,130 +2,14 @@
 //! settings and the test mail's words, the desk's mails with their threading headers, and
 //! the outbox across SIGKILL of the real server binary.
 
+pub use crate::mail_servers::{free_port, header, Sink};
 use crate::{refused, server, Server};
 use outpost_server::mail::MailConfig;
 use outpost_server::senders::{self, SendersConfig};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-const SINK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
-
-pub struct Sink {
-    child: Child,
-    pub port: u16,
-    log: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-    /// What it prints after READY (RCPT-WAIT, DATA-WAIT).
-    events: std::sync::mpsc::Receiver<String>,
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Sink {
-    pub fn start(args: &[&str]) -> Sink {
-        Sink::start_on(free_port(), args)
-    }
-
-    pub fn start_on(port: u16, args: &[&str]) -> Sink {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("mail.jsonl");
-        let mut child = Command::new("python3")
-            .arg(SINK)
-            .args(["--port", &port.to_string(), "--log"])
-            .arg(&log)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 runs the SMTP sink (cargo xtask setup installs aiosmtpd)");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().and_then(Result::ok).unwrap_or_default();
-        assert_eq!(
-            first, "READY",
-            "the SMTP sink did not start (is aiosmtpd installed?)"
-        );
-        let (tx, events) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for l in lines.map_while(Result::ok) {
-                let _ = tx.send(l);
-            }
-        });
-        Sink {
-            child,
-            port,
-            log,
-            _dir: dir,
-            events,
-        }
-    }
-
-    /// Every message taken so far.
-    pub fn mails(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    pub async fn wait_mails(&self, n: usize) -> Vec<Value> {
-        for _ in 0..300 {
-            let m = self.mails();
-            if m.len() >= n {
-                return m;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the SMTP server got {} mails, not {n}", self.mails().len());
-    }
-
-    pub fn wait_event(&self, what: &str) {
-        let got = self
-            .events
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("the SMTP sink never said {what}"));
-        assert_eq!(got, what);
-    }
-}
-
-/// A header's value in a raw message (first occurrence, unfolded).
-pub fn header(data: &str, name: &str) -> Option<String> {
-    let head = data.split("\r\n\r\n").next().unwrap_or(data);
-    let mut value: Option<String> = None;
-    for line in head.split("\r\n").flat_map(|l| l.split('\n')) {
-        if let Some(v) = value.as_mut() {
-            if line.starts_with([' ', '\t']) {
-                v.push(' ');
-                v.push_str(line.trim());
-                continue;
-            }
-            break;
-        }
-        if let Some((n, v)) = line.split_once(':') {
-            if n.eq_ignore_ascii_case(name) {
-                value = Some(v.trim().to_string());
-            }
-        }
-    }
-    value
-}
 
 pub fn smtp_body(port: u16) -> Value {
     json!({"host": "127.0.0.1", "port": port, "security": "none",

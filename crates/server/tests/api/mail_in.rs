@@ -4,145 +4,14 @@
 //! does not loop, an unknown sender is added as a contact in one click, and nothing is
 //! imported twice.
 
-use crate::mail::{client_with_contact, free_port, header, smtp_body, Sink};
+use crate::mail::{client_with_contact, header, smtp_body, Sink};
+use crate::mail_servers::Dovecot;
 use crate::{refused, server, Server};
 use outpost_server::mail::{MailConfig, MailInConfig};
 use outpost_server::senders::{self, SendersConfig};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-pub struct Dovecot {
-    child: Child,
-    pub port: u16,
-    dir: tempfile::TempDir,
-    seq: std::cell::Cell<u32>,
-}
-
-impl Drop for Dovecot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-impl Dovecot {
-    /// Dovecot serving `user`/`password` on a loopback port (plain IMAP, loopback only).
-    pub fn start(user: &str, password: &str) -> Dovecot {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().display().to_string();
-        let port = free_port();
-        // Dovecot never runs mail as root: as root, mail belongs to nobody; otherwise to us.
-        let (owner, group, extra) = if is_root() {
-            ("nobody".to_string(), "nogroup".to_string(), String::new())
-        } else {
-            let me = std::env::var("USER").unwrap_or_else(|_| "nobody".into());
-            let group =
-                String::from_utf8_lossy(&Command::new("id").arg("-gn").output().unwrap().stdout)
-                    .trim()
-                    .to_string();
-            let extra = format!(
-                "default_internal_user = {me}\ndefault_login_user = {me}\ndefault_internal_group = {group}\n"
-            );
-            (me, group, extra)
-        };
-        for sub in ["mail", "home", "base", "state"] {
-            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        }
-        for sub in ["cur", "new", "tmp"] {
-            std::fs::create_dir_all(dir.path().join("mail").join(user).join(sub)).unwrap();
-        }
-        std::fs::write(
-            dir.path().join("users"),
-            format!("{user}:{{PLAIN}}{password}\n"),
-        )
-        .unwrap();
-        let config = format!(
-            "base_dir = {d}/base\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
-             protocols = imap\nlisten = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\n\
-             auth_mechanisms = plain login\nauth_failure_delay = 0\n\
-             mail_location = maildir:{d}/mail/%u\nmail_uid = {owner}\nmail_gid = {group}\n\
-             first_valid_uid = 0\n{extra}\
-             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
-             userdb {{\n  driver = static\n  args = uid={owner} gid={group} home={d}/home/%u\n}}\n\
-             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
-               inet_listener imaps {{\n    port = 0\n  }}\n  chroot =\n}}\n\
-             service anvil {{\n  chroot =\n}}\nservice stats {{\n  chroot =\n}}\n"
-        );
-        std::fs::write(dir.path().join("dovecot.conf"), config).unwrap();
-        if is_root() {
-            let ok = Command::new("chown")
-                .args(["-R", &format!("{owner}:{group}")])
-                .arg(dir.path().join("mail"))
-                .arg(dir.path().join("home"))
-                .status()
-                .unwrap();
-            assert!(ok.success());
-        }
-        let child = Command::new("/usr/sbin/dovecot")
-            .args(["-F", "-c"])
-            .arg(dir.path().join("dovecot.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("Dovecot runs (cargo xtask setup installs dovecot-imapd)");
-        let dovecot = Dovecot {
-            child,
-            port,
-            dir,
-            seq: std::cell::Cell::new(0),
-        };
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return dovecot;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!(
-            "Dovecot did not listen: {}",
-            std::fs::read_to_string(dovecot.dir.path().join("dovecot.log")).unwrap_or_default()
-        );
-    }
-
-    /// Puts a mail in `user`'s INBOX the way a delivery agent does (Maildir new/).
-    pub fn deliver(&self, user: &str, raw: &str) {
-        let n = self.seq.get() + 1;
-        self.seq.set(n);
-        let base = self.dir.path().join("mail").join(user);
-        let tmp = base.join("tmp").join(format!("{n}.test"));
-        std::fs::write(&tmp, raw.replace('\n', "\r\n")).unwrap();
-        std::fs::rename(&tmp, base.join("new").join(format!("{n}.test"))).unwrap();
-    }
-
-    /// How many of `user`'s mails carry the Seen flag (processed), and how many there are.
-    pub fn seen(&self, user: &str) -> (usize, usize) {
-        let base = self.dir.path().join("mail").join(user);
-        let mut seen = 0;
-        let mut all = 0;
-        for sub in ["new", "cur"] {
-            for e in std::fs::read_dir(base.join(sub)).unwrap() {
-                let name = e.unwrap().file_name().to_string_lossy().to_string();
-                all += 1;
-                if name
-                    .rsplit_once(":2,")
-                    .is_some_and(|(_, flags)| flags.contains('S'))
-                {
-                    seen += 1;
-                }
-            }
-        }
-        (seen, all)
-    }
-}
 
 pub fn quick_senders(core: std::sync::Arc<outpost_core::Core>) {
     senders::start(

@@ -9,6 +9,8 @@ mod binary;
 mod contract;
 mod mail;
 mod mail_in;
+#[path = "../support/mail_servers.rs"]
+mod mail_servers;
 mod routes;
 mod webhooks;
 
