@@ -135,6 +135,12 @@ impl Core {
             let change_id: String = r.get("change_id");
             let fields: Value =
                 serde_json::from_str(r.get::<&str, _>("fields")).unwrap_or(Value::Null);
+            // When it happened where it was written (an offline console's change arrives later).
+            let at = r
+                .get::<&str, _>("hlc")
+                .parse::<Hlc>()
+                .map(|h| h.wall_ms)
+                .unwrap_or(now);
             notified += super::notifications::plan_notifications(
                 &mut tx, &entity, &op, &entity_id, &change_id, &fields, now,
             )
@@ -146,17 +152,12 @@ impl Core {
                     entity_id: &entity_id,
                     change_id: &change_id,
                     fields: &fields,
+                    written_at: at,
                 };
                 if super::mail::plan_mail(&mut tx, from, &change, now).await? {
                     mails += 1;
                 }
             }
-            // When it happened where it was written (an offline console's change arrives later).
-            let at = r
-                .get::<&str, _>("hlc")
-                .parse::<Hlc>()
-                .map(|h| h.wall_ms)
-                .unwrap_or(now);
             let Some((event, source)) = event_of(&entity, &op, &entity_id, &change_id, &fields)
             else {
                 continue;

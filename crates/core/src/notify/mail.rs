@@ -359,6 +359,21 @@ pub(crate) struct MailChange<'a> {
     pub entity_id: &'a str,
     pub change_id: &'a str,
     pub fields: &'a Value,
+    /// When it was written where it was written (ms).
+    pub written_at: i64,
+}
+
+/// How old what a mail is about may be and still be mailed: a console that connects
+/// uploads its history, and a client is not sent acknowledgements for last year's tickets.
+fn still_news(kind: MailTemplateKind, c: &MailChange<'_>, now: i64) -> bool {
+    let at = |field: &str| c.fields.get(field).and_then(Value::as_i64);
+    let (when, window_ms) = match kind {
+        MailTemplateKind::Acknowledgement => (at("created_at").unwrap_or(c.written_at), 3_600_000),
+        // A reply written offline goes when the console syncs, even days later.
+        MailTemplateKind::Reply => (at("created_at").unwrap_or(c.written_at), 7 * 86_400_000),
+        _ => (at("resolved_at").unwrap_or(c.written_at), 86_400_000),
+    };
+    now - when <= window_ms
 }
 
 /// Plans the mail one change calls for (none, or one outbox row). `from` is the
@@ -413,6 +428,9 @@ pub(crate) async fn plan_mail(
         }
         _ => return Ok(false),
     };
+    if !still_news(kind, c, now) {
+        return Ok(false);
+    }
     let template = template_in(conn, kind).await?;
     if !template.enabled {
         return Ok(false);

@@ -525,6 +525,64 @@ mod mail {
     }
 
     #[tokio::test]
+    async fn history_a_console_uploads_late_is_not_acknowledged() {
+        let f = fixture().await;
+        let (_, admin) = f.admin().await;
+        f.core.set_smtp_settings(&admin, smtp()).await.unwrap();
+        let client = f.client(&admin, "Acme Dental").await;
+        let contact = f
+            .core
+            .create_contact(
+                &admin,
+                client,
+                NewContact {
+                    name: "Dana".into(),
+                    email: Some("dana@dental.example".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let t = f
+            .core
+            .create_ticket(
+                &admin,
+                NewTicket {
+                    title: "Old".into(),
+                    client_id: client,
+                    contact_id: Some(contact.id),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        f.core
+            .add_comment(
+                &admin,
+                t.id,
+                outpost_proto::NewComment {
+                    body: "Written in the field".into(),
+                    internal: None,
+                },
+            )
+            .await
+            .unwrap();
+        // Planned two hours later (as if it arrived with a console's sync).
+        f.clock.advance(chrono::Duration::hours(2));
+        let round = f.core.plan_events().await.unwrap();
+        assert_eq!(
+            round.mails, 1,
+            "the reply still goes, the acknowledgement does not"
+        );
+        let page = f
+            .core
+            .list_outbox(&admin, &OutboxQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(page.items[0].kind, MailTemplateKind::Reply);
+    }
+
+    #[tokio::test]
     async fn mail_is_planned_once_and_only_while_a_mail_server_is_set() {
         let f = fixture().await;
         let (_, admin) = f.admin().await;
