@@ -44,3 +44,10 @@ CREATE TABLE ticket_mail_senders (
     address TEXT NOT NULL,
     name TEXT NOT NULL
 );
+
+-- Who else was on a mailed-in thread (Cc): the desk's mail on that ticket copies them.
+CREATE TABLE ticket_mail_cc (
+    ticket_id TEXT NOT NULL REFERENCES tickets(id),
+    address TEXT NOT NULL,
+    PRIMARY KEY (ticket_id, address)
+);

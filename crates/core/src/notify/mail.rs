@@ -28,6 +28,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
+/// The most addresses a desk mail copies (a mailed-in Cc line of thousands is cut here).
+pub const MAX_CC: usize = 50;
+
 /// Tries before a mail that keeps failing for a passing reason is given up.
 pub const MAIL_TRIES: i64 = 10;
 /// The longest wait between tries.
@@ -470,6 +473,15 @@ pub(crate) async fn plan_mail(
             )),
         ),
     };
+    let cc: Vec<String> = sqlx::query_scalar(
+        "SELECT address FROM ticket_mail_cc WHERE ticket_id = ? AND address <> lower(?) \
+         ORDER BY address LIMIT ?",
+    )
+    .bind(&ticket_id)
+    .bind(&facts.contact_email)
+    .bind(MAX_CC as i64)
+    .fetch_all(&mut *conn)
+    .await?;
     let id = Uuid::now_v7();
     let message_id = format!("{id}@{}", message_domain(&from.0));
     let thread: Vec<String> = sqlx::query_scalar(
@@ -485,15 +497,16 @@ pub(crate) async fn plan_mail(
         .collect::<Vec<_>>()
         .join(" ");
     let done = sqlx::query(
-        "INSERT OR IGNORE INTO outbox (id, source, kind, ticket_id, to_addrs, subject, body, \
-         message_id, in_reply_to, refs, state, next_attempt_at, last_error, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO outbox (id, source, kind, ticket_id, to_addrs, cc_addrs, subject, \
+         body, message_id, in_reply_to, refs, state, next_attempt_at, last_error, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id.to_string())
     .bind(&source)
     .bind(kind_str(kind))
     .bind(&ticket_id)
     .bind(json!([facts.contact_email]).to_string())
+    .bind(json!(cc).to_string())
     .bind(&subject)
     .bind(&body)
     .bind(&message_id)

@@ -565,6 +565,23 @@ impl Core {
         };
         let (kind, reason, ticket) = outcome;
         if let Some(t) = ticket {
+            // The others on the thread get the desk's mail on it too (never ourselves).
+            for cc in m.cc.iter().take(super::mail::MAX_CC) {
+                let cc = cc.trim().to_ascii_lowercase();
+                if check_address(&cc).is_err()
+                    || own.as_deref() == Some(cc.as_str())
+                    || cc == sender
+                {
+                    continue;
+                }
+                sqlx::query(
+                    "INSERT OR IGNORE INTO ticket_mail_cc (ticket_id, address) VALUES (?, ?)",
+                )
+                .bind(t.to_string())
+                .bind(&cc)
+                .execute(&mut *w.tx)
+                .await?;
+            }
             // Later replies thread to this mail too.
             sqlx::query(
                 "INSERT OR IGNORE INTO ticket_mail_ids (message_id, ticket_id, at) VALUES (?, ?, ?)",

@@ -106,6 +106,7 @@ async fn a_mail_becomes_a_ticket_and_the_thread_goes_both_ways() {
     imap.deliver(
         "help",
         "From: Dana Dentist <dana@dental.example>\nTo: help@acme-it.example\n\
+         Cc: Office <office@dental.example>, help@acme-it.example\n\
          Subject: Printer offline\nMessage-ID: <first@dental.example>\n\
          Content-Type: text/plain; charset=utf-8\n\nThe reception printer shows offline since 9:00.\n",
     );
@@ -118,10 +119,16 @@ async fn a_mail_becomes_a_ticket_and_the_thread_goes_both_ways() {
     let description = detail["ticket"]["description"].as_str().unwrap();
     assert!(description.contains("offline since 9:00"), "{detail}");
     assert!(description.contains("dana@dental.example"), "{detail}");
-    let ack = sink.wait_mails(1).await[0]["data"]
-        .as_str()
+    let first_mails = sink.wait_mails(1).await;
+    // Whoever she copied is copied back; our own address is not.
+    assert_eq!(
+        first_mails[0]["rcpt_tos"],
+        json!(["dana@dental.example", "office@dental.example"])
+    );
+    let ack = first_mails[0]["data"].as_str().unwrap().to_string();
+    assert!(header(&ack, "Cc")
         .unwrap()
-        .to_string();
+        .contains("office@dental.example"));
     assert_eq!(
         header(&ack, "In-Reply-To").as_deref(),
         Some("<first@dental.example>")
