@@ -71,15 +71,23 @@ pub fn start(core: Arc<Core>, config: WebhookConfig) -> tokio::task::JoinHandle<
                 );
                 tokio::spawn(async move {
                     let hook = d.webhook_id;
-                    let outcome = deliver(&client, &d).await;
-                    match core.record_webhook_try(d.id, &outcome, retry_base).await {
-                        Ok("dead") => tracing::warn!(
-                            delivery = %d.id, url = %d.url,
-                            "webhook delivery failed every try: {}",
-                            outcome.error.as_deref().unwrap_or("")
-                        ),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!("recording a webhook delivery: {e}"),
+                    let mut next = Some(d);
+                    // One after the other while this subscriber has more due.
+                    while let Some(d) = next.take() {
+                        let outcome = deliver(&client, &d).await;
+                        match core.record_webhook_try(d.id, &outcome, retry_base).await {
+                            Ok("dead") => tracing::warn!(
+                                delivery = %d.id, url = %d.url,
+                                "webhook delivery failed every try: {}",
+                                outcome.error.as_deref().unwrap_or("")
+                            ),
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!("recording a webhook delivery: {e}");
+                                break;
+                            }
+                        }
+                        next = core.next_webhook_delivery(hook).await.ok().flatten();
                     }
                     busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&hook);
                 });

@@ -375,13 +375,24 @@ impl Core {
     /// For each subscriber, its oldest waiting delivery, when its time has come (a later
     /// one never overtakes it).
     pub async fn due_webhook_deliveries(&self) -> CoreResult<Vec<DueDelivery>> {
+        self.due_deliveries(None).await
+    }
+
+    /// The oldest waiting delivery of one subscriber, when its time has come (its sender
+    /// goes on with the next at once instead of waiting for the next look at the queue).
+    pub async fn next_webhook_delivery(&self, webhook: Uuid) -> CoreResult<Option<DueDelivery>> {
+        Ok(self.due_deliveries(Some(webhook)).await?.pop())
+    }
+
+    async fn due_deliveries(&self, webhook: Option<Uuid>) -> CoreResult<Vec<DueDelivery>> {
         let now = to_ms(self.now());
         let rows = sqlx::query(
             "SELECT d.id, d.webhook_id, d.event, d.body, d.attempts, d.next_attempt_at, w.url, \
              w.secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
              WHERE d.rid IN (SELECT min(rid) FROM webhook_deliveries WHERE state = 'queued' \
-             GROUP BY webhook_id)",
+             AND (?1 IS NULL OR webhook_id = ?1) GROUP BY webhook_id)",
         )
+        .bind(webhook.map(|w| w.to_string()))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
