@@ -6,7 +6,7 @@ use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::Address;
 use outpost_proto::{MailStep, SmtpSecurity, SmtpTestResult};
@@ -164,9 +164,8 @@ pub fn compose(m: &Outgoing) -> Result<Vec<u8>, Failure> {
     Ok(message.formatted())
 }
 
-/// An SMTP session that has the envelope accepted and DATA begun: what is left is the
-/// message itself.
-pub struct Session {
+/// A logged-in SMTP connection; it carries one mail after the other (a transaction each).
+pub struct Connection {
     conn: AsyncSmtpConnection,
 }
 
@@ -211,9 +210,8 @@ fn tls_parameters(host: &str) -> Result<TlsParameters, Failure> {
         .map_err(|e| fail(MailStep::Tls, true, format!("cannot set up TLS: {e}")))
 }
 
-/// Connects, logs in, and has the server accept the sender and every recipient and begin
-/// DATA. A refused recipient fails the whole mail (nobody gets a partial send).
-pub async fn open(server: &Server, from: &str, recipients: &[String]) -> Result<Session, Failure> {
+/// Connects and logs in.
+pub async fn connect(server: &Server) -> Result<Connection, Failure> {
     let addrs = resolve(server).await?;
     let implicit = match server.security {
         SmtpSecurity::Tls => Some(tls_parameters(&server.host)?),
@@ -262,39 +260,57 @@ pub async fn open(server: &Server, from: &str, recipients: &[String]) -> Result<
                 }
             })?;
     }
-    let sender = address(from).map_err(|f| Failure {
-        step: MailStep::Sender,
-        ..f
-    })?;
-    conn.command(Mail::new(Some(sender), vec![]))
-        .await
-        .map_err(|e| smtp_failure(MailStep::Sender, e))?;
-    for r in recipients {
-        conn.command(Rcpt::new(address(r)?, vec![]))
-            .await
-            .map_err(|e| {
-                let f = smtp_failure(MailStep::Recipient, e);
-                Failure {
-                    message: format!("{r} was refused: {}", f.message),
-                    ..f
-                }
-            })?;
-    }
-    conn.command(Data)
-        .await
-        .map_err(|e| smtp_failure(MailStep::Message, e))?;
-    Ok(Session { conn })
+    Ok(Connection { conn })
 }
 
-impl Session {
+impl Connection {
+    /// Has the server accept the sender and every recipient, and begins DATA. A refused
+    /// recipient fails the whole mail (nobody gets a partial send); `reset` before the next.
+    pub async fn begin(&mut self, from: &str, recipients: &[String]) -> Result<(), Failure> {
+        let sender = address(from).map_err(|f| Failure {
+            step: MailStep::Sender,
+            ..f
+        })?;
+        self.conn
+            .command(Mail::new(Some(sender), vec![]))
+            .await
+            .map_err(|e| smtp_failure(MailStep::Sender, e))?;
+        for r in recipients {
+            self.conn
+                .command(Rcpt::new(address(r)?, vec![]))
+                .await
+                .map_err(|e| {
+                    let f = smtp_failure(MailStep::Recipient, e);
+                    Failure {
+                        message: format!("{r} was refused: {}", f.message),
+                        ..f
+                    }
+                })?;
+        }
+        self.conn
+            .command(Data)
+            .await
+            .map_err(|e| smtp_failure(MailStep::Message, e))?;
+        Ok(())
+    }
+
     /// Sends the message and its end; the server's answer says whether it took it.
-    pub async fn finish(mut self, message: &[u8]) -> Result<(), Failure> {
+    pub async fn finish(&mut self, message: &[u8]) -> Result<(), Failure> {
         self.conn
             .message(message)
             .await
             .map_err(|e| smtp_failure(MailStep::Message, e))?;
-        let _ = self.conn.quit().await;
         Ok(())
+    }
+
+    /// Drops a transaction that failed part way, so the next mail can go; false when the
+    /// connection is no longer usable.
+    pub async fn reset(&mut self) -> bool {
+        !self.conn.has_broken() && self.conn.command(Rset).await.is_ok()
+    }
+
+    pub async fn quit(mut self) {
+        let _ = self.conn.quit().await;
     }
 }
 
@@ -334,8 +350,11 @@ pub async fn test(
     };
     let result = async {
         let bytes = compose(&mail)?;
-        let session = open(server, from_address, &mail.to).await?;
-        session.finish(&bytes).await
+        let mut conn = connect(server).await?;
+        conn.begin(from_address, &mail.to).await?;
+        conn.finish(&bytes).await?;
+        conn.quit().await;
+        Ok::<(), Failure>(())
     }
     .await;
     match result {

@@ -63,14 +63,8 @@ impl SmtpTester for Tester {
     }
 }
 
-/// Sends one mail: compose, envelope, handed over, message.
-async fn send_one(
-    core: &Core,
-    config: &SmtpConfig,
-    timeout: Duration,
-    m: &PendingMail,
-) -> MailOutcome {
-    let outgoing = smtp::Outgoing {
+fn outgoing(config: &SmtpConfig, m: &PendingMail) -> smtp::Outgoing {
+    smtp::Outgoing {
         from_address: config.from_address.clone(),
         from_name: config.from_name.clone(),
         to: m.to.clone(),
@@ -89,27 +83,44 @@ async fn send_one(
             .collect(),
         date: m.created_at.into(),
         automatic: m.automatic(),
-    };
-    let failed = |f: smtp::Failure| MailOutcome::Failed {
+    }
+}
+
+fn failed(f: smtp::Failure) -> MailOutcome {
+    MailOutcome::Failed {
         step: f.step,
         permanent: f.permanent,
         message: f.message,
-    };
-    let bytes = match smtp::compose(&outgoing) {
+    }
+}
+
+/// Sends one mail over `conn` (connecting first when there is none): envelope, handed
+/// over, message. A connection that failed is dropped; one still good stays for the next.
+async fn send_one(
+    core: &Core,
+    config: &SmtpConfig,
+    timeout: Duration,
+    conn: &mut Option<smtp::Connection>,
+    m: &PendingMail,
+) -> MailOutcome {
+    let bytes = match smtp::compose(&outgoing(config, m)) {
         Ok(b) => b,
         Err(f) => return failed(f),
     };
-    let recipients: Vec<String> = m.to.iter().chain(&m.cc).cloned().collect();
-    let session = match smtp::open(
-        &server_of(config, timeout),
-        &config.from_address,
-        &recipients,
-    )
-    .await
-    {
-        Ok(s) => s,
-        Err(f) => return failed(f),
+    let mut c = match conn.take() {
+        Some(c) => c,
+        None => match smtp::connect(&server_of(config, timeout)).await {
+            Ok(c) => c,
+            Err(f) => return failed(f),
+        },
     };
+    let recipients: Vec<String> = m.to.iter().chain(&m.cc).cloned().collect();
+    if let Err(f) = c.begin(&config.from_address, &recipients).await {
+        if c.reset().await {
+            *conn = Some(c);
+        }
+        return failed(f);
+    }
     // From here the mail server may keep the message even if we stop: say so first.
     if let Err(e) = core.mark_handed_over(m.id).await {
         return MailOutcome::Failed {
@@ -118,9 +129,18 @@ async fn send_one(
             message: format!("could not note the handover: {e}"),
         };
     }
-    match session.finish(&bytes).await {
-        Ok(()) => MailOutcome::Sent,
-        Err(f) => failed(f),
+    match c.finish(&bytes).await {
+        Ok(()) => {
+            *conn = Some(c);
+            MailOutcome::Sent
+        }
+        Err(f) => {
+            // Refused after DATA: that transaction is over; a broken line is dropped.
+            if c.reset().await {
+                *conn = Some(c);
+            }
+            failed(f)
+        }
     }
 }
 
@@ -161,8 +181,10 @@ pub fn start(core: Arc<Core>, config: MailConfig) -> tokio::task::JoinHandle<()>
                 if due.is_empty() {
                     break;
                 }
+                // One connection carries the batch (a transaction per mail).
+                let mut conn = None;
                 for m in due {
-                    let outcome = send_one(&core, &smtp, config.timeout, &m).await;
+                    let outcome = send_one(&core, &smtp, config.timeout, &mut conn, &m).await;
                     if let MailOutcome::Failed { message, .. } = &outcome {
                         tracing::warn!(mail = %m.id, "sending mail failed: {message}");
                     }
@@ -172,6 +194,9 @@ pub fn start(core: Arc<Core>, config: MailConfig) -> tokio::task::JoinHandle<()>
                     {
                         tracing::warn!("recording a mail: {e}");
                     }
+                }
+                if let Some(c) = conn {
+                    c.quit().await;
                 }
             }
         }

@@ -497,3 +497,58 @@ async fn the_outbox_survives_sigkill_mid_send_without_sending_twice() {
     .await;
     assert_eq!(outbox["total"], 2, "{outbox}");
 }
+
+#[tokio::test]
+async fn one_connection_carries_mail_after_mail_and_a_refusal_stops_only_its_own() {
+    use outpost_mail::smtp;
+    let sink = Sink::start(&["--refuse", "gone@client.example"]);
+    let server = smtp::Server {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        security: outpost_proto::SmtpSecurity::None,
+        username: String::new(),
+        password: None,
+        timeout: Duration::from_secs(5),
+    };
+    let mail = |to: &str, subject: &str| smtp::Outgoing {
+        from_address: "help@acme-it.example".into(),
+        from_name: "Acme IT".into(),
+        to: vec![to.into()],
+        cc: vec![],
+        subject: subject.into(),
+        body: "Hello".into(),
+        message_id: format!("{subject}@acme-it.example"),
+        in_reply_to: None,
+        references: vec![],
+        date: std::time::SystemTime::now(),
+        automatic: true,
+    };
+    let mut conn = smtp::connect(&server).await.unwrap();
+    for (to, subject) in [
+        ("dana@client.example", "One"),
+        ("gone@client.example", "Two"),
+        ("dana@client.example", "Three"),
+    ] {
+        let m = mail(to, subject);
+        match conn.begin(&m.from_address, &m.to).await {
+            Ok(()) => conn.finish(&smtp::compose(&m).unwrap()).await.unwrap(),
+            Err(f) => {
+                assert_eq!(subject, "Two");
+                assert_eq!(f.step, outpost_proto::MailStep::Recipient);
+                assert!(f.permanent, "{f:?}");
+                assert!(conn.reset().await, "the connection is still good");
+            }
+        }
+    }
+    conn.quit().await;
+    let mails = sink.wait_mails(2).await;
+    assert_eq!(mails.len(), 2);
+    assert_eq!(
+        mails[0]["peer"], mails[1]["peer"],
+        "one SMTP session carried both"
+    );
+    assert_eq!(
+        header(mails[1]["data"].as_str().unwrap(), "Subject").as_deref(),
+        Some("Three")
+    );
+}

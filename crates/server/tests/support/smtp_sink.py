@@ -46,6 +46,7 @@ def main():
                 f.write(json.dumps({
                     "mail_from": envelope.mail_from,
                     "rcpt_tos": envelope.rcpt_tos,
+                    "peer": list(session.peer) if session.peer else None,
                     "data": envelope.original_content.decode("utf-8", "replace"),
                 }) + "\n")
             if a.slow_data:
