@@ -171,7 +171,7 @@ async fn run() {
     let first = first.unwrap_or_default();
     println!(
         "outbox: {mails} mails, tickets made in {:.1} s; all taken by the SMTP server {:.1} s after the first write; \
-         {:.0} mails/s (first to last mail), one SMTP session per mail",
+         {:.0} mails/s (first to last mail), a batch of due mail per SMTP connection",
         made.as_secs_f64(),
         total.as_secs_f64(),
         (mails - 1) as f64 / (total - first).as_secs_f64().max(0.001)
