@@ -65,6 +65,8 @@ impl Connection {
                 .map_err(|e| format!("cannot connect to {}:{}: {e}", s.host, s.port))
         })
         .await?;
+        // Commands are small writes answered at once: no Nagle.
+        let _ = tcp.set_nodelay(true);
         let stream: Box<dyn ImapStream> = if s.tls {
             let name = rustls::pki_types::ServerName::try_from(s.host.clone())
                 .map_err(|_| format!("'{}' is not a name TLS can check", s.host))?;
