@@ -141,19 +141,16 @@ impl Core {
                 .parse::<Hlc>()
                 .map(|h| h.wall_ms)
                 .unwrap_or(now);
-            notified += super::notifications::plan_notifications(
-                &mut tx, &entity, &op, &entity_id, &change_id, &fields, now,
-            )
-            .await?;
+            let change = super::mail::MailChange {
+                entity: &entity,
+                op: &op,
+                entity_id: &entity_id,
+                change_id: &change_id,
+                fields: &fields,
+                written_at: at,
+            };
+            notified += super::notifications::plan_notifications(&mut tx, &change, now).await?;
             if let Some(from) = &from {
-                let change = super::mail::MailChange {
-                    entity: &entity,
-                    op: &op,
-                    entity_id: &entity_id,
-                    change_id: &change_id,
-                    fields: &fields,
-                    written_at: at,
-                };
                 if super::mail::plan_mail(&mut tx, from, &change, now).await? {
                     mails += 1;
                 }

@@ -355,7 +355,7 @@ async fn ticket_facts(
     }))
 }
 
-/// The change, as the mail planner sees it.
+/// A change of the log, as the mail and notification planners see it.
 pub(crate) struct MailChange<'a> {
     pub entity: &'a str,
     pub op: &'a str,

@@ -13,6 +13,9 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
+/// How old a change may be and still be told.
+const NEWS_MS: i64 = 86_400_000;
+
 pub const KINDS: &[NotificationKind] = &[
     NotificationKind::Assigned,
     NotificationKind::ClientReplied,
@@ -176,13 +179,26 @@ async fn ticket_title(
 /// The notifications one change of the log calls for.
 pub(crate) async fn plan_notifications(
     conn: &mut SqliteConnection,
-    entity: &str,
-    op: &str,
-    entity_id: &str,
-    change_id: &str,
-    fields: &Value,
+    c: &super::mail::MailChange<'_>,
     now: i64,
 ) -> CoreResult<usize> {
+    let (entity, op, entity_id, change_id, fields, written_at) = (
+        c.entity,
+        c.op,
+        c.entity_id,
+        c.change_id,
+        c.fields,
+        c.written_at,
+    );
+    // A console's uploaded history is not news: what happened over a day ago is not told.
+    let when = fields
+        .get("created_at")
+        .and_then(Value::as_i64)
+        .filter(|_| op == "insert")
+        .unwrap_or(written_at);
+    if now - when > NEWS_MS {
+        return Ok(0);
+    }
     let mut told = 0;
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     match (entity, op) {

@@ -926,6 +926,29 @@ mod notifications {
             .unwrap()
             .items
             .is_empty());
+        // Planned over a day after it was written (a console's late upload): not told.
+        let old = f
+            .core
+            .create_ticket(
+                &admin,
+                NewTicket {
+                    title: "Last week's".into(),
+                    client_id: client,
+                    priority: Some(Priority::Low),
+                    assignee_id: Some(tess_id),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        f.clock.advance(chrono::Duration::hours(25));
+        f.core.plan_events().await.unwrap();
+        f.clock.advance(chrono::Duration::hours(-25));
+        let after = f.core.list_notifications(&tess).await.unwrap();
+        assert!(
+            after.items.iter().all(|n| n.ticket_id != Some(old.id)),
+            "{after:?}"
+        );
 
         // The public reply was the first response; resolution is due in 4 business hours:
         // at risk in its last hour, then breached, once each.
