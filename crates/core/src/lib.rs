@@ -6,14 +6,16 @@
 //! answers out. Every synced record type is declared once by its module and listed in
 //! `records`, which hands the list to every store it opens; the sync engine reads those
 //! declarations. Layers import only downwards: clock/error < store < sync < domains
-//! (clients < auth, fleet, desk) < records, demo < api (`tests/core/layers.rs` checks it).
+//! (clients < auth, fleet, desk < scripts < alerts < notify) < records, demo < api
+//! (`tests/core/layers.rs` checks it).
 //! Must not depend on Tauri, axum or any transport.
 //!
 //! Modules own their tables and declare the records they sync: `desk` (tickets, tags,
 //! comments, time entries, full-text search; SLA policy and deadlines; saved views), `fleet`
 //! (devices per client), `auth` (users, sessions), `clients` (clients, sites, contacts),
 //! `sync` (change log, versions, conflicts, push/pull/snapshot), `store` (database, audit
-//! chain), `api` (the operation table), `demo` (sample data).
+//! chain), `api` (the operation table), `demo` (sample data), `notify` (webhooks, mail out and
+//! in, notifications: planned from the change log; see its README).
 
 pub mod alerts;
 pub mod api;

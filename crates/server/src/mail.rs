@@ -255,7 +255,7 @@ pub fn start_mail_in(core: Arc<Core>, config: MailInConfig) -> tokio::task::Join
 }
 
 async fn read_mailbox(core: Arc<Core>, id: uuid::Uuid, config: MailInConfig) {
-    use outpost_mail::imap::{Connection, ImapServer};
+    use outpost_mail::imap::ImapServer;
     loop {
         let Some(b) = core
             .mailbox_configs()
@@ -274,30 +274,35 @@ async fn read_mailbox(core: Arc<Core>, id: uuid::Uuid, config: MailInConfig) {
             folder: b.folder.clone(),
             timeout: config.timeout,
         };
-        let result = async {
-            let mut conn = Connection::open(&server).await?;
-            let mut last = if b.uidvalidity == Some(conn.uidvalidity) {
-                b.last_uid
-            } else {
-                0
-            };
-            loop {
-                last = take_new(&core, id, &mut conn, last).await?;
-                if conn.idle {
-                    conn = conn.idle(config.poll).await?;
-                } else {
-                    tokio::time::sleep(config.poll).await;
-                }
-            }
-            #[allow(unreachable_code)]
-            Ok::<(), String>(())
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(mailbox = %id, "reading mail: {e}");
-            let _ = core.record_mailbox_check(id, None, None, Some(&e)).await;
-        }
+        // It only ever returns with an error: note it, wait a little, connect again.
+        let Err(e) = follow_mailbox(&core, id, &server, &b, &config).await;
+        tracing::warn!(mailbox = %id, "reading mail: {e}");
+        let _ = core.record_mailbox_check(id, None, None, Some(&e)).await;
         tokio::time::sleep(config.poll.min(Duration::from_secs(30))).await;
+    }
+}
+
+/// Takes what is new, then waits (IDLE or a pause) and takes again, until an error.
+async fn follow_mailbox(
+    core: &Core,
+    id: uuid::Uuid,
+    server: &outpost_mail::imap::ImapServer,
+    b: &outpost_core::notify::mail_in::MailboxConfig,
+    config: &MailInConfig,
+) -> Result<std::convert::Infallible, String> {
+    let mut conn = outpost_mail::imap::Connection::open(server).await?;
+    let mut last = if b.uidvalidity == Some(conn.uidvalidity) {
+        b.last_uid
+    } else {
+        0
+    };
+    loop {
+        last = take_new(core, id, &mut conn, last).await?;
+        if conn.idle {
+            conn = conn.idle(config.poll).await?;
+        } else {
+            tokio::time::sleep(config.poll).await;
+        }
     }
 }
 
@@ -319,11 +324,12 @@ async fn take_new(
             ..Default::default()
         };
         let mail = match bytes {
-            None if size > MAX_MAIL_BYTES => refused(format!(
-                "the mail is {} MiB, over the {} MiB limit: left in the mailbox",
-                size / (1024 * 1024),
-                MAX_MAIL_BYTES / (1024 * 1024)
-            )),
+            // Not downloaded: the core refuses it by its size, in words.
+            None if size > MAX_MAIL_BYTES => outpost_proto::IncomingMail {
+                message_id: format!("too-big-{validity}-{uid}@{id}"),
+                size,
+                ..Default::default()
+            },
             None => refused("the server sent no body for it".into()),
             Some(raw) => outpost_mail::parse::parse(&raw)
                 .unwrap_or_else(|| refused("not a readable mail (malformed MIME)".into())),

@@ -7,7 +7,7 @@
 //! was surely not handed over goes again and one that may have been waits for a person. So a
 //! mail is sent once, or a person is asked — never twice by itself.
 
-use super::render::{self, default_template, fill, kind_str, one_line, parse_kind, PLACEHOLDERS};
+use super::render::{default_template, fill, kind_str, one_line, parse_kind, PLACEHOLDERS};
 use super::vault;
 use crate::clock::{from_ms, to_ms};
 use crate::error::{invalid, CoreError, CoreResult};
@@ -188,10 +188,11 @@ pub fn check_address(s: &str) -> Result<(), String> {
     }
 }
 
-fn check_host(host: &str) -> CoreResult<()> {
+/// Refuses what is not a server name or address (for SMTP and IMAP alike).
+pub(crate) fn check_host(host: &str) -> CoreResult<()> {
     if host.is_empty() {
         return Err(invalid(
-            "host is empty: give the mail server's name, e.g. smtp.example.com",
+            "host is empty: give the mail server's name, e.g. mail.example.com",
         ));
     }
     if host.len() > 253
@@ -229,7 +230,6 @@ fn outbox_from_row(r: &SqliteRow) -> CoreResult<OutboxMail> {
     let state = parse_state(r.get("state"));
     Ok(OutboxMail {
         id: parse_uuid(r.get("id"))?,
-        // A test mail shows as the reply kind's sibling; its subject says it is a test.
         kind: parse_kind(&kind).unwrap_or(MailTemplateKind::Reply),
         ticket_id: opt_uuid(r.get("ticket_id"))?,
         ticket_number: r.get("ticket_number"),
@@ -1107,5 +1107,3 @@ impl Core {
         Ok(state)
     }
 }
-
-pub use render::ticket_number_in;

@@ -3,7 +3,7 @@
 //! own mail, a loop, a duplicate). Each mail is decided and stored in one transaction with
 //! the note that it was taken, so a mail is never imported twice.
 
-use super::mail::{check_address, mail_from};
+use super::mail::{check_address, check_host, mail_from};
 use super::render::{one_line, ticket_number_in};
 use super::vault;
 use crate::clients::insert_contact;
@@ -231,16 +231,7 @@ impl Core {
     pub async fn create_mailbox(&self, actor: &Actor, req: NewMailbox) -> CoreResult<Mailbox> {
         actor.require_admin()?;
         let host = req.host.trim().to_ascii_lowercase();
-        if host.is_empty()
-            || host.len() > 253
-            || host
-                .chars()
-                .any(|c| !(c.is_ascii_alphanumeric() || "-.:[]_".contains(c)))
-        {
-            return Err(invalid(format!(
-                "host '{host}' is not a server name or address, e.g. imap.example.com"
-            )));
-        }
+        check_host(&host)?;
         if req.port == 0 {
             return Err(invalid("port must be 1 to 65535 (993 for IMAPS)"));
         }
@@ -478,12 +469,9 @@ impl Core {
         } else {
             None
         };
-        let record = |outcome: &'static str, reason: Option<String>, ticket: Option<Uuid>| {
-            (outcome, reason, ticket)
-        };
         let (outcome, result) = if let Some(reason) = ignored {
             (
-                record("ignored", Some(reason.clone()), None),
+                ("ignored", Some(reason.clone()), None),
                 ImportOutcome::Ignored { reason },
             )
         } else {
@@ -510,7 +498,7 @@ impl Core {
                         set_status_at(&mut w, &engine, ticket, TicketStatus::Open, at).await?;
                     }
                     (
-                        record("comment", None, Some(ticket)),
+                        ("comment", None, Some(ticket)),
                         ImportOutcome::Comment {
                             ticket_id: ticket,
                             number,
@@ -554,7 +542,7 @@ impl Core {
                         .await?;
                     }
                     (
-                        record("ticket", None, Some(ticket)),
+                        ("ticket", None, Some(ticket)),
                         ImportOutcome::NewTicket {
                             ticket_id: ticket,
                             number,

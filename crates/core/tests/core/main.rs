@@ -106,6 +106,29 @@ impl Fixture {
         self.core.authenticate(&s.token).await.unwrap()
     }
 
+    /// A contact of `client` with a mail address.
+    pub async fn contact(
+        &self,
+        actor: &Actor,
+        client: uuid::Uuid,
+        name: &str,
+        email: &str,
+    ) -> uuid::Uuid {
+        self.core
+            .create_contact(
+                actor,
+                client,
+                outpost_proto::NewContact {
+                    name: name.into(),
+                    email: Some(email.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
     pub async fn client(&self, actor: &Actor, name: &str) -> uuid::Uuid {
         self.core
             .create_client(

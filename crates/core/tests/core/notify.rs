@@ -385,8 +385,8 @@ mod mail {
     use outpost_core::notify::vault;
     use outpost_core::CoreError;
     use outpost_proto::{
-        MailStep, MailTemplateKind, NewContact, NewTicket, OutboxQuery, OutboxState,
-        PreviewMailTemplate, SetMailTemplate, SetSmtpSettings, SmtpSecurity,
+        MailStep, MailTemplateKind, NewTicket, OutboxQuery, OutboxState, PreviewMailTemplate,
+        SetMailTemplate, SetSmtpSettings, SmtpSecurity,
     };
     use std::time::Duration;
 
@@ -531,18 +531,8 @@ mod mail {
         f.core.set_smtp_settings(&admin, smtp()).await.unwrap();
         let client = f.client(&admin, "Acme Dental").await;
         let contact = f
-            .core
-            .create_contact(
-                &admin,
-                client,
-                NewContact {
-                    name: "Dana".into(),
-                    email: Some("dana@dental.example".into()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+            .contact(&admin, client, "Dana", "dana@dental.example")
+            .await;
         let t = f
             .core
             .create_ticket(
@@ -550,7 +540,7 @@ mod mail {
                 NewTicket {
                     title: "Old".into(),
                     client_id: client,
-                    contact_id: Some(contact.id),
+                    contact_id: Some(contact),
                     ..Default::default()
                 },
             )
@@ -588,22 +578,12 @@ mod mail {
         let (_, admin) = f.admin().await;
         let client = f.client(&admin, "Acme Dental").await;
         let contact = f
-            .core
-            .create_contact(
-                &admin,
-                client,
-                NewContact {
-                    name: "Dana".into(),
-                    email: Some("dana@dental.example".into()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+            .contact(&admin, client, "Dana", "dana@dental.example")
+            .await;
         let new_ticket = |title: &str| NewTicket {
             title: title.into(),
             client_id: client,
-            contact_id: Some(contact.id),
+            contact_id: Some(contact),
             ..Default::default()
         };
         f.core
@@ -675,7 +655,7 @@ mod mail {
 mod mail_in {
     use crate::fixture;
     use outpost_core::notify::mail_in::ImportOutcome;
-    use outpost_proto::{IncomingMail, NewContact, NewMailbox, TicketStatus, UpdateTicket};
+    use outpost_proto::{IncomingMail, NewMailbox, TicketStatus, UpdateTicket};
 
     fn mail(from: &str, subject: &str, id: &str) -> IncomingMail {
         IncomingMail {
@@ -695,18 +675,7 @@ mod mail_in {
         let dental = f.client(&admin, "Acme Dental").await;
         let law = f.client(&admin, "Law & Co").await;
         for (client, email) in [(dental, "dana@dental.example"), (law, "lee@gmail.com")] {
-            f.core
-                .create_contact(
-                    &admin,
-                    client,
-                    NewContact {
-                        name: "x".into(),
-                        email: Some(email.into()),
-                        ..Default::default()
-                    },
-                )
-                .await
-                .unwrap();
+            f.contact(&admin, client, "x", email).await;
         }
         let mb = f
             .core

@@ -4,7 +4,7 @@
 
 pub use crate::mail_servers::{free_port, header, Sink};
 use crate::{refused, server, Server};
-use outpost_server::mail::MailConfig;
+use outpost_server::mail::{MailConfig, MailInConfig};
 use outpost_server::senders::{self, SendersConfig};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -16,8 +16,8 @@ pub fn smtp_body(port: u16) -> Value {
            "from_address": "help@acme-it.example", "from_name": "Acme IT Service Desk"})
 }
 
-/// The planner and senders at test speed.
-fn start(core: std::sync::Arc<outpost_core::Core>) {
+/// The planner, the senders and the mailbox readers at test speed.
+pub fn start(core: std::sync::Arc<outpost_core::Core>) {
     senders::start(
         core,
         SendersConfig {
@@ -25,6 +25,11 @@ fn start(core: std::sync::Arc<outpost_core::Core>) {
             mail: MailConfig {
                 tick: Duration::from_millis(50),
                 retry_base: Duration::from_millis(200),
+                timeout: Duration::from_secs(5),
+            },
+            mail_in: MailInConfig {
+                poll: Duration::from_millis(300),
+                rescan: Duration::from_millis(100),
                 timeout: Duration::from_secs(5),
             },
             ..Default::default()

@@ -4,34 +4,12 @@
 //! does not loop, an unknown sender is added as a contact in one click, and nothing is
 //! imported twice.
 
-use crate::mail::{client_with_contact, header, smtp_body, Sink};
+use crate::mail::{client_with_contact, header, smtp_body, start, Sink};
 use crate::mail_servers::Dovecot;
 use crate::{refused, server, Server};
-use outpost_server::mail::{MailConfig, MailInConfig};
-use outpost_server::senders::{self, SendersConfig};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-pub fn quick_senders(core: std::sync::Arc<outpost_core::Core>) {
-    senders::start(
-        core,
-        SendersConfig {
-            plan_every: Duration::from_millis(50),
-            mail: MailConfig {
-                tick: Duration::from_millis(50),
-                retry_base: Duration::from_millis(200),
-                timeout: Duration::from_secs(5),
-            },
-            mail_in: MailInConfig {
-                poll: Duration::from_millis(300),
-                rescan: Duration::from_millis(100),
-                timeout: Duration::from_secs(5),
-            },
-            ..Default::default()
-        },
-    );
-}
 
 async fn tickets_titled(s: &Server, title: &str) -> Vec<Value> {
     let page = s.ok(s.get("/tickets?limit=100").await).await;
@@ -62,7 +40,7 @@ async fn comments(s: &Server, id: &str) -> Vec<Value> {
 #[tokio::test]
 async fn a_mail_becomes_a_ticket_and_the_thread_goes_both_ways() {
     let s = server().await;
-    quick_senders(s.core.clone());
+    start(s.core.clone());
     let sink = Sink::start(&[]);
     let imap = Dovecot::start("help", "imap-pass");
     s.ok(s.put("/mail/smtp", smtp_body(sink.port)).await).await;
