@@ -122,6 +122,7 @@ const OWN_OPERATIONS: &[&str] = &[
     "sign_automation",
     "approve_automation_here",
     "rotate_root",
+    "attachment_content",
 ];
 
 async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
@@ -184,6 +185,29 @@ async fn own(state: &Console, op: &Operation, req: Request) -> Reply<Value> {
                     .map_err(|e| failure("validation", format!("the query is not valid: {e}")))?;
                 answer(core.asset_chart(&actor, id, &q).await.map_err(err)?)
             }
+        }
+        "attachment_content" => {
+            let actor = caller.actor().map_err(err)?.clone();
+            let id = req
+                .id
+                .ok_or_else(|| failure("validation", "which file? (an id)"))?;
+            // Bytes not here yet: fetched from the server once, then kept on this console.
+            if let Err(CoreError::Unavailable(local)) = core.attachment_content(&actor, id).await {
+                let bytes = sync::fetch_attachment(core, id)
+                    .await
+                    .map_err(|m| failure("unavailable", format!("{local} ({m})")))?;
+                core.put_attachment_bytes(&actor, id, &bytes)
+                    .await
+                    .map_err(err)?;
+            }
+            let (attachment, bytes) = core.attachment_content(&actor, id).await.map_err(err)?;
+            answer(outpost_proto::AttachmentContent {
+                attachment,
+                data_base64: base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    bytes,
+                ),
+            })
         }
         "desktop_gateway" => {
             caller.actor().map_err(err)?;

@@ -2,6 +2,7 @@
 //! task that syncs when there is something to send, every 15 s otherwise, and every 5 s
 //! while the server cannot be reached (so it catches up soon after the network returns).
 
+use outpost_core::sync::TransportError;
 use outpost_core::Core;
 use outpost_sync_client::HttpTransport;
 use std::sync::Arc;
@@ -96,7 +97,40 @@ pub async fn sync_now(core: &Core) -> Result<(), String> {
     core.sync_once(&link, PAGE)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    // Files attached here go after the rows that name them.
+    if let Err(e) = outpost_sync_client::upload_attachments(core, &link).await {
+        let m = match e {
+            TransportError::Offline(m) | TransportError::Other(m) => m,
+            other => format!("{other:?}"),
+        };
+        let m = format!("a file attached here could not be sent to the server yet: {m}");
+        core.record_sync_error(&m)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Err(m);
+    }
+    Ok(())
+}
+
+/// A file's bytes from the server, if this console is connected and the server answers;
+/// the server's refusal in words otherwise.
+pub async fn fetch_attachment(core: &Core, id: uuid::Uuid) -> Result<Vec<u8>, String> {
+    let url = core
+        .sync_status()
+        .await
+        .map_err(|e| e.to_string())?
+        .server_url
+        .ok_or("this console is not connected to a server")?;
+    let credential = load_credential(&url).ok_or("log in again to reach the server")?;
+    let link = HttpTransport::new(&url, &credential.token, credential.fingerprint.as_deref())?;
+    link.attachment_bytes(id).await.map_err(|e| match e {
+        TransportError::Offline(m) => {
+            format!("the server cannot be reached ({m}); the file opens once it can")
+        }
+        TransportError::Other(m) => m,
+        other => format!("{other:?}"),
+    })
 }
 
 /// The background sync loop; `wake` makes it run at once (after a local change).

@@ -1211,3 +1211,83 @@ test('a technician sees in the bell that a ticket was assigned to them and opens
     await context.close().catch(() => {});
   }
 });
+
+test('a technician pastes a screenshot into a reply and drops files on the ticket; images preview, files save under safe names', { timeout: 90_000 }, async () => {
+  const token = (await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } })).token;
+  const client = await apiCall('POST', '/clients', { token, body: { name: 'Files Test Dental' } });
+  const ticket = await apiCall('POST', '/tickets', { token, body: { title: 'Printer shows an error code', client_id: client.id } });
+  const { context, page, pageErrors, shot } = await newPage({ width: 1280, height: 900 });
+  try {
+    await logIn(page);
+    await page.goto(`${base}/#/tickets/${ticket.id}`);
+    await page.getByTestId('comment-input').fill('The display says PC LOAD LETTER, see the screenshot.');
+    // A screenshot on the clipboard, pasted into the reply (what Ctrl+V does after PrtScn).
+    await page.getByTestId('comment-input').evaluate(async (el) => {
+      const c = document.createElement('canvas');
+      c.width = 240;
+      c.height = 90;
+      const g = c.getContext('2d');
+      g.fillStyle = '#1f3b73';
+      g.fillRect(0, 0, 240, 90);
+      g.fillStyle = '#ffffff';
+      g.font = 'bold 20px sans-serif';
+      g.fillText('PC LOAD LETTER', 30, 52);
+      const blob = await new Promise((r) => c.toBlob(r, 'image/png'));
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'image.png', { type: 'image/png' }));
+      el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    });
+    await waitForText(page.getByTestId('pending-file'), /^screenshot-.*\.png/, 'the pasted screenshot waiting to go');
+    await page.getByTestId('comment-submit').click();
+    const comment = page.getByTestId('comment').filter({ hasText: 'PC LOAD LETTER' });
+    const preview = comment.getByTestId('attachment-preview');
+    await preview.waitFor();
+    // The image really shows (its bytes came back from the server and decode as a PNG).
+    const deadline = Date.now() + STEP_MS;
+    let width = 0;
+    while (width === 0 && Date.now() < deadline) {
+      width = await preview.evaluate((img) => (img.complete ? img.naturalWidth : 0));
+      if (!width) await sleep(100);
+    }
+    assert.equal(width, 240, 'the pasted screenshot previews at its size');
+    assert.equal(await page.getByTestId('pending-file').count(), 0, 'nothing left waiting');
+
+    // Files dropped on the ticket: a hostile name and a disguised program.
+    await page.getByTestId('attach-drop').evaluate((el) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['root:x:0:0:root:/root:/bin/bash\n'], '../../etc/passwd', { type: 'text/plain' }));
+      dt.items.add(new File([new Uint8Array([0x4d, 0x5a, 0x90, 0x00])], 'invoice.pdf.exe', { type: 'application/pdf' }));
+      el.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    const files = page.getByTestId('ticket-files');
+    await waitForCount(files.getByTestId('attachment'), 3, 'the ticket\'s three files');
+    const names = await files.getByTestId('attachment-name').allTextContents();
+    assert.deepEqual(names.map((n) => n.trim()), [names[0].trim(), 'passwd', 'invoice.pdf.exe']);
+    assert.match(names[0], /^screenshot-.*\.png$/);
+    await waitForText(
+      files.getByTestId('attachment').filter({ hasText: 'invoice.pdf.exe' }).getByTestId('attachment-warning'),
+      /pretends to be a \.pdf/,
+      'the warning on the disguised program',
+    );
+    // Saving one is a download under its safe name, never a page in the console.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      files.getByTestId('attachment-name').filter({ hasText: 'passwd' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'passwd');
+    await comment.scrollIntoViewIfNeeded();
+    await shot('65-attachments');
+
+    // The server kept the screenshot on the reply, typed by its bytes.
+    const detail = await apiCall('GET', `/tickets/${ticket.id}`, { token });
+    const shotFile = detail.attachments.find((a) => a.preview);
+    assert.ok(shotFile?.comment_id, 'the screenshot belongs to the reply');
+    assert.equal(shotFile.content_type, 'image/png');
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  } catch (e) {
+    await shot('failure-attachments').catch(() => {});
+    throw e;
+  } finally {
+    await context.close().catch(() => {});
+  }
+});

@@ -23,6 +23,7 @@ static ALL: &[SyncedRecord] = &[
     crate::desk::tickets::STATUS_MOVE_RECORD,
     crate::desk::tickets::COMMENT_RECORD,
     crate::desk::tickets::TIME_ENTRY_RECORD,
+    crate::desk::attachments::ATTACHMENT_RECORD,
     crate::alerts::ALERT_RECORD,
     crate::desk::views::SAVED_VIEW_RECORD,
     crate::scripts::library::SCRIPT_RECORD,

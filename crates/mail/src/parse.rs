@@ -2,8 +2,8 @@
 //! turned into plain text (HTML is never kept, only its text), quoted history folded away,
 //! and machine-written mail recognised.
 
-use mail_parser::{HeaderValue, MessageParser};
-use outpost_proto::IncomingMail;
+use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
+use outpost_proto::{IncomingAttachment, IncomingMail};
 
 /// The most CC addresses kept (a 10,000-recipient line is not a reason to mail 10,000 people).
 pub const MAX_CC: usize = 50;
@@ -146,7 +146,44 @@ pub fn parse(raw: &[u8]) -> Option<IncomingMail> {
         cc,
         size: raw.len() as u64,
         refused: None,
+        attachments: m.attachments().map(attachment).collect(),
     })
+}
+
+/// One file of a mail, named as its sender named it (the core makes the name safe), or by
+/// its type when it has no name (an inline screenshot).
+fn attachment(part: &mail_parser::MessagePart<'_>) -> IncomingAttachment {
+    let named = part
+        .attachment_name()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    let file_name = match named {
+        Some(n) => n.to_string(),
+        None => {
+            let (ctype, sub) = part
+                .content_type()
+                .map(|c| {
+                    (
+                        c.ctype().to_ascii_lowercase(),
+                        c.subtype().unwrap_or("").to_ascii_lowercase(),
+                    )
+                })
+                .unwrap_or_default();
+            let ext = match (ctype.as_str(), sub.as_str()) {
+                ("image", "png") => "png",
+                ("image", "jpeg" | "jpg") => "jpg",
+                ("image", "gif") => "gif",
+                ("message", "rfc822") => "eml",
+                ("text", _) => "txt",
+                _ => "bin",
+            };
+            format!("attachment.{ext}")
+        }
+    };
+    IncomingAttachment {
+        file_name,
+        bytes: part.contents().to_vec(),
+    }
 }
 
 #[cfg(test)]

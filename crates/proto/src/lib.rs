@@ -664,6 +664,9 @@ pub struct TicketDetail {
     pub history: Vec<HistoryEntry>,
     /// Unresolved concurrent edits of this ticket (sync): each keeps the value that lost.
     pub conflicts: Vec<Conflict>,
+    /// Files on the ticket and its comments, oldest first.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 // ---------------------------------------------------------------- SLA policy
@@ -984,8 +987,9 @@ pub struct ChecksumQuery {
 }
 
 /// The sync generation this version speaks: 1 was the landed protocol; 2 adds status moves;
-/// 3 adds endpoints' status and inventory changes; 4 adds the script library; 5 adds runs.
-pub const SYNC_GENERATION: u8 = 5;
+/// 3 adds endpoints' status and inventory changes; 4 adds the script library; 5 adds runs;
+/// 6 adds attachments (their metadata: the bytes are fetched on first open).
+pub const SYNC_GENERATION: u8 = 6;
 
 /// A digest of every record of one type as a store holds it, to compare with the server.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq, Eq)]
@@ -1347,6 +1351,10 @@ wire_types!(
     NotificationList,
     MarkNotificationsRead,
     NotificationPrefs,
+    Attachment,
+    NewAttachment,
+    AttachmentContent,
+    AttachmentSettings,
 );
 
 #[cfg(test)]

@@ -353,6 +353,8 @@ pub struct IncomingMail {
     pub size: u64,
     /// Why it cannot be taken at all (over the size cap, not a readable mail).
     pub refused: Option<String>,
+    /// Its files (inline images included).
+    pub attachments: Vec<IncomingAttachment>,
 }
 
 /// Who wrote a ticket that came by mail, when they are not a contact yet.
@@ -417,4 +419,69 @@ pub struct NotificationPrefs {
     pub by_mail: Vec<NotificationKind>,
     /// Where mail notifications go (empty: none are mailed).
     pub mail_to: String,
+}
+
+// ---------------------------------------------------------------- attachments
+
+/// A file on a ticket or one of its comments. The metadata reaches every console that holds
+/// the ticket; the bytes are fetched on first open and then kept.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct Attachment {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    /// The comment it came with (a reply's files, a mail's attachments); None: the ticket's.
+    pub comment_id: Option<Uuid>,
+    /// The name as given, made safe: no folders, no control characters.
+    pub file_name: String,
+    /// What it is served as, decided from its bytes and name (never what the sender claimed).
+    pub content_type: String,
+    pub size: i64,
+    /// SHA-256 of the bytes, hex: the name they are stored under.
+    pub sha256: String,
+    /// Where it came from: `upload` or `mail`.
+    pub source: String,
+    pub uploaded_by: Uuid,
+    pub uploaded_by_name: String,
+    pub created_at: DateTime<Utc>,
+    /// An image the console may show inline (PNG, JPEG, GIF or WebP by its bytes).
+    pub preview: bool,
+    /// Why opening it deserves care, in words (a program, or a name that hides one); None:
+    /// an ordinary file.
+    pub warning: Option<String>,
+    /// Its bytes are in this store (false on a console that has not opened it yet).
+    pub available: bool,
+}
+
+/// A file sent as JSON (the desktop app; over HTTP files are sent as multipart form data).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewAttachment {
+    pub ticket_id: Uuid,
+    #[serde(default)]
+    pub comment_id: Option<Uuid>,
+    pub file_name: String,
+    /// The bytes, base64.
+    pub data_base64: String,
+}
+
+/// A file's bytes as JSON (the desktop app; over HTTP `GET /attachments/{id}` sends them).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+pub struct AttachmentContent {
+    pub attachment: Attachment,
+    pub data_base64: String,
+}
+
+/// How large a file may be attached (admins).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentSettings {
+    /// The largest file accepted, in MiB (1 to 100).
+    pub max_file_mib: i64,
+}
+
+/// One attachment of a mail as read from a mailbox. Not on the wire.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncomingAttachment {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
 }

@@ -4,6 +4,7 @@
 //! operation table in `outpost_core::api`: this crate only moves requests in and answers out
 //! (parse, call, map the error). Business rules live in outpost-core only.
 
+pub mod attachments;
 pub mod gateway;
 pub mod mail;
 pub mod openapi;
@@ -190,19 +191,24 @@ async fn api_not_found() -> ApiFailure {
     )
 }
 
-/// The `/api/v1` routes alone: one per declared operation that has a route.
+/// The `/api/v1` routes alone: one per declared operation that has a route, and the routes
+/// that carry files.
 pub fn api_router(state: AppState) -> Router {
-    routes(state, |_| true)
+    routes(state, |_| true, true)
 }
 
 /// What a desktop console serves when it is a one-office MSP's gateway: agents enroll and
 /// connect; no console route is reachable from the network.
 pub fn agent_app(state: AppState, gateway: &Arc<gateway::Gateway>) -> Router {
-    let api = routes(state, |op| matches!(op.name, "health" | "enroll_agent"));
+    let api = routes(
+        state,
+        |op| matches!(op.name, "health" | "enroll_agent"),
+        false,
+    );
     gateway.router().merge(Router::new().nest("/api/v1", api))
 }
 
-fn routes(state: AppState, keep: impl Fn(&Operation) -> bool) -> Router {
+fn routes(state: AppState, keep: impl Fn(&Operation) -> bool, files: bool) -> Router {
     let mut paths: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
     for op in api::operations().iter().filter(|op| keep(op)) {
         let Some(route) = op.route else { continue };
@@ -213,6 +219,12 @@ fn routes(state: AppState, keep: impl Fn(&Operation) -> bool) -> Router {
         };
         let entry = paths.remove(route.path).unwrap_or_default();
         paths.insert(route.path, entry.merge(on(filter(route.method), handler)));
+    }
+    if files {
+        for (path, methods) in attachments::routes() {
+            let entry = paths.remove(path).unwrap_or_default();
+            paths.insert(path, entry.merge(methods));
+        }
     }
     let mut router = Router::new().route("/openapi.json", axum::routing::get(openapi_json));
     for (path, methods) in paths {

@@ -26,7 +26,7 @@ fn http_method(m: Method) -> HttpMethod {
 }
 
 /// What each status means, for people reading the document.
-fn meaning(status: u16) -> &'static str {
+pub(crate) fn meaning(status: u16) -> &'static str {
     match status {
         200 => "Done",
         201 => "Created",
@@ -45,22 +45,26 @@ fn meaning(status: u16) -> &'static str {
     }
 }
 
+/// The `{id}` path segment: a UUID.
+pub(crate) fn id_parameter() -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        ))
+        .build()
+}
+
 fn operation(op: &Operation, schemas: &mut SchemaList) -> utoipa::openapi::path::Operation {
     let mut b = OperationBuilder::new()
         .operation_id(Some(op.name))
         .summary(Some(op.summary));
     if op.shape.has_id() {
-        b = b.parameter(
-            ParameterBuilder::new()
-                .name("id")
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
-                .schema(Some(
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
-                )),
-        );
+        b = b.parameter(id_parameter());
     }
     if let Some(params) = op.query_params {
         b = b.parameters(Some(params()));
@@ -108,6 +112,7 @@ pub fn document() -> OpenApi {
         let item = PathItem::new(http_method(route.method), operation(op, &mut schemas));
         paths = paths.path(format!("/api/v1{}", route.path), item);
     }
+    paths = crate::attachments::document_paths(paths, &mut schemas);
     let mut components = ComponentsBuilder::new().security_scheme(
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

@@ -97,6 +97,71 @@ impl HttpTransport {
         }
         self.get(&format!("/assets/{asset}/metrics"), &query).await
     }
+
+    /// A file's bytes, from the server (a console fetches them when someone opens the file).
+    pub async fn attachment_bytes(&self, id: uuid::Uuid) -> Result<Vec<u8>, TransportError> {
+        let r = self
+            .http
+            .get(format!("{}/attachments/{id}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(offline)?;
+        if !r.status().is_success() {
+            return Err(failure(r).await);
+        }
+        Ok(r.bytes().await.map_err(offline)?.to_vec())
+    }
+
+    /// Sends the bytes of a file attached on this console (after its row was pushed).
+    pub async fn put_attachment_bytes(
+        &self,
+        id: uuid::Uuid,
+        bytes: Vec<u8>,
+    ) -> Result<(), TransportError> {
+        let r = self
+            .http
+            .put(format!("{}/attachments/{id}/content", self.base))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .map_err(offline)?;
+        if !r.status().is_success() {
+            return Err(failure(r).await);
+        }
+        Ok(())
+    }
+}
+
+/// Sends the bytes of every file attached on this console that its server does not hold yet
+/// (their rows go with the push first, so the server knows what the bytes must hash to).
+/// Returns how many were sent; a file the server refuses is reported and tried again next
+/// round.
+pub async fn upload_attachments(
+    core: &outpost_core::Core,
+    link: &HttpTransport,
+) -> Result<usize, TransportError> {
+    let pending = core
+        .attachments_to_upload()
+        .await
+        .map_err(|e| TransportError::Other(e.to_string()))?;
+    let mut sent = 0;
+    for (id, sha) in pending {
+        let Some(bytes) = core
+            .attachment_bytes(&sha)
+            .map_err(|e| TransportError::Other(e.to_string()))?
+        else {
+            continue; // not here (never were): nothing to send
+        };
+        link.put_attachment_bytes(id, bytes).await?;
+        core.attachment_uploaded(id)
+            .await
+            .map_err(|e| TransportError::Other(e.to_string()))?;
+        sent += 1;
+    }
+    Ok(sent)
 }
 
 /// Why a forwarded call did not answer.

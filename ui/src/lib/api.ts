@@ -14,6 +14,9 @@ import type {
   AssetDetail,
   AssetPage,
   AssetQuery,
+  Attachment,
+  AttachmentContent,
+  AttachmentSettings,
   Automation,
   CertificateRequest,
   CertifyRequest,
@@ -49,6 +52,7 @@ import type {
   MetricsQuery,
   NewAlertRule,
   NewAsset,
+  NewAttachment,
   NewAutomation,
   NewCertificate,
   NewCertificateRequest,
@@ -505,6 +509,26 @@ export const api = {
   /** Sets what I am told about, in the app and by mail. (answered by the server; the desktop app refuses it) */
   setNotificationPrefs: (body: NotificationPrefs) =>
     call<NotificationPrefs>({ op: 'set_notification_prefs', auth: true, write: true, body, http: { method: 'PUT', path: `/notifications/preferences` } }),
+
+  /** A ticket's files, oldest first. */
+  listAttachments: (id: string) =>
+    call<Attachment[]>({ op: 'list_attachments', auth: true, write: false, id, http: { method: 'GET', path: `/tickets/${enc(id)}/attachments` } }),
+
+  /** Attaches a file (base64) to a ticket or one of its comments. (desktop app only) */
+  uploadAttachment: (body: NewAttachment) =>
+    call<Attachment>({ op: 'upload_attachment', auth: true, write: true, body }),
+
+  /** A file with its bytes (base64); fetched from the server on first open. (desktop app only) */
+  attachmentContent: (id: string) =>
+    call<AttachmentContent>({ op: 'attachment_content', auth: true, write: false, id }),
+
+  /** How large a file may be attached (admins). */
+  attachmentSettings: () =>
+    call<AttachmentSettings>({ op: 'attachment_settings', auth: true, write: false, http: { method: 'GET', path: `/settings/attachments` } }),
+
+  /** Sets how large a file may be attached (admins). */
+  setAttachmentSettings: (body: AttachmentSettings) =>
+    call<AttachmentSettings>({ op: 'set_attachment_settings', auth: true, write: true, body, http: { method: 'PUT', path: `/settings/attachments` } }),
 
   /** Webhook subscriptions with their delivery counts (admins). (answered by the server; the desktop app refuses it) */
   listWebhooks: () =>

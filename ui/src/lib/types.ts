@@ -165,7 +165,11 @@ export type TicketDetail = { ticket: Ticket, comments: Array<Comment>, time_entr
 /**
  * Unresolved concurrent edits of this ticket (sync): each keeps the value that lost.
  */
-conflicts: Array<Conflict>, };
+conflicts: Array<Conflict>, 
+/**
+ * Files on the ticket and its comments, oldest first.
+ */
+attachments: Array<Attachment>, };
 
 export type SlaTarget = { priority: Priority, 
 /**
@@ -1264,4 +1268,53 @@ export type NotificationPrefs = { in_app: Array<NotificationKind>, by_mail: Arra
  * Where mail notifications go (empty: none are mailed).
  */
 mail_to: string, };
+
+export type Attachment = { id: string, ticket_id: string, 
+/**
+ * The comment it came with (a reply's files, a mail's attachments); None: the ticket's.
+ */
+comment_id: string | null, 
+/**
+ * The name as given, made safe: no folders, no control characters.
+ */
+file_name: string, 
+/**
+ * What it is served as, decided from its bytes and name (never what the sender claimed).
+ */
+content_type: string, size: number, 
+/**
+ * SHA-256 of the bytes, hex: the name they are stored under.
+ */
+sha256: string, 
+/**
+ * Where it came from: `upload` or `mail`.
+ */
+source: string, uploaded_by: string, uploaded_by_name: string, created_at: string, 
+/**
+ * An image the console may show inline (PNG, JPEG, GIF or WebP by its bytes).
+ */
+preview: boolean, 
+/**
+ * Why opening it deserves care, in words (a program, or a name that hides one); None:
+ * an ordinary file.
+ */
+warning: string | null, 
+/**
+ * Its bytes are in this store (false on a console that has not opened it yet).
+ */
+available: boolean, };
+
+export type NewAttachment = { ticket_id: string, comment_id: string | null, file_name: string, 
+/**
+ * The bytes, base64.
+ */
+data_base64: string, };
+
+export type AttachmentContent = { attachment: Attachment, data_base64: string, };
+
+export type AttachmentSettings = { 
+/**
+ * The largest file accepted, in MiB (1 to 100).
+ */
+max_file_mib: number, };
 

@@ -327,6 +327,8 @@ pub(crate) struct Builder {
     success: Success,
     also: &'static [u16],
     server_only: bool,
+    /// A desktop-only operation that writes records (attaching a file as base64).
+    desktop_write: bool,
 }
 
 pub(crate) fn op(name: &'static str, summary: &'static str) -> Builder {
@@ -338,6 +340,7 @@ pub(crate) fn op(name: &'static str, summary: &'static str) -> Builder {
         success: Success::Ok,
         also: &[],
         server_only: false,
+        desktop_write: false,
     }
 }
 
@@ -386,6 +389,11 @@ impl Builder {
         self.server_only = true;
         self
     }
+    /// A desktop-only operation that writes records, so a console's sync state moves.
+    pub fn desktop_write(mut self) -> Self {
+        self.desktop_write = true;
+        self
+    }
     /// Statuses besides those implied (409 conflict, 429 throttled, 503 unavailable…).
     pub fn also(mut self, statuses: &'static [u16]) -> Self {
         self.also = statuses;
@@ -401,8 +409,9 @@ impl Builder {
         run: Option<Runner>,
     ) -> Operation {
         // Desktop-only operations (a sync round, connecting) move no records of their own.
-        let writes =
-            self.access != Access::Public && self.route.is_some_and(|r| r.method != Method::Get);
+        let writes = self.desktop_write
+            || (self.access != Access::Public
+                && self.route.is_some_and(|r| r.method != Method::Get));
         Operation {
             name: self.name,
             summary: self.summary,

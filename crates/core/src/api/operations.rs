@@ -492,6 +492,39 @@ fn table() -> Vec<Operation> {
             .body(|core, who, req: NotificationPrefs| async move {
                 core.set_notification_prefs(who.actor()?, req).await
             }),
+        // ---- attachments (over HTTP the bytes travel as multipart and raw bodies: see
+        // outpost-server's attachments module; the desktop app sends them as base64 here)
+        op("list_attachments", "A ticket's files, oldest first.")
+            .get("/tickets/{id}/attachments")
+            .id(|core, who, id| async move { core.list_attachments(who.actor()?, id).await }),
+        op("upload_attachment", "Attaches a file (base64) to a ticket or one of its comments.")
+            .writer()
+            .desktop_write()
+            .created()
+            .body(|core, who, req: NewAttachment| async move {
+                let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, req.data_base64.trim())
+                    .map_err(|e| crate::error::invalid(format!("data_base64 is not base64: {e}")))?;
+                core.add_attachment(who.actor()?, req.ticket_id, req.comment_id, &req.file_name, &bytes)
+                    .await
+            }),
+        op("attachment_content", "A file with its bytes (base64); fetched from the server on first open.")
+            .id(|core, who, id| async move {
+                let (attachment, bytes) = core.attachment_content(who.actor()?, id).await?;
+                Ok(AttachmentContent {
+                    attachment,
+                    data_base64: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes),
+                })
+            }),
+        op("attachment_settings", "How large a file may be attached (admins).")
+            .get("/settings/attachments")
+            .admin()
+            .run(|core, who| async move { core.attachment_settings(who.actor()?).await }),
+        op("set_attachment_settings", "Sets how large a file may be attached (admins).")
+            .put("/settings/attachments")
+            .admin()
+            .body(|core, who, req: AttachmentSettings| async move {
+                core.set_attachment_settings(who.actor()?, req).await
+            }),
         // ---- webhooks (the server sends them)
         op("list_webhooks", "Webhook subscriptions with their delivery counts (admins).")
             .get("/webhooks")

@@ -1527,12 +1527,15 @@ impl Core {
             .into_iter()
             .filter(|c| !c.resolved)
             .collect();
+        let attachments =
+            crate::desk::attachments::list_for_ticket(&self.pool, &self.data_dir, id).await?;
         Ok(TicketDetail {
             ticket,
             comments,
             time_entries,
             history,
             conflicts,
+            attachments,
         })
     }
 

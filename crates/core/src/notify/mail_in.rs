@@ -12,7 +12,8 @@ use crate::desk::tickets::{insert_client_comment, insert_ticket, set_status_at, 
 use crate::error::{invalid, CoreError, CoreResult};
 use crate::store::{opt_uuid, parse_uuid, Actor, Core, Op, WriteTx};
 use outpost_proto::{
-    Contact, IncomingMail, MailSender, Mailbox, NewMailbox, Priority, TicketStatus,
+    Contact, IncomingAttachment, IncomingMail, MailSender, Mailbox, NewMailbox, Priority,
+    TicketStatus,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -481,18 +482,32 @@ impl Core {
             } else {
                 format!("From {} <{sender}> by mail:", one_line(&m.from_name))
             };
-            let text = if m.text.trim().is_empty() {
+            let mut text = if m.text.trim().is_empty() && m.attachments.is_empty() {
                 "(the mail had no text)".to_string()
             } else {
                 m.text.trim().to_string()
             };
+            let (files, not_kept) = mail_files(&mut w, m).await?;
+            if !not_kept.is_empty() {
+                text = format!("{text}\n\n(Not kept: {}.)", not_kept.join("; "));
+            }
             let engine = crate::desk::sla::engine_in(&mut w).await?;
             let at = w.now;
             match answered_ticket(&mut w, m).await? {
                 // A closed ticket is final: an answer to it is a new ticket.
                 Some((ticket, number, status)) if status != "closed" => {
                     let body = clip(&format!("{from_line}\n\n{text}"), 19_000);
-                    insert_client_comment(&mut w, &engine, ticket, author, &body, at).await?;
+                    let comment =
+                        insert_client_comment(&mut w, &engine, ticket, author, &body, at).await?;
+                    keep_files(
+                        &mut w,
+                        &self.data_dir,
+                        ticket,
+                        Some(comment),
+                        author,
+                        &files,
+                    )
+                    .await?;
                     let reopened = status == "waiting_on_client";
                     if reopened {
                         set_status_at(&mut w, &engine, ticket, TicketStatus::Open, at).await?;
@@ -531,6 +546,7 @@ impl Core {
                         tags: vec![],
                     };
                     let (ticket, number) = insert_ticket(&mut w, &engine, &draft, at).await?;
+                    keep_files(&mut w, &self.data_dir, ticket, None, author, &files).await?;
                     if contact.is_none() {
                         sqlx::query(
                             "INSERT INTO ticket_mail_senders (ticket_id, address, name) VALUES (?, ?, ?)",
@@ -684,4 +700,66 @@ impl Core {
             phone: String::new(),
         })
     }
+}
+
+/// The most files one mail may bring (a mail of thousands of tiny parts is not a report).
+const MAX_MAIL_FILES: usize = 50;
+
+/// A mail's files that will be kept, and what was left out, in words.
+async fn mail_files<'m>(
+    w: &mut WriteTx<'_>,
+    m: &'m IncomingMail,
+) -> CoreResult<(Vec<&'m IncomingAttachment>, Vec<String>)> {
+    let max = crate::desk::attachments::max_file_bytes(w).await?;
+    let mut kept = Vec::new();
+    let mut not_kept = Vec::new();
+    for (n, a) in m.attachments.iter().enumerate() {
+        let name = crate::desk::attachments::safe_file_name(&a.file_name);
+        if n >= MAX_MAIL_FILES {
+            not_kept.push(format!(
+                "{} more files (a mail brings at most {MAX_MAIL_FILES})",
+                m.attachments.len() - MAX_MAIL_FILES
+            ));
+            break;
+        }
+        if a.bytes.is_empty() {
+            continue;
+        }
+        if a.bytes.len() as i64 > max {
+            not_kept.push(format!(
+                "{name}, {}, over the {} limit for one file",
+                crate::desk::attachments::human_size(a.bytes.len() as i64),
+                crate::desk::attachments::human_size(max)
+            ));
+            continue;
+        }
+        kept.push(a);
+    }
+    Ok((kept, not_kept))
+}
+
+async fn keep_files(
+    w: &mut WriteTx<'_>,
+    data_dir: &std::path::Path,
+    ticket: Uuid,
+    comment: Option<Uuid>,
+    author: Uuid,
+    files: &[&IncomingAttachment],
+) -> CoreResult<()> {
+    for f in files {
+        crate::desk::attachments::attach(
+            w,
+            data_dir,
+            crate::desk::attachments::NewFile {
+                ticket_id: ticket,
+                comment_id: comment,
+                file_name: &f.file_name,
+                bytes: &f.bytes,
+                source: "mail",
+                uploaded_by: author,
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -657,6 +657,25 @@ mod mail_in {
     use outpost_core::notify::mail_in::ImportOutcome;
     use outpost_proto::{IncomingMail, NewMailbox, TicketStatus, UpdateTicket};
 
+    /// The organisation's mailbox (never connected to: the tests hand mail to the core).
+    async fn mailbox(f: &crate::Fixture, admin: &outpost_core::Actor) -> outpost_proto::Mailbox {
+        f.core
+            .create_mailbox(
+                admin,
+                NewMailbox {
+                    host: "imap.acme-it.example".into(),
+                    port: 993,
+                    tls: true,
+                    username: "help".into(),
+                    password: "pw".into(),
+                    folder: "INBOX".into(),
+                    client_id: None,
+                },
+            )
+            .await
+            .unwrap()
+    }
+
     fn mail(from: &str, subject: &str, id: &str) -> IncomingMail {
         IncomingMail {
             message_id: id.into(),
@@ -677,22 +696,7 @@ mod mail_in {
         for (client, email) in [(dental, "dana@dental.example"), (law, "lee@gmail.com")] {
             f.contact(&admin, client, "x", email).await;
         }
-        let mb = f
-            .core
-            .create_mailbox(
-                &admin,
-                NewMailbox {
-                    host: "imap.acme-it.example".into(),
-                    port: 993,
-                    tls: true,
-                    username: "help".into(),
-                    password: "pw".into(),
-                    folder: "INBOX".into(),
-                    client_id: None,
-                },
-            )
-            .await
-            .unwrap();
+        let mb = mailbox(&f, &admin).await;
         let mut uid = 0;
         let mut take = |m: IncomingMail| {
             uid += 1;
@@ -797,6 +801,68 @@ mod mail_in {
             .await
             .unwrap();
         assert_eq!(again, ImportOutcome::AlreadyTaken);
+    }
+
+    #[tokio::test]
+    async fn a_mails_files_go_with_its_ticket_or_comment_and_oversized_ones_are_named() {
+        use outpost_proto::{AttachmentSettings, IncomingAttachment};
+        let f = fixture().await;
+        let (_, admin) = f.admin().await;
+        let dental = f.client(&admin, "Acme Dental").await;
+        f.contact(&admin, dental, "Dana", "dana@dental.example")
+            .await;
+        f.core
+            .set_attachment_settings(&admin, AttachmentSettings { max_file_mib: 1 })
+            .await
+            .unwrap();
+        let mb = mailbox(&f, &admin).await;
+        let mut m = mail("dana@dental.example", "Scanner", "s1@x");
+        m.attachments = vec![
+            IncomingAttachment {
+                file_name: "../../etc/passwd".into(),
+                bytes: b"root:x:0:0".to_vec(),
+            },
+            IncomingAttachment {
+                file_name: "scan.pdf".into(),
+                bytes: [b"%PDF-1.4".as_slice(), &vec![b'x'; 2 * 1024 * 1024]].concat(),
+            },
+        ];
+        let o = f.core.import_mail(mb.id, 7, 1, &m).await.unwrap();
+        let ImportOutcome::NewTicket { ticket_id, number } = o else {
+            panic!("{o:?}")
+        };
+        let d = f.core.get_ticket(&admin, ticket_id).await.unwrap();
+        let files: Vec<(&str, &str, Option<uuid::Uuid>)> = d
+            .attachments
+            .iter()
+            .map(|a| (a.file_name.as_str(), a.source.as_str(), a.comment_id))
+            .collect();
+        assert_eq!(files, [("passwd", "mail", None)]);
+        assert!(
+            d.ticket
+                .description
+                .contains("Not kept: scan.pdf, 2.0 MiB, over the 1.0 MiB limit"),
+            "{}",
+            d.ticket.description
+        );
+        // A reply's files belong to its comment.
+        let mut reply = mail(
+            "dana@dental.example",
+            &format!("Re: [#{number}] Scanner"),
+            "s2@x",
+        );
+        reply.attachments = vec![IncomingAttachment {
+            file_name: "attachment.png".into(),
+            bytes: b"\x89PNG\r\n\x1a\nrest".to_vec(),
+        }];
+        f.core.import_mail(mb.id, 7, 2, &reply).await.unwrap();
+        let d = f.core.get_ticket(&admin, ticket_id).await.unwrap();
+        let comment = d.comments.last().unwrap().id;
+        let last = d.attachments.last().unwrap();
+        assert_eq!(
+            (last.file_name.as_str(), last.comment_id, last.preview),
+            ("attachment.png", Some(comment), true)
+        );
     }
 }
 

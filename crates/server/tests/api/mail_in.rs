@@ -86,7 +86,16 @@ async fn a_mail_becomes_a_ticket_and_the_thread_goes_both_ways() {
         "From: Dana Dentist <dana@dental.example>\nTo: help@acme-it.example\n\
          Cc: Office <office@dental.example>, help@acme-it.example\n\
          Subject: Printer offline\nMessage-ID: <first@dental.example>\n\
-         Content-Type: text/plain; charset=utf-8\n\nThe reception printer shows offline since 9:00.\n",
+         MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n\
+         --b1\nContent-Type: text/plain; charset=utf-8\n\n\
+         The reception printer shows offline since 9:00.\n\
+         --b1\nContent-Type: image/png; name=\"display.png\"\n\
+         Content-Disposition: attachment; filename=\"display.png\"\n\
+         Content-Transfer-Encoding: base64\n\niVBORw0KGgpwcmludGVyIGRpc3BsYXk=\n\
+         --b1\nContent-Type: text/html; name=\"../../etc/passwd\"\n\
+         Content-Disposition: attachment; filename=\"../../etc/passwd\"\n\n\
+         <script>alert(1)</script>\n\
+         --b1--\n",
     );
     let t = wait_ticket(&s, "Printer offline").await;
     assert_eq!(t["client_id"], client.as_str());
@@ -97,6 +106,41 @@ async fn a_mail_becomes_a_ticket_and_the_thread_goes_both_ways() {
     let description = detail["ticket"]["description"].as_str().unwrap();
     assert!(description.contains("offline since 9:00"), "{detail}");
     assert!(description.contains("dana@dental.example"), "{detail}");
+    // Her files are on the ticket, named safely; the image previews, the page does not run.
+    let files = detail["attachments"].as_array().unwrap();
+    let shown: Vec<(&str, bool, &str)> = files
+        .iter()
+        .map(|f| {
+            (
+                f["file_name"].as_str().unwrap(),
+                f["preview"].as_bool().unwrap(),
+                f["source"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [("display.png", true, "mail"), ("passwd", false, "mail")],
+        "{detail}"
+    );
+    let png = s
+        .get(&format!(
+            "/attachments/{}",
+            files[0]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert_eq!(
+        png.bytes().await.unwrap().as_ref(),
+        b"\x89PNG\r\n\x1a\nprinter display"
+    );
+    let page = s
+        .get(&format!(
+            "/attachments/{}",
+            files[1]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(page.headers()["content-type"], "application/octet-stream");
     let first_mails = sink.wait_mails(1).await;
     // Whoever she copied is copied back; our own address is not.
     assert_eq!(

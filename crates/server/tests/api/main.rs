@@ -5,6 +5,7 @@
 //! (see [`Contract`]).
 
 mod agent_app;
+mod attachments;
 mod binary;
 mod contract;
 mod mail;

@@ -78,8 +78,12 @@ async fn main() -> anyhow::Result<()> {
         .sync_once(&t, cli.page)
         .await
         .map_err(|e| anyhow!("{e}"))?;
+    // Files attached on this console follow the rows that name them.
+    let files = outpost_sync_client::upload_attachments(&core, &t)
+        .await
+        .map_err(|e| anyhow!("sending attached files: {e:?}"))?;
     println!(
-        "synced: pushed {}, pulled {}, conflicts {}",
+        "synced: pushed {}, pulled {}, conflicts {}, files sent {files}",
         report.pushed, report.pulled, report.conflicts
     );
     Ok(())

@@ -172,6 +172,13 @@ async fn sigkill_during_sync_loses_and_duplicates_nothing() {
                 )
                 .await
                 .unwrap();
+            if i % 20 == 0 {
+                // A photo from the site, attached offline: its bytes follow the rows.
+                let photo = format!("\u{89}PNG photo of rack {i} ").repeat(500);
+                core.add_attachment(&me, t.id, None, &format!("rack-{i}.png"), photo.as_bytes())
+                    .await
+                    .unwrap();
+            }
             for j in 0..3 {
                 core.add_comment(
                     &me,
@@ -233,6 +240,19 @@ async fn sigkill_during_sync_loses_and_duplicates_nothing() {
     );
     let numbers: std::collections::BTreeSet<i64> = theirs.values().map(|t| t.1).collect();
     assert_eq!(numbers.len(), theirs.len(), "ticket numbers are unique");
+    // Every file attached offline reached the server whole, and the console knows it.
+    let files: Vec<String> = sqlx::query_scalar("SELECT id FROM attachments ORDER BY rid")
+        .fetch_all(console.pool())
+        .await
+        .unwrap();
+    assert_eq!(files.len(), 6);
+    for id in files {
+        let id = uuid::Uuid::parse_str(&id).unwrap();
+        let (here, ours) = console.attachment_content(&system, id).await.unwrap();
+        let (there, theirs) = server.attachment_content(&system, id).await.unwrap();
+        assert_eq!((here.sha256, ours), (there.sha256, theirs));
+    }
+    assert!(console.attachments_to_upload().await.unwrap().is_empty());
     let dup: i64 = sqlx::query_scalar("SELECT count(*) - count(DISTINCT change_id) FROM changes")
         .fetch_one(server.pool())
         .await

@@ -1,4 +1,5 @@
 //! The desk: tickets, comments, time, SLA.
 
+mod attachments;
 mod sla;
 mod tickets;

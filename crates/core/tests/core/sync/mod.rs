@@ -837,9 +837,9 @@ async fn an_interrupted_first_sync_resumes_where_it_stopped_and_misses_nothing()
     let before = link.snapshot_calls.get();
     c.core.sync_once(&link, 2).await.unwrap();
     // Resumed at the lost page, not from the start: tickets 3-4, tickets 5-6, then
-    // status moves, comments, time entries, alerts, saved views, scripts, script versions,
-    // runs, conflicts.
-    assert_eq!(link.snapshot_calls.get() - before, 11);
+    // status moves, comments, time entries, attachments, alerts, saved views, scripts,
+    // script versions, runs, conflicts.
+    assert_eq!(link.snapshot_calls.get() - before, 12);
     let t = ticket(&c.core, &admin, sorted[0]).await.ticket;
     assert_eq!(
         (t.title.as_str(), t.priority),
