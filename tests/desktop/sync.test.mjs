@@ -74,6 +74,43 @@ async function startServer(dataDir, port) {
   }
 }
 
+/** Any request with a raw body; the answer's bytes. */
+function rawRequest(port, method, route, token, contentType, body) {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: `/api/v1${route}`,
+        method,
+        ca: serverCa,
+        headers: { authorization: `Bearer ${token}`, ...(contentType ? { 'content-type': contentType } : {}) },
+        timeout: 10000,
+      },
+      (res) => {
+        const parts = [];
+        res.on('data', (d) => parts.push(d));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(parts) }));
+      },
+    );
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+/** A file's bytes from the server, once they are there (a console sends them after its push). */
+async function pollBytes(port, route, token, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await rawRequest(port, 'GET', route, token);
+    if (r.status === 200) return r.body;
+    if (Date.now() > deadline) throw new Error(`GET ${route}: ${r.status} ${r.body}`);
+    await sleep(500);
+  }
+}
+
 async function stopServer(proc) {
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));
@@ -329,6 +366,46 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
     assert.match(waiting, /1 change waiting/);
     await shot(session, 'sync-offline');
 
+    // Offline, a photo of the site attached to the new ticket (the file picker's files): it
+    // previews from this console's own store at once.
+    const offlineTicketId = /tickets\/([0-9a-f-]{36})/.exec(await session.exec('return location.hash;'))[1];
+    await session.waitFor('[data-testid="attach-input"]');
+    await session.exec(`
+      const c = document.createElement('canvas');
+      c.width = 200;
+      c.height = 80;
+      const g = c.getContext('2d');
+      g.fillStyle = '#8a1c1c';
+      g.fillRect(0, 0, 200, 80);
+      g.fillStyle = '#fff';
+      g.font = 'bold 18px sans-serif';
+      g.fillText('UPS FAULT 04', 30, 45);
+      const bin = atob(c.toDataURL('image/png').split(',')[1]);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'ups-panel.png', { type: 'image/png' }));
+      const input = document.querySelector('[data-testid="attach-input"]');
+      input.files = dt.files;
+      input.dispatchEvent(new Event('change', { bubbles: true }));`);
+    const previewWidth = async (name, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const w = await session.exec(`
+          const a = [...document.querySelectorAll('[data-testid="ticket-files"] [data-testid="attachment"]')]
+            .find((x) => x.dataset.name === ${JSON.stringify(name)});
+          const i = a?.querySelector('[data-testid="attachment-preview"]');
+          return i && i.complete ? i.naturalWidth : 0;`);
+        if (w > 0) return w;
+        if (Date.now() > deadline) {
+          throw new Error(`${name} did not preview: ${await session.exec('return document.querySelector(\'[data-testid="ticket-files"]\')?.innerText;')}`);
+        }
+        await sleep(300);
+      }
+    };
+    assert.equal(await previewWidth('ups-panel.png', 20000), 200);
+    await shot(session, 'attachment-offline');
+
     // Offline, the fleet is still there, as of the last sync, charts from what was fetched.
     await waitForState(session, ['offline'], 30000);
     await session.click('[data-testid="nav-fleet"]');
@@ -377,6 +454,35 @@ test('offline edit reaches the server and a second console', { timeout: 240000 }
       if (Date.now() > bothDeadline) throw new Error(`the offline run did not run: ${JSON.stringify(runs.map((r) => r.state))}`);
       await sleep(1000);
     }
+
+    // The photo attached offline reached the server, bytes and all, after its row.
+    const served = await pollBytes(port, `/attachments/${(await api(port, 'GET', `/tickets/${offlineTicketId}`, token)).attachments[0].id}`, token);
+    assert.deepEqual([...served.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
+    // A file attached on the server: its row comes with the next sync, its bytes when opened here.
+    const sitePhoto = readFileSync('docs/notifications.png');
+    const boundary = 'outpost-desktop-test-boundary';
+    const form = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="site-photo.png"\r\nContent-Type: image/png\r\n\r\n`),
+      sitePhoto,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const up = await rawRequest(port, 'POST', `/tickets/${offlineTicketId}/attachments`, token, `multipart/form-data; boundary=${boundary}`, form);
+    assert.equal(up.status, 201, up.body.toString());
+    // Its row arrives with a sync round; the ticket is opened again until it shows.
+    const rowDeadline = Date.now() + 45000;
+    for (;;) {
+      await session.exec(`location.hash = '#/tickets/${offlineTicketId}';`);
+      await session.waitFor('[data-testid="ticket-files"]', 20000);
+      await sleep(500);
+      const listed = await session.exec(
+        'return [...document.querySelectorAll(\'[data-testid="ticket-files"] [data-testid="attachment"]\')].some((a) => a.dataset.name === "site-photo.png");');
+      if (listed) break;
+      if (Date.now() > rowDeadline) throw new Error('the file attached on the server never reached the console');
+      await session.exec('document.querySelector(\'[data-testid="nav-tickets"]\')?.click();');
+      await sleep(2000);
+    }
+    assert.ok((await previewWidth('site-photo.png', 30000)) > 100, 'fetched from the server and shown');
+    await shot(session, 'attachment-fetched');
 
     // A second console: the server's web console in a browser finds the ticket.
     browser = await chromium.launch({
