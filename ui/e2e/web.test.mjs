@@ -1291,3 +1291,40 @@ test('a technician pastes a screenshot into a reply and drops files on the ticke
     await context.close().catch(() => {});
   }
 });
+
+test('the dashboard shows the period\'s figures; a day in its chart opens the tickets opened that day', { timeout: 90_000 }, async () => {
+  const token = (await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } })).token;
+  const client = await apiCall('POST', '/clients', { token, body: { name: 'Dashboard Test Dental' } });
+  const ticket = await apiCall('POST', '/tickets', { token, body: { title: 'Dashboard: scanner offline', client_id: client.id, priority: 'high' } });
+  const today = new Date().toISOString().slice(0, 10);
+  const { context, page, pageErrors, shot } = await newPage({ width: 1400, height: 1000 }, { fullPage: true });
+  try {
+    await logIn(page);
+    await page.goto(`${base}/#/dashboard`);
+    const period = page.getByTestId('dashboard-period');
+    await period.getByTestId('kpi-opened').waitFor();
+    const opened = Number((await period.getByTestId('kpi-opened').locator('.value').textContent()).trim());
+    const server = await apiCall('GET', `/dashboard?from=${await period.getByTestId('dash-from').inputValue()}&to=${today}`, { token });
+    assert.equal(opened, server.opened, 'the card shows what the API counts');
+    // The client filter narrows every figure.
+    await period.getByTestId('dash-client').selectOption(client.id);
+    await waitForText(period.getByTestId('kpi-opened').locator('.value'), '1', 'one ticket for this client');
+    await waitForText(period.getByTestId('top-client').first(), 'Dashboard Test Dental', 'the client on top');
+    const region = period.getByTestId('chart-tickets_per_day').locator(`[data-testid="chart-region"][data-key="${today}"]`);
+    await region.waitFor();
+    assert.match(await region.getAttribute('title'), /1 opened/);
+    await shot('70-dashboard');
+    await region.click();
+    await page.getByTestId('queue').waitFor();
+    await waitForText(page.getByTestId('filter-opened-on'), `Opened ${today}`, 'the day filter in the queue');
+    await waitForCount(page.getByTestId('queue-row'), 1, 'the one ticket opened that day for this client');
+    await waitForText(page.getByTestId('queue-row').first(), /Dashboard: scanner offline/, 'the ticket');
+    assert.ok(ticket.id);
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  } catch (e) {
+    await shot('failure-dashboard').catch(() => {});
+    throw e;
+  } finally {
+    await context.close().catch(() => {});
+  }
+});

@@ -5,6 +5,10 @@
 //! Text is drawn as SVG text in a generic sans-serif family, so no font files are needed
 //! here; the viewer (a browser, the PDF renderer) draws it.
 
+mod bars;
+
+pub use bars::{render_bars, BarSeries, BarSpec, Region};
+
 use chrono::{DateTime, Duration, Local, Utc};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

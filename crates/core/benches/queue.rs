@@ -146,6 +146,13 @@ async fn generate(core: &Core) {
              WHERE status IN ('resolved','closed')",
             outpost_core::desk::sla::NO_DEADLINE
         )),
+        // A time entry per ticket, ten minutes after it opened (the dashboard's hours).
+        ("INSERT INTO time_entries (id, ticket_id, technician_id, started_at, minutes, billable, \
+           note, created_at) \
+          SELECT printf('00000000-0000-7000-b000-%012d', rid), id, \
+            printf('00000000-0000-7000-9000-%012d', 1 + rid % 12), created_at + 600000, \
+            15 + rid % 90, rid % 4 != 0, '', created_at + 600000 FROM tickets"
+            .to_string()),
         (format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {COMMENTS}), \
              r AS (SELECT i, abs(random()) AS a, abs(random()) AS b FROM n) \
@@ -345,5 +352,25 @@ fn main() {
         })
         .await;
         detail.report("ticket detail (5 comments)", 5.0);
+
+        let today = Utc::now().date_naive();
+        for (days, name) in [(30, "dashboard (30 days; all clients, or one)")] {
+            let from = (today - chrono::Duration::days(days - 1)).to_string();
+            let to = today.to_string();
+            let dash = measure(|i| {
+                let q = outpost_proto::DashboardQuery {
+                    from: from.clone(),
+                    to: to.clone(),
+                    client_id: (i % 2 == 1)
+                        .then(|| Uuid::parse_str("00000000-0000-7000-8000-000000000007").unwrap()),
+                };
+                async move {
+                    let d = core.dashboard(actor, &q).await.unwrap();
+                    assert!(d.opened > 0);
+                }
+            })
+            .await;
+            dash.report(name, 50.0);
+        }
     });
 }

@@ -156,3 +156,17 @@ impl HlcClock {
         self.last
     }
 }
+
+/// The first instant of a local day, in ms (a day that starts inside a DST gap starts at the
+/// gap's end).
+pub fn midnight(zone: chrono_tz::Tz, d: chrono::NaiveDate) -> i64 {
+    use chrono::TimeZone;
+    let mut t = d.and_hms_opt(0, 0, 0).expect("midnight exists");
+    for _ in 0..4 {
+        if let Some(at) = zone.from_local_datetime(&t).earliest() {
+            return at.with_timezone(&Utc).timestamp_millis();
+        }
+        t += chrono::Duration::minutes(30);
+    }
+    Utc.from_utc_datetime(&t).timestamp_millis()
+}

@@ -6,7 +6,7 @@
 //! answers out. Every synced record type is declared once by its module and listed in
 //! `records`, which hands the list to every store it opens; the sync engine reads those
 //! declarations. Layers import only downwards: clock/error < store < sync < domains
-//! (clients < auth, fleet, desk < scripts < alerts < notify) < records, demo < api
+//! (clients < auth, fleet, desk < scripts < alerts < reports, notify) < records, demo < api
 //! (`tests/core/layers.rs` checks it).
 //! Must not depend on Tauri, axum or any transport.
 //!
@@ -15,7 +15,8 @@
 //! (devices per client), `auth` (users, sessions), `clients` (clients, sites, contacts),
 //! `sync` (change log, versions, conflicts, push/pull/snapshot), `store` (database, audit
 //! chain), `api` (the operation table), `demo` (sample data), `notify` (webhooks, mail out and
-//! in, notifications: planned from the change log; see its README).
+//! in, notifications: planned from the change log; see its README), `reports` (the dashboard's
+//! figures for a period of days in the organisation's zone).
 
 pub mod alerts;
 pub mod api;
@@ -28,6 +29,7 @@ pub mod error;
 pub mod fleet;
 pub mod notify;
 pub mod records;
+pub mod reports;
 pub mod scripts;
 pub mod store;
 pub mod sync;

@@ -12,10 +12,12 @@ use uuid::Uuid;
 
 pub mod fleet;
 pub mod notify;
+pub mod reports;
 pub mod scripts;
 pub mod wire;
 pub use fleet::*;
 pub use notify::*;
+pub use reports::*;
 pub use scripts::*;
 pub use wire::WireType;
 
@@ -561,6 +563,10 @@ pub struct TicketQuery {
     #[serde(default)]
     #[ts(optional)]
     pub due_today: Option<bool>,
+    /// Only tickets opened on this day (`YYYY-MM-DD`, the organisation's time zone).
+    #[serde(default)]
+    #[ts(optional)]
+    pub opened_on: Option<String>,
     #[serde(default)]
     #[ts(optional)]
     pub sort: Option<TicketSort>,
@@ -1355,6 +1361,19 @@ wire_types!(
     NewAttachment,
     AttachmentContent,
     AttachmentSettings,
+    DashboardQuery,
+    CountBy,
+    DayFigures,
+    Compliance,
+    PriorityCompliance,
+    ClientFigures,
+    TechnicianHours,
+    FleetHealth,
+    Dashboard,
+    DashboardChartKind,
+    DashboardChartQuery,
+    ChartRegion,
+    DashboardChart,
 );
 
 #[cfg(test)]

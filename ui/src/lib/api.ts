@@ -29,6 +29,10 @@ import type {
   ConnectPreview,
   ConnectRequest,
   Contact,
+  Dashboard,
+  DashboardChart,
+  DashboardChartQuery,
+  DashboardQuery,
   DeadLetter,
   DecideOutboxMail,
   DemoSummary,
@@ -509,6 +513,14 @@ export const api = {
   /** Sets what I am told about, in the app and by mail. (answered by the server; the desktop app refuses it) */
   setNotificationPrefs: (body: NotificationPrefs) =>
     call<NotificationPrefs>({ op: 'set_notification_prefs', auth: true, write: true, body, http: { method: 'PUT', path: `/notifications/preferences` } }),
+
+  /** The desk and the fleet for a period of days (the organisation's time zone), for every client or one. */
+  dashboard: (query: DashboardQuery) =>
+    call<Dashboard>({ op: 'dashboard', auth: true, write: false, query, http: { method: 'GET', path: `/dashboard` } }),
+
+  /** One dashboard chart (tickets or alerts per day, SLA by priority) as SVG, with the parts a click opens. */
+  dashboardChart: (query: DashboardChartQuery) =>
+    call<DashboardChart>({ op: 'dashboard_chart', auth: true, write: false, query, http: { method: 'GET', path: `/dashboard/chart` } }),
 
   /** A ticket's files, oldest first. */
   listAttachments: (id: string) =>

@@ -17,6 +17,7 @@ export const FILTER_KEYS = [
   'tag',
   'sla',
   'due_today',
+  'opened_on',
   'sort',
   'reverse',
 ] as const;
@@ -34,6 +35,7 @@ export function queryFromParams(p: Record<string, string>): TicketQuery {
   if (p.tag) q.tag = p.tag;
   if (p.sla) q.sla = p.sla;
   if (p.due_today === 'true') q.due_today = true;
+  if (p.opened_on && /^\d{4}-\d{2}-\d{2}$/.test(p.opened_on)) q.opened_on = p.opened_on;
   if (p.sort && (SORTS as string[]).includes(p.sort)) q.sort = p.sort as TicketSort;
   if (p.reverse === 'true') q.reverse = true;
   return q;

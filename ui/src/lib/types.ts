@@ -121,7 +121,11 @@ sla?: string,
 /**
  * Only tickets whose next SLA target falls before the end of today (UTC).
  */
-due_today?: boolean, sort?: TicketSort, 
+due_today?: boolean, 
+/**
+ * Only tickets opened on this day (`YYYY-MM-DD`, the organisation's time zone).
+ */
+opened_on?: string, sort?: TicketSort, 
 /**
  * Reverse the sort's natural order (natural: most urgent, newest or highest first).
  */
@@ -1317,4 +1321,119 @@ export type AttachmentSettings = {
  * The largest file accepted, in MiB (1 to 100).
  */
 max_file_mib: number, };
+
+export type DashboardQuery = { 
+/**
+ * First day, `YYYY-MM-DD`.
+ */
+from: string, 
+/**
+ * Last day, `YYYY-MM-DD` (included); at most 400 days after `from`.
+ */
+to: string, client_id?: string, };
+
+export type CountBy = { key: string, count: number, };
+
+export type DayFigures = { 
+/**
+ * `YYYY-MM-DD`.
+ */
+day: string, 
+/**
+ * Tickets opened that day.
+ */
+opened: number, 
+/**
+ * Tickets resolved that day.
+ */
+closed: number, 
+/**
+ * Alerts that opened that day.
+ */
+alerts: number, };
+
+export type Compliance = { met: number, missed: number, 
+/**
+ * Still running (no answer yet and not late yet).
+ */
+pending: number, 
+/**
+ * met / (met + missed), in percent; None when nothing is decided.
+ */
+percent: number | null, };
+
+export type PriorityCompliance = { priority: Priority, first_response: Compliance, resolution: Compliance, };
+
+export type ClientFigures = { client_id: string, client_name: string, 
+/**
+ * Tickets opened in the period.
+ */
+tickets: number, 
+/**
+ * Minutes of time entries started in the period.
+ */
+minutes: number, };
+
+export type TechnicianHours = { user_id: string, name: string, billable_minutes: number, other_minutes: number, };
+
+export type FleetHealth = { endpoints: number, online: number, offline: number, with_open_alerts: number, 
+/**
+ * Endpoints with at least one update waiting.
+ */
+pending_updates: number, reboot_needed: number, };
+
+export type Dashboard = { from: string, to: string, 
+/**
+ * The zone the days are counted in.
+ */
+time_zone: string, client_id: string | null, 
+/**
+ * Unfinished tickets now, by priority (critical first) and by status.
+ */
+open_by_priority: Array<CountBy>, open_by_status: Array<CountBy>, 
+/**
+ * Unfinished tickets now, by age: `under_1d`, `1_3d`, `3_7d`, `7_30d`, `over_30d`.
+ */
+backlog_age: Array<CountBy>, opened: number, closed: number, days: Array<DayFigures>, first_response: Compliance, resolution: Compliance, by_priority: Array<PriorityCompliance>, 
+/**
+ * Mean minutes (wall clock) from opening to the first response, and to resolution, of
+ * tickets opened in the period that have one.
+ */
+mean_first_response_minutes: number | null, mean_resolution_minutes: number | null, 
+/**
+ * At most 10 each, the most first.
+ */
+top_clients_by_tickets: Array<ClientFigures>, top_clients_by_hours: Array<ClientFigures>, technicians: Array<TechnicianHours>, fleet: FleetHealth, alerts_opened: number, };
+
+export type DashboardChartKind = "tickets_per_day" | "alerts_per_day" | "sla_by_priority";
+
+export type DashboardChartQuery = { chart: DashboardChartKind, from: string, to: string, client_id?: string, 
+/**
+ * Default light.
+ */
+theme?: ChartTheme, 
+/**
+ * Pixels, 200..=2400 (default 720).
+ */
+width?: number, 
+/**
+ * Pixels, 120..=1600 (default 240).
+ */
+height?: number, };
+
+export type ChartRegion = { 
+/**
+ * The day (`YYYY-MM-DD`) or the priority it stands for.
+ */
+key: string, 
+/**
+ * What it shows, in words (its tooltip).
+ */
+label: string, x: number, y: number, w: number, h: number, };
+
+export type DashboardChart = { svg: string, 
+/**
+ * A sentence for screen readers and the image's alt text.
+ */
+summary: string, regions: Array<ChartRegion>, };
 

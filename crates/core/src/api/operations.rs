@@ -492,6 +492,15 @@ fn table() -> Vec<Operation> {
             .body(|core, who, req: NotificationPrefs| async move {
                 core.set_notification_prefs(who.actor()?, req).await
             }),
+        // ---- reports
+        op("dashboard", "The desk and the fleet for a period of days (the organisation's time zone), for every client or one.")
+            .get("/dashboard")
+            .also(&[404])
+            .query(|core, who, q: DashboardQuery| async move { core.dashboard(who.actor()?, &q).await }),
+        op("dashboard_chart", "One dashboard chart (tickets or alerts per day, SLA by priority) as SVG, with the parts a click opens.")
+            .get("/dashboard/chart")
+            .also(&[404])
+            .query(|core, who, q: DashboardChartQuery| async move { core.dashboard_chart(who.actor()?, &q).await }),
         // ---- attachments (over HTTP the bytes travel as multipart and raw bodies: see
         // outpost-server's attachments module; the desktop app sends them as base64 here)
         op("list_attachments", "A ticket's files, oldest first.")

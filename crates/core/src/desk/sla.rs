@@ -322,6 +322,17 @@ pub(crate) fn opt_time(ms: Option<i64>) -> Option<DateTime<Utc>> {
 pub(crate) const POLICY_KEY: &str = "sla_policy";
 
 impl Core {
+    /// The organisation's zone (the SLA policy's): reports count days in it.
+    pub(crate) async fn organisation_zone(&self) -> CoreResult<Tz> {
+        let policy = self.sla_policy().await?;
+        policy.timezone.parse().map_err(|_| {
+            crate::error::CoreError::Internal(format!(
+                "the SLA policy's time zone '{}' is not known",
+                policy.timezone
+            ))
+        })
+    }
+
     pub async fn sla_policy(&self) -> CoreResult<SlaPolicy> {
         let json: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
             .bind(POLICY_KEY)

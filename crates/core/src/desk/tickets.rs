@@ -1641,6 +1641,23 @@ impl Core {
             let end = self.end_of_today().await?;
             wh.push(format!("t.next_due <= {end}"));
         }
+        if let Some(raw) = q
+            .opened_on
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+        {
+            let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+                invalid(format!(
+                    "opened_on '{raw}' is not a date; write it as YYYY-MM-DD"
+                ))
+            })?;
+            let zone = self.organisation_zone().await?;
+            let next = day.succ_opt().unwrap_or(day);
+            wh.push("t.created_at >= ? AND t.created_at < ?".into());
+            binds.push(Bind::Int(crate::clock::midnight(zone, day)));
+            binds.push(Bind::Int(crate::clock::midnight(zone, next)));
+        }
         let mut fts_match: Option<String> = None;
         if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let number = text.trim_start_matches('#').parse::<i64>().ok();

@@ -61,6 +61,14 @@ fn each_layer_imports_only_the_layers_below_it() {
                 "clock", "error", "store", "sync", "clients", "auth", "fleet", "desk", "scripts",
             ],
         ),
+        // Counts what the domains wrote.
+        (
+            "reports",
+            &[
+                "clock", "error", "store", "sync", "clients", "auth", "fleet", "desk", "scripts",
+                "alerts",
+            ],
+        ),
         // Reads the change log and the records it names; tells the outside world.
         (
             "notify",

@@ -7,6 +7,7 @@ mod desk;
 mod fleet;
 mod layers;
 mod notify;
+mod reports;
 mod scripts;
 mod store;
 mod sync;

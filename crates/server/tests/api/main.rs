@@ -12,6 +12,7 @@ mod mail;
 mod mail_in;
 #[path = "../support/mail_servers.rs"]
 mod mail_servers;
+mod reports;
 mod routes;
 mod webhooks;
 
