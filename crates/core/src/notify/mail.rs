@@ -937,14 +937,18 @@ impl Core {
             list = list.bind(t);
             count = count.bind(t);
         }
-        let rows = list.bind(limit).bind(offset).fetch_all(&self.pool).await?;
-        let total = count.fetch_one(&self.pool).await?;
+        // One snapshot: the senders move mail between states while a page is read, and the
+        // page, its total and its counts must agree.
+        let mut read = self.pool.begin().await?;
+        let rows = list.bind(limit).bind(offset).fetch_all(&mut *read).await?;
+        let total = count.fetch_one(&mut *read).await?;
         let (unsure, failed): (i64, i64) = sqlx::query_as(&format!(
             "SELECT coalesce(sum(o.state = 'unsure'), 0), coalesce(sum(o.state = 'failed'), 0) \
              FROM outbox o LEFT JOIN tickets t ON t.id = o.ticket_id WHERE {scope}"
         ))
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *read)
         .await?;
+        read.commit().await?;
         Ok(OutboxPage {
             items: rows
                 .iter()

@@ -66,9 +66,15 @@ impl Core {
             .client_filter(actor, "a.client_id", q.client_id)
             .await?;
         let (start, end, now_ms) = (period.start_ms(), period.end_ms(), now.timestamp_millis());
-
-        // Unfinished tickets now.
-        let open = sqlx::query(&format!(
+        // Every count at once: the store has several readers.
+        let answered = "coalesce(t.first_response_at, t.resolved_at)";
+        let in_period = |column: &str, index: &str, table: &str, cond: &str| {
+            format!(
+                "SELECT {column} / {QUARTER_MS} AS q, count(*) AS n FROM {table} INDEXED BY {index} \
+                 WHERE {column} >= ?1 AND {column} < ?2 AND {cond} GROUP BY q"
+            )
+        };
+        let sql_open = format!(
             "SELECT t.priority, t.status, count(*) AS n, \
                sum(t.created_at > ?1 - {DAY_MS}) AS d1, \
                sum(t.created_at <= ?1 - {DAY_MS} AND t.created_at > ?1 - 3 * {DAY_MS}) AS d3, \
@@ -76,10 +82,114 @@ impl Core {
                sum(t.created_at <= ?1 - 7 * {DAY_MS} AND t.created_at > ?1 - 30 * {DAY_MS}) AS d30 \
              FROM tickets t INDEXED BY tickets_open_figures WHERE t.active = 1 AND {tickets} \
              GROUP BY t.priority, t.status"
-        ))
-        .bind(now_ms)
-        .fetch_all(&self.pool)
-        .await?;
+        );
+        let fut_open = sqlx::query(&sql_open).bind(now_ms).fetch_all(&self.pool);
+        let sql_opened_per_quarter =
+            in_period("t.created_at", "tickets_created", "tickets t", &tickets);
+        let fut_opened_per_quarter = sqlx::query_as(&sql_opened_per_quarter)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&self.pool);
+        let sql_closed_per_quarter =
+            in_period("t.resolved_at", "tickets_resolved", "tickets t", &tickets);
+        let fut_closed_per_quarter = sqlx::query_as(&sql_closed_per_quarter)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&self.pool);
+        let sql_sla_rows = format!(
+            "SELECT t.priority, count(*) AS n, \
+               sum(t.fr_due IS NOT NULL AND {answered} <= t.fr_due) AS fr_met, \
+               sum(t.fr_due IS NOT NULL AND ({answered} > t.fr_due \
+                   OR ({answered} IS NULL AND t.fr_due < ?3))) AS fr_missed, \
+               sum(t.fr_due IS NOT NULL AND {answered} IS NULL AND t.fr_due >= ?3) AS fr_pending, \
+               sum(t.res_due IS NOT NULL AND t.resolved_at <= t.res_due) AS res_met, \
+               sum(t.res_due IS NOT NULL AND (t.resolved_at > t.res_due OR (t.resolved_at IS NULL \
+                   AND t.paused_since IS NULL AND t.res_due < ?3))) AS res_missed, \
+               sum(t.res_due IS NOT NULL AND t.resolved_at IS NULL \
+                   AND (t.paused_since IS NOT NULL OR t.res_due >= ?3)) AS res_pending, \
+               sum(t.first_response_at - t.created_at) AS to_fr, count(t.first_response_at) AS fr_n, \
+               sum(t.resolved_at - t.created_at) AS to_res, count(t.resolved_at) AS res_n \
+             FROM tickets t INDEXED BY tickets_created \
+             WHERE t.created_at >= ?1 AND t.created_at < ?2 AND {tickets} GROUP BY t.priority"
+        );
+        let fut_sla_rows = sqlx::query(&sql_sla_rows)
+            .bind(start)
+            .bind(end)
+            .bind(now_ms)
+            .fetch_all(&self.pool);
+        let fut_names = sqlx::query_as::<_, (String, String)>("SELECT id, name FROM clients")
+            .fetch_all(&self.pool);
+        let sql_per_client = format!(
+            "SELECT t.client_id, count(*) FROM tickets t INDEXED BY tickets_created \
+             WHERE t.created_at >= ? AND t.created_at < ? AND {tickets} GROUP BY t.client_id"
+        );
+        let fut_per_client = sqlx::query_as(&sql_per_client)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&self.pool);
+        let sql_time = format!(
+            "SELECT e.technician_id, e.billable, t.client_id, sum(e.minutes) \
+             FROM time_entries e INDEXED BY time_entries_started \
+             JOIN tickets t ON t.id = e.ticket_id \
+             WHERE e.started_at >= ? AND e.started_at < ? AND {tickets} \
+             GROUP BY e.technician_id, e.billable, t.client_id"
+        );
+        let fut_time = sqlx::query_as(&sql_time)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&self.pool);
+        let fut_people =
+            sqlx::query_as::<_, (String, String)>("SELECT id, display_name FROM users")
+                .fetch_all(&self.pool);
+        let sql_f = format!(
+            "SELECT count(*) AS n, coalesce(sum(s.online), 0) AS online, \
+               coalesce(sum(s.pending_updates > 0), 0) AS updates, \
+               coalesce(sum(s.reboot_required), 0) AS reboot \
+             FROM endpoint_status s JOIN assets a ON a.id = s.asset_id WHERE {assets}"
+        );
+        let fut_f = sqlx::query(&sql_f).fetch_one(&self.pool);
+        let sql_with_open_alerts = format!(
+            "SELECT count(DISTINCT al.asset_id) FROM alerts al INDEXED BY alerts_state \
+             JOIN assets a ON a.id = al.asset_id WHERE al.state = 'firing' AND {assets}"
+        );
+        let fut_with_open_alerts = sqlx::query_scalar(&sql_with_open_alerts).fetch_one(&self.pool);
+        let sql_alerts_per_quarter = format!(
+            "SELECT al.opened_at / {QUARTER_MS} AS q, count(*) FROM alerts al INDEXED BY alerts_opened \
+             JOIN assets a ON a.id = al.asset_id \
+             WHERE al.opened_at >= ? AND al.opened_at < ? AND {assets} GROUP BY q"
+        );
+        let fut_alerts_per_quarter = sqlx::query_as(&sql_alerts_per_quarter)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&self.pool);
+        let (
+            res_open,
+            res_opened_per_quarter,
+            res_closed_per_quarter,
+            res_sla_rows,
+            res_names,
+            res_per_client,
+            res_time,
+            res_people,
+            res_f,
+            res_with_open_alerts,
+            res_alerts_per_quarter,
+        ) = tokio::try_join!(
+            fut_open,
+            fut_opened_per_quarter,
+            fut_closed_per_quarter,
+            fut_sla_rows,
+            fut_names,
+            fut_per_client,
+            fut_time,
+            fut_people,
+            fut_f,
+            fut_with_open_alerts,
+            fut_alerts_per_quarter
+        )?;
+
+        // Unfinished tickets now.
+        let open = res_open;
         let mut by_priority: HashMap<String, i64> = HashMap::new();
         let mut by_status: HashMap<String, i64> = HashMap::new();
         let mut ages = [0i64; 5];
@@ -132,40 +242,16 @@ impl Core {
                 alerts: 0,
             })
             .collect();
-        let in_period = |column: &str, index: &str, table: &str, cond: &str| {
-            format!(
-                "SELECT {column} / {QUARTER_MS} AS q, count(*) AS n FROM {table} INDEXED BY {index} \
-                 WHERE {column} >= ?1 AND {column} < ?2 AND {cond} GROUP BY q"
-            )
-        };
         let quarters = |rows: Vec<(i64, i64)>| {
             rows.into_iter()
                 .filter_map(|(q, n)| period.day_of(q * QUARTER_MS).map(|d| (d, n)))
                 .collect::<Vec<_>>()
         };
-        let opened_per_quarter: Vec<(i64, i64)> = sqlx::query_as(&in_period(
-            "t.created_at",
-            "tickets_created",
-            "tickets t",
-            &tickets,
-        ))
-        .bind(start)
-        .bind(end)
-        .fetch_all(&self.pool)
-        .await?;
+        let opened_per_quarter: Vec<(i64, i64)> = res_opened_per_quarter;
         for (d, n) in quarters(opened_per_quarter) {
             days[d].opened += n;
         }
-        let closed_per_quarter: Vec<(i64, i64)> = sqlx::query_as(&in_period(
-            "t.resolved_at",
-            "tickets_resolved",
-            "tickets t",
-            &tickets,
-        ))
-        .bind(start)
-        .bind(end)
-        .fetch_all(&self.pool)
-        .await?;
+        let closed_per_quarter: Vec<(i64, i64)> = res_closed_per_quarter;
         for (d, n) in quarters(closed_per_quarter) {
             days[d].closed += n;
         }
@@ -173,28 +259,7 @@ impl Core {
         // Their SLA targets and times to answer, per priority (see `state_sql` for the rules:
         // an answer or a resolution by the due time is met; no answer past it is missed; a
         // ticket waiting on the client is not late on resolution while it waits).
-        let answered = "coalesce(t.first_response_at, t.resolved_at)";
-        let sla_rows = sqlx::query(&format!(
-            "SELECT t.priority, count(*) AS n, \
-               sum(t.fr_due IS NOT NULL AND {answered} <= t.fr_due) AS fr_met, \
-               sum(t.fr_due IS NOT NULL AND ({answered} > t.fr_due \
-                   OR ({answered} IS NULL AND t.fr_due < ?3))) AS fr_missed, \
-               sum(t.fr_due IS NOT NULL AND {answered} IS NULL AND t.fr_due >= ?3) AS fr_pending, \
-               sum(t.res_due IS NOT NULL AND t.resolved_at <= t.res_due) AS res_met, \
-               sum(t.res_due IS NOT NULL AND (t.resolved_at > t.res_due OR (t.resolved_at IS NULL \
-                   AND t.paused_since IS NULL AND t.res_due < ?3))) AS res_missed, \
-               sum(t.res_due IS NOT NULL AND t.resolved_at IS NULL \
-                   AND (t.paused_since IS NOT NULL OR t.res_due >= ?3)) AS res_pending, \
-               sum(t.first_response_at - t.created_at) AS to_fr, count(t.first_response_at) AS fr_n, \
-               sum(t.resolved_at - t.created_at) AS to_res, count(t.resolved_at) AS res_n \
-             FROM tickets t INDEXED BY tickets_created \
-             WHERE t.created_at >= ?1 AND t.created_at < ?2 AND {tickets} GROUP BY t.priority"
-        ))
-        .bind(start)
-        .bind(end)
-        .bind(now_ms)
-        .fetch_all(&self.pool)
-        .await?;
+        let sla_rows = res_sla_rows;
         let mut first_response = Compliance::default();
         let mut resolution = Compliance::default();
         let mut per_priority: HashMap<String, (Compliance, Compliance)> = HashMap::new();
@@ -244,11 +309,7 @@ impl Core {
         .collect();
 
         // Per client: tickets opened, minutes worked; per technician: hours.
-        let names: HashMap<String, String> = sqlx::query_as("SELECT id, name FROM clients")
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .collect();
+        let names: HashMap<String, String> = res_names.into_iter().collect();
         let mut clients: HashMap<String, ClientFigures> = HashMap::new();
         let figures = |clients: &mut HashMap<String, ClientFigures>, id: &str| {
             clients
@@ -261,35 +322,14 @@ impl Core {
                 })
                 .clone()
         };
-        let per_client: Vec<(String, i64)> = sqlx::query_as(&format!(
-            "SELECT t.client_id, count(*) FROM tickets t INDEXED BY tickets_created \
-             WHERE t.created_at >= ? AND t.created_at < ? AND {tickets} GROUP BY t.client_id"
-        ))
-        .bind(start)
-        .bind(end)
-        .fetch_all(&self.pool)
-        .await?;
+        let per_client: Vec<(String, i64)> = res_per_client;
         for (id, n) in per_client {
             let mut c = figures(&mut clients, &id);
             c.tickets += n;
             clients.insert(id, c);
         }
-        let time: Vec<(String, bool, String, i64)> = sqlx::query_as(&format!(
-            "SELECT e.technician_id, e.billable, t.client_id, sum(e.minutes) \
-             FROM time_entries e INDEXED BY time_entries_started \
-             JOIN tickets t ON t.id = e.ticket_id \
-             WHERE e.started_at >= ? AND e.started_at < ? AND {tickets} \
-             GROUP BY e.technician_id, e.billable, t.client_id"
-        ))
-        .bind(start)
-        .bind(end)
-        .fetch_all(&self.pool)
-        .await?;
-        let people: HashMap<String, String> = sqlx::query_as("SELECT id, display_name FROM users")
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .collect();
+        let time: Vec<(String, bool, String, i64)> = res_time;
+        let people: HashMap<String, String> = res_people.into_iter().collect();
         let mut technicians: HashMap<String, TechnicianHours> = HashMap::new();
         for (tech, billable, client, minutes) in time {
             let t = technicians
@@ -335,20 +375,8 @@ impl Core {
         let closed: i64 = days.iter().map(|d| d.closed).sum();
 
         // The fleet now, and alerts in the period.
-        let f = sqlx::query(&format!(
-            "SELECT count(*) AS n, coalesce(sum(s.online), 0) AS online, \
-               coalesce(sum(s.pending_updates > 0), 0) AS updates, \
-               coalesce(sum(s.reboot_required), 0) AS reboot \
-             FROM endpoint_status s JOIN assets a ON a.id = s.asset_id WHERE {assets}"
-        ))
-        .fetch_one(&self.pool)
-        .await?;
-        let with_open_alerts: i64 = sqlx::query_scalar(&format!(
-            "SELECT count(DISTINCT al.asset_id) FROM alerts al INDEXED BY alerts_state \
-             JOIN assets a ON a.id = al.asset_id WHERE al.state = 'firing' AND {assets}"
-        ))
-        .fetch_one(&self.pool)
-        .await?;
+        let f = res_f;
+        let with_open_alerts: i64 = res_with_open_alerts;
         let endpoints: i64 = f.get("n");
         let online: i64 = f.get("online");
         let fleet = FleetHealth {
@@ -359,15 +387,7 @@ impl Core {
             pending_updates: f.get("updates"),
             reboot_needed: f.get("reboot"),
         };
-        let alerts_per_quarter: Vec<(i64, i64)> = sqlx::query_as(&format!(
-            "SELECT al.opened_at / {QUARTER_MS} AS q, count(*) FROM alerts al INDEXED BY alerts_opened \
-             JOIN assets a ON a.id = al.asset_id \
-             WHERE al.opened_at >= ? AND al.opened_at < ? AND {assets} GROUP BY q"
-        ))
-        .bind(start)
-        .bind(end)
-        .fetch_all(&self.pool)
-        .await?;
+        let alerts_per_quarter: Vec<(i64, i64)> = res_alerts_per_quarter;
         let mut alerts_opened = 0;
         for (d, n) in quarters(alerts_per_quarter) {
             days[d].alerts += n;
