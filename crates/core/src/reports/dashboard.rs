@@ -97,7 +97,7 @@ impl Core {
             .bind(end)
             .fetch_all(&self.pool);
         let sql_sla_rows = format!(
-            "SELECT t.priority, count(*) AS n, \
+            "SELECT t.priority, t.client_id, count(*) AS n, \
                sum(t.fr_due IS NOT NULL AND {answered} <= t.fr_due) AS fr_met, \
                sum(t.fr_due IS NOT NULL AND ({answered} > t.fr_due \
                    OR ({answered} IS NULL AND t.fr_due < ?3))) AS fr_missed, \
@@ -110,7 +110,8 @@ impl Core {
                sum(t.first_response_at - t.created_at) AS to_fr, count(t.first_response_at) AS fr_n, \
                sum(t.resolved_at - t.created_at) AS to_res, count(t.resolved_at) AS res_n \
              FROM tickets t INDEXED BY tickets_created \
-             WHERE t.created_at >= ?1 AND t.created_at < ?2 AND {tickets} GROUP BY t.priority"
+             WHERE t.created_at >= ?1 AND t.created_at < ?2 AND {tickets} \
+             GROUP BY t.priority, t.client_id"
         );
         let fut_sla_rows = sqlx::query(&sql_sla_rows)
             .bind(start)
@@ -119,18 +120,10 @@ impl Core {
             .fetch_all(&self.pool);
         let fut_names = sqlx::query_as::<_, (String, String)>("SELECT id, name FROM clients")
             .fetch_all(&self.pool);
-        let sql_per_client = format!(
-            "SELECT t.client_id, count(*) FROM tickets t INDEXED BY tickets_created \
-             WHERE t.created_at >= ? AND t.created_at < ? AND {tickets} GROUP BY t.client_id"
-        );
-        let fut_per_client = sqlx::query_as(&sql_per_client)
-            .bind(start)
-            .bind(end)
-            .fetch_all(&self.pool);
         let sql_time = format!(
             "SELECT e.technician_id, e.billable, t.client_id, sum(e.minutes) \
              FROM time_entries e INDEXED BY time_entries_started \
-             JOIN tickets t ON t.id = e.ticket_id \
+             JOIN tickets t INDEXED BY tickets_id_client ON t.id = e.ticket_id \
              WHERE e.started_at >= ? AND e.started_at < ? AND {tickets} \
              GROUP BY e.technician_id, e.billable, t.client_id"
         );
@@ -168,7 +161,6 @@ impl Core {
             res_closed_per_quarter,
             res_sla_rows,
             res_names,
-            res_per_client,
             res_time,
             res_people,
             res_f,
@@ -180,7 +172,6 @@ impl Core {
             fut_closed_per_quarter,
             fut_sla_rows,
             fut_names,
-            fut_per_client,
             fut_time,
             fut_people,
             fut_f,
@@ -263,6 +254,7 @@ impl Core {
         let mut first_response = Compliance::default();
         let mut resolution = Compliance::default();
         let mut per_priority: HashMap<String, (Compliance, Compliance)> = HashMap::new();
+        let mut per_client: Vec<(String, i64)> = Vec::new();
         let (mut to_fr, mut fr_n, mut to_res, mut res_n) = (0i64, 0i64, 0i64, 0i64);
         let mut opened = 0;
         for r in &sla_rows {
@@ -284,7 +276,13 @@ impl Core {
                 total.missed += part.missed;
                 total.pending += part.pending;
             }
-            per_priority.insert(r.get("priority"), (fr, res));
+            let p = per_priority.entry(r.get("priority")).or_default();
+            for (total, part) in [(&mut p.0, &fr), (&mut p.1, &res)] {
+                total.met += part.met;
+                total.missed += part.missed;
+                total.pending += part.pending;
+            }
+            per_client.push((r.get::<String, _>("client_id"), get("n")));
             opened += get("n");
             to_fr += get("to_fr");
             fr_n += get("fr_n");
@@ -322,7 +320,6 @@ impl Core {
                 })
                 .clone()
         };
-        let per_client: Vec<(String, i64)> = res_per_client;
         for (id, n) in per_client {
             let mut c = figures(&mut clients, &id);
             c.tickets += n;
