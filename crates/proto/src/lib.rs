@@ -1374,6 +1374,8 @@ wire_types!(
     DashboardChartQuery,
     ChartRegion,
     DashboardChart,
+    DashboardChartsQuery,
+    DashboardWithCharts,
 );
 
 #[cfg(test)]

@@ -176,8 +176,42 @@ pub struct ChartRegion {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
 pub struct DashboardChart {
+    pub kind: DashboardChartKind,
     pub svg: String,
     /// A sentence for screen readers and the image's alt text.
     pub summary: String,
     pub regions: Vec<ChartRegion>,
+}
+
+/// The dashboard and all its charts for a period, from one count.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DashboardChartsQuery {
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub client_id: Option<Uuid>,
+    /// Default light.
+    #[serde(default)]
+    #[ts(optional)]
+    pub theme: Option<crate::ChartTheme>,
+    /// Pixels per chart, 200..=2400 (default 720).
+    #[serde(default)]
+    #[ts(optional)]
+    #[param(minimum = 200, maximum = 2400)]
+    pub width: Option<u32>,
+    /// Pixels per chart, 120..=1600 (default 240).
+    #[serde(default)]
+    #[ts(optional)]
+    #[param(minimum = 120, maximum = 1600)]
+    pub height: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct DashboardWithCharts {
+    pub dashboard: Dashboard,
+    /// Tickets per day, SLA by priority, alerts per day.
+    pub charts: Vec<DashboardChart>,
 }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put, MethodRouter};
 use axum::Json;
 use outpost_core::desk::attachments::{content_type_of, human_size, MAX_FILE_MIB};
-use outpost_core::{Actor, CoreError};
+use outpost_core::Actor;
 use uuid::Uuid;
 
 /// A request body is never read past this (each file is held to the store's own limit).
@@ -38,6 +38,13 @@ async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiFailur
         )
     })?;
     Ok(state.core.authenticate(&token).await?)
+}
+
+/// A technician or admin (viewers read files but add none).
+async fn writer(state: &AppState, headers: &HeaderMap) -> Result<Actor, ApiFailure> {
+    let actor = actor(state, headers).await?;
+    actor.require_write()?;
+    Ok(actor)
 }
 
 fn record_id(raw: &str) -> Result<Uuid, ApiFailure> {
@@ -68,8 +75,7 @@ async fn upload(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Response, ApiFailure> {
-    let actor = actor(&state, &headers).await?;
-    actor.require_write().map_err(ApiFailure::from)?;
+    let actor = writer(&state, &headers).await?;
     let ticket = record_id(&raw)?;
     let is_multipart = headers
         .get(header::CONTENT_TYPE)
@@ -216,21 +222,13 @@ async fn put_content(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Response, ApiFailure> {
-    let actor = actor(&state, &headers).await?;
-    actor.require_write().map_err(ApiFailure::from)?;
+    let actor = writer(&state, &headers).await?;
     let id = record_id(&raw)?;
     let max = state.core.max_attachment_bytes().await?;
     let bytes = axum::body::to_bytes(req.into_body(), max as usize + 1)
         .await
         .map_err(|_| too_large("the file", max))?;
-    let a = state
-        .core
-        .put_attachment_bytes(&actor, id, &bytes)
-        .await
-        .map_err(|e| match e {
-            CoreError::Validation(m) => ApiFailure::new(StatusCode::BAD_REQUEST, m),
-            e => e.into(),
-        })?;
+    let a = state.core.put_attachment_bytes(&actor, id, &bytes).await?;
     Ok(Json(a).into_response())
 }
 

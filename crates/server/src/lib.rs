@@ -1,8 +1,10 @@
 //! outpost-server: the REST API under `/api/v1` and the web console, over `outpost-core`.
 //!
 //! Routes and the OpenAPI document (`GET /api/v1/openapi.json`) are both made from the
-//! operation table in `outpost_core::api`: this crate only moves requests in and answers out
-//! (parse, call, map the error). Business rules live in outpost-core only.
+//! operation table in `outpost_core::api`, except the three routes whose bodies are files
+//! (`attachments`), declared beside it with their own OpenAPI entries: this crate only moves
+//! requests in and answers out (parse, call, map the error). Business rules live in
+//! outpost-core only.
 
 pub mod attachments;
 pub mod gateway;

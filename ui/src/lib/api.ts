@@ -32,7 +32,9 @@ import type {
   Dashboard,
   DashboardChart,
   DashboardChartQuery,
+  DashboardChartsQuery,
   DashboardQuery,
+  DashboardWithCharts,
   DeadLetter,
   DecideOutboxMail,
   DemoSummary,
@@ -521,6 +523,10 @@ export const api = {
   /** One dashboard chart (tickets or alerts per day, SLA by priority) as SVG, with the parts a click opens. */
   dashboardChart: (query: DashboardChartQuery) =>
     call<DashboardChart>({ op: 'dashboard_chart', auth: true, write: false, query, http: { method: 'GET', path: `/dashboard/chart` } }),
+
+  /** The dashboard and all its charts for a period, from one count (what the console shows). */
+  dashboardCharts: (query: DashboardChartsQuery) =>
+    call<DashboardWithCharts>({ op: 'dashboard_charts', auth: true, write: false, query, http: { method: 'GET', path: `/dashboard/charts` } }),
 
   /** A ticket's files, oldest first. */
   listAttachments: (id: string) =>

@@ -1431,9 +1431,29 @@ key: string,
  */
 label: string, x: number, y: number, w: number, h: number, };
 
-export type DashboardChart = { svg: string, 
+export type DashboardChart = { kind: DashboardChartKind, svg: string, 
 /**
  * A sentence for screen readers and the image's alt text.
  */
 summary: string, regions: Array<ChartRegion>, };
+
+export type DashboardChartsQuery = { from: string, to: string, client_id?: string, 
+/**
+ * Default light.
+ */
+theme?: ChartTheme, 
+/**
+ * Pixels per chart, 200..=2400 (default 720).
+ */
+width?: number, 
+/**
+ * Pixels per chart, 120..=1600 (default 240).
+ */
+height?: number, };
+
+export type DashboardWithCharts = { dashboard: Dashboard, 
+/**
+ * Tickets per day, SLA by priority, alerts per day.
+ */
+charts: Array<DashboardChart>, };
 

@@ -501,6 +501,10 @@ fn table() -> Vec<Operation> {
             .get("/dashboard/chart")
             .also(&[404])
             .query(|core, who, q: DashboardChartQuery| async move { core.dashboard_chart(who.actor()?, &q).await }),
+        op("dashboard_charts", "The dashboard and all its charts for a period, from one count (what the console shows).")
+            .get("/dashboard/charts")
+            .also(&[404])
+            .query(|core, who, q: DashboardChartsQuery| async move { core.dashboard_charts(who.actor()?, &q).await }),
         // ---- attachments (over HTTP the bytes travel as multipart and raw bodies: see
         // outpost-server's attachments module; the desktop app sends them as base64 here)
         op("list_attachments", "A ticket's files, oldest first.")

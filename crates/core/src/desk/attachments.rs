@@ -234,8 +234,14 @@ fn store_blob(data_dir: &Path, sha: &str, bytes: &[u8]) -> CoreResult<()> {
 }
 
 /// The bytes of a stored content, if this store holds them whole and unchanged.
+/// A hash as stored names a file under `attachments/` only if it is 64 hex digits (a row
+/// from a console is not trusted to name a path).
+fn is_sha(sha: &str) -> bool {
+    sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit())
+}
+
 fn read_blob(data_dir: &Path, sha: &str) -> CoreResult<Option<Vec<u8>>> {
-    if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+    if !is_sha(sha) {
         return Ok(None);
     }
     match std::fs::read(blob_path(data_dir, sha)) {
@@ -248,15 +254,13 @@ fn read_blob(data_dir: &Path, sha: &str) -> CoreResult<Option<Vec<u8>>> {
 }
 
 fn has_blob(data_dir: &Path, sha: &str, size: i64) -> bool {
-    sha.len() == 64
-        && sha.chars().all(|c| c.is_ascii_hexdigit())
-        && std::fs::metadata(blob_path(data_dir, sha)).is_ok_and(|m| m.len() == size as u64)
+    is_sha(sha) && std::fs::metadata(blob_path(data_dir, sha)).is_ok_and(|m| m.len() == size as u64)
 }
 
 const SELECT: &str =
     "SELECT a.id, a.ticket_id, a.comment_id, a.file_name, a.content_type, a.size, \
-     a.sha256, a.source, a.uploaded_by, u.display_name, a.created_at \
-     FROM attachments a JOIN users u ON u.id = a.uploaded_by";
+     a.sha256, a.source, a.uploaded_by, u.display_name, a.created_at, t.client_id AS ticket_client \
+     FROM attachments a JOIN users u ON u.id = a.uploaded_by JOIN tickets t ON t.id = a.ticket_id";
 
 fn from_row(data_dir: &Path, r: &SqliteRow) -> CoreResult<Attachment> {
     let comment: Option<String> = r.get("comment_id");
@@ -300,9 +304,13 @@ pub(crate) async fn list_for_ticket(
 
 /// This store's limit on one file, in bytes.
 pub(crate) async fn max_file_bytes(w: &mut WriteTx<'_>) -> CoreResult<i64> {
+    limit_in(&mut *w.tx).await
+}
+
+async fn limit_in<'e>(db: impl sqlx::SqliteExecutor<'e>) -> CoreResult<i64> {
     let set: Option<i64> =
         sqlx::query_scalar("SELECT max_file_bytes FROM attachment_settings WHERE only_row = 1")
-            .fetch_optional(&mut *w.tx)
+            .fetch_optional(db)
             .await?;
     Ok(set.unwrap_or(DEFAULT_MAX_FILE_BYTES))
 }
@@ -406,19 +414,13 @@ pub(crate) async fn attach(
 impl Core {
     async fn attachment_row(&self, actor: &Actor, id: Uuid) -> CoreResult<Attachment> {
         let missing = || CoreError::NotFound(format!("attachment {id} does not exist"));
-        let row = sqlx::query(&format!(
-            "{SELECT} JOIN tickets t ON t.id = a.ticket_id WHERE a.id = ?"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(missing)?;
+        let row = sqlx::query(&format!("{SELECT} WHERE a.id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(missing)?;
         let a = from_row(&self.data_dir, &row)?;
-        let client: String = sqlx::query_scalar("SELECT client_id FROM tickets WHERE id = ?")
-            .bind(a.ticket_id.to_string())
-            .fetch_one(&self.pool)
-            .await?;
-        if !actor.may_see(parse_uuid(&client)?) {
+        if !actor.may_see(parse_uuid(row.get("ticket_client"))?) {
             return Err(missing());
         }
         Ok(a)
@@ -510,11 +512,7 @@ impl Core {
 
     /// The largest file this store takes, in bytes (hosts stop reading a body past it).
     pub async fn max_attachment_bytes(&self) -> CoreResult<i64> {
-        let set: Option<i64> =
-            sqlx::query_scalar("SELECT max_file_bytes FROM attachment_settings WHERE only_row = 1")
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(set.unwrap_or(DEFAULT_MAX_FILE_BYTES))
+        limit_in(&self.pool).await
     }
 
     /// A ticket's files, oldest first.

@@ -7,8 +7,9 @@ use crate::store::{parse_uuid, Actor, Core};
 use outpost_chart::{render_bars, BarSeries, BarSpec};
 use outpost_proto::{
     ChartRegion, ChartTheme, ClientFigures, Compliance, CountBy, Dashboard, DashboardChart,
-    DashboardChartKind, DashboardChartQuery, DashboardQuery, DayFigures, FleetHealth, Priority,
-    PriorityCompliance, TechnicianHours, TicketStatus,
+    DashboardChartKind, DashboardChartQuery, DashboardChartsQuery, DashboardQuery,
+    DashboardWithCharts, DayFigures, FleetHealth, Priority, PriorityCompliance, TechnicianHours,
+    TicketStatus,
 };
 use sqlx::Row;
 use std::collections::HashMap;
@@ -26,14 +27,9 @@ pub(crate) fn finish(mut c: Compliance) -> Compliance {
 }
 
 impl Core {
-    /// The condition limiting tickets (`t`) to the person's clients and the chosen one.
-    async fn client_filter(
-        &self,
-        actor: &Actor,
-        column: &str,
-        client: Option<Uuid>,
-    ) -> CoreResult<String> {
-        let mut cond = actor.client_condition(column);
+    /// The conditions limiting tickets (`t.client_id`) and endpoints (`a.client_id`) to the
+    /// person's clients and the chosen one, which must exist.
+    async fn client_scope(&self, actor: &Actor, client: Option<Uuid>) -> CoreResult<[String; 2]> {
         if let Some(c) = client {
             actor.require_client(c)?;
             let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM clients WHERE id = ?")
@@ -43,10 +39,15 @@ impl Core {
             if exists == 0 {
                 return Err(CoreError::NotFound(format!("client {c} does not exist")));
             }
-            // A parsed UUID: inlining it cannot inject SQL.
-            cond = format!("{cond} AND {column} = '{c}'");
         }
-        Ok(cond)
+        Ok(["t.client_id", "a.client_id"].map(|column| {
+            let cond = actor.client_condition(column);
+            match client {
+                // A parsed UUID: inlining it cannot inject SQL.
+                Some(c) => format!("{cond} AND {column} = '{c}'"),
+                None => cond,
+            }
+        }))
     }
 
     pub async fn dashboard(&self, actor: &Actor, q: &DashboardQuery) -> CoreResult<Dashboard> {
@@ -59,12 +60,7 @@ impl Core {
                 period.from
             )));
         }
-        let tickets = self
-            .client_filter(actor, "t.client_id", q.client_id)
-            .await?;
-        let assets = self
-            .client_filter(actor, "a.client_id", q.client_id)
-            .await?;
+        let [tickets, assets] = self.client_scope(actor, q.client_id).await?;
         let (start, end, now_ms) = (period.start_ms(), period.end_ms(), now.timestamp_millis());
         // Every count at once: the store has several readers.
         let answered = "coalesce(t.first_response_at, t.resolved_at)";
@@ -434,133 +430,190 @@ impl Core {
                 },
             )
             .await?;
-        let short = |day: &str| {
-            chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                .map(|d| d.format("%d %b").to_string())
-                .unwrap_or_else(|_| day.to_string())
+        draw_chart(
+            &d,
+            q.chart,
+            ChartStyle {
+                theme: q.theme,
+                width: q.width,
+                height: q.height,
+            },
+        )
+    }
+
+    /// The dashboard with all its charts, from one count (what the console's page shows).
+    pub async fn dashboard_charts(
+        &self,
+        actor: &Actor,
+        q: &DashboardChartsQuery,
+    ) -> CoreResult<DashboardWithCharts> {
+        let dashboard = self
+            .dashboard(
+                actor,
+                &DashboardQuery {
+                    from: q.from.clone(),
+                    to: q.to.clone(),
+                    client_id: q.client_id,
+                },
+            )
+            .await?;
+        let style = ChartStyle {
+            theme: q.theme,
+            width: q.width,
+            height: q.height,
         };
-        let days: Vec<String> = d.days.iter().map(|x| short(&x.day)).collect();
-        let (title, categories, keys, series, percent, labels, summary) = match q.chart {
-            DashboardChartKind::TicketsPerDay => (
-                "Tickets per day",
-                days,
-                d.days.iter().map(|x| x.day.clone()).collect::<Vec<_>>(),
+        let charts = [
+            DashboardChartKind::TicketsPerDay,
+            DashboardChartKind::SlaByPriority,
+            DashboardChartKind::AlertsPerDay,
+        ]
+        .into_iter()
+        .map(|kind| draw_chart(&dashboard, kind, style))
+        .collect::<CoreResult<Vec<_>>>()?;
+        Ok(DashboardWithCharts { dashboard, charts })
+    }
+}
+
+#[derive(Clone, Copy)]
+struct ChartStyle {
+    theme: Option<ChartTheme>,
+    width: Option<u32>,
+    height: Option<u32>,
+}
+
+/// One chart of a dashboard's figures, with the parts a click opens.
+fn draw_chart(
+    d: &Dashboard,
+    kind: DashboardChartKind,
+    style: ChartStyle,
+) -> CoreResult<DashboardChart> {
+    let short = |day: &str| {
+        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map(|d| d.format("%d %b").to_string())
+            .unwrap_or_else(|_| day.to_string())
+    };
+    let days: Vec<String> = d.days.iter().map(|x| short(&x.day)).collect();
+    let (title, categories, keys, series, percent, labels, summary) = match kind {
+        DashboardChartKind::TicketsPerDay => (
+            "Tickets per day",
+            days,
+            d.days.iter().map(|x| x.day.clone()).collect::<Vec<_>>(),
+            vec![
+                BarSeries {
+                    name: "Opened".into(),
+                    values: d.days.iter().map(|x| x.opened as f64).collect(),
+                },
+                BarSeries {
+                    name: "Resolved".into(),
+                    values: d.days.iter().map(|x| x.closed as f64).collect(),
+                },
+            ],
+            false,
+            d.days
+                .iter()
+                .map(|x| format!("{}: {} opened, {} resolved", x.day, x.opened, x.closed))
+                .collect::<Vec<_>>(),
+            format!(
+                "{} tickets opened and {} resolved from {} to {}",
+                d.opened, d.closed, d.from, d.to
+            ),
+        ),
+        DashboardChartKind::AlertsPerDay => (
+            "Alerts per day",
+            days,
+            d.days.iter().map(|x| x.day.clone()).collect(),
+            vec![BarSeries {
+                name: "Alerts".into(),
+                values: d.days.iter().map(|x| x.alerts as f64).collect(),
+            }],
+            false,
+            d.days
+                .iter()
+                .map(|x| format!("{}: {} alerts", x.day, x.alerts))
+                .collect(),
+            format!(
+                "{} alerts opened from {} to {}",
+                d.alerts_opened, d.from, d.to
+            ),
+        ),
+        DashboardChartKind::SlaByPriority => {
+            let pct = |c: &outpost_proto::Compliance| c.percent.unwrap_or(0.0);
+            (
+                "SLA met by priority",
+                d.by_priority
+                    .iter()
+                    .map(|p| capitalised(p.priority.as_str()))
+                    .collect(),
+                d.by_priority
+                    .iter()
+                    .map(|p| p.priority.as_str().to_string())
+                    .collect(),
                 vec![
                     BarSeries {
-                        name: "Opened".into(),
-                        values: d.days.iter().map(|x| x.opened as f64).collect(),
+                        name: "First response".into(),
+                        values: d
+                            .by_priority
+                            .iter()
+                            .map(|p| pct(&p.first_response))
+                            .collect(),
                     },
                     BarSeries {
-                        name: "Resolved".into(),
-                        values: d.days.iter().map(|x| x.closed as f64).collect(),
+                        name: "Resolution".into(),
+                        values: d.by_priority.iter().map(|p| pct(&p.resolution)).collect(),
                     },
                 ],
-                false,
-                d.days
+                true,
+                d.by_priority
                     .iter()
-                    .map(|x| format!("{}: {} opened, {} resolved", x.day, x.opened, x.closed))
-                    .collect::<Vec<_>>(),
-                format!(
-                    "{} tickets opened and {} resolved from {} to {}",
-                    d.opened, d.closed, d.from, d.to
-                ),
-            ),
-            DashboardChartKind::AlertsPerDay => (
-                "Alerts per day",
-                days,
-                d.days.iter().map(|x| x.day.clone()).collect(),
-                vec![BarSeries {
-                    name: "Alerts".into(),
-                    values: d.days.iter().map(|x| x.alerts as f64).collect(),
-                }],
-                false,
-                d.days
-                    .iter()
-                    .map(|x| format!("{}: {} alerts", x.day, x.alerts))
+                    .map(|p| {
+                        format!(
+                            "{}: first response {} of {} met, resolution {} of {} met",
+                            capitalised(p.priority.as_str()),
+                            p.first_response.met,
+                            p.first_response.met + p.first_response.missed,
+                            p.resolution.met,
+                            p.resolution.met + p.resolution.missed
+                        )
+                    })
                     .collect(),
                 format!(
-                    "{} alerts opened from {} to {}",
-                    d.alerts_opened, d.from, d.to
+                    "SLA met: first response {}, resolution {}",
+                    percent_text(d.first_response.percent),
+                    percent_text(d.resolution.percent)
                 ),
-            ),
-            DashboardChartKind::SlaByPriority => {
-                let pct = |c: &outpost_proto::Compliance| c.percent.unwrap_or(0.0);
-                (
-                    "SLA met by priority",
-                    d.by_priority
-                        .iter()
-                        .map(|p| capitalised(p.priority.as_str()))
-                        .collect(),
-                    d.by_priority
-                        .iter()
-                        .map(|p| p.priority.as_str().to_string())
-                        .collect(),
-                    vec![
-                        BarSeries {
-                            name: "First response".into(),
-                            values: d
-                                .by_priority
-                                .iter()
-                                .map(|p| pct(&p.first_response))
-                                .collect(),
-                        },
-                        BarSeries {
-                            name: "Resolution".into(),
-                            values: d.by_priority.iter().map(|p| pct(&p.resolution)).collect(),
-                        },
-                    ],
-                    true,
-                    d.by_priority
-                        .iter()
-                        .map(|p| {
-                            format!(
-                                "{}: first response {} of {} met, resolution {} of {} met",
-                                capitalised(p.priority.as_str()),
-                                p.first_response.met,
-                                p.first_response.met + p.first_response.missed,
-                                p.resolution.met,
-                                p.resolution.met + p.resolution.missed
-                            )
-                        })
-                        .collect(),
-                    format!(
-                        "SLA met: first response {}, resolution {}",
-                        percent_text(d.first_response.percent),
-                        percent_text(d.resolution.percent)
-                    ),
-                )
-            }
-        };
-        let spec = BarSpec {
-            title: title.into(),
-            unit: if percent { "%".into() } else { String::new() },
-            categories,
-            series,
-            percent,
-            theme: match q.theme.unwrap_or(ChartTheme::Light) {
-                ChartTheme::Light => outpost_chart::Theme::Light,
-                ChartTheme::Dark => outpost_chart::Theme::Dark,
-            },
-            width: q.width.unwrap_or(720),
-            height: q.height.unwrap_or(240),
-        };
-        let (svg, regions) = render_bars(&spec).map_err(CoreError::Internal)?;
-        Ok(DashboardChart {
-            svg,
-            summary,
-            regions: regions
-                .into_iter()
-                .map(|r| ChartRegion {
-                    key: keys[r.index].clone(),
-                    label: labels[r.index].clone(),
-                    x: r.x,
-                    y: r.y,
-                    w: r.w,
-                    h: r.h,
-                })
-                .collect(),
-        })
-    }
+            )
+        }
+    };
+    let spec = BarSpec {
+        title: title.into(),
+        unit: if percent { "%".into() } else { String::new() },
+        categories,
+        series,
+        percent,
+        theme: match style.theme.unwrap_or(ChartTheme::Light) {
+            ChartTheme::Light => outpost_chart::Theme::Light,
+            ChartTheme::Dark => outpost_chart::Theme::Dark,
+        },
+        width: style.width.unwrap_or(720),
+        height: style.height.unwrap_or(240),
+    };
+    let (svg, regions) = render_bars(&spec).map_err(CoreError::Internal)?;
+    Ok(DashboardChart {
+        kind,
+        svg,
+        summary,
+        regions: regions
+            .into_iter()
+            .map(|r| ChartRegion {
+                key: keys[r.index].clone(),
+                label: labels[r.index].clone(),
+                x: r.x,
+                y: r.y,
+                w: r.w,
+                h: r.h,
+            })
+            .collect(),
+    })
 }
 
 fn capitalised(s: &str) -> String {

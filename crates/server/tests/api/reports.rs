@@ -48,6 +48,26 @@ async fn the_dashboard_answers_for_a_period_and_refuses_bad_ones_in_words() {
     assert_eq!(regions.len(), 7);
     assert_eq!(regions[6]["key"], to.as_str());
     assert!(regions[6]["label"].as_str().unwrap().contains("2 opened"));
+    // The console's page: the same figures and all three charts in one answer.
+    let all: Value = s
+        .ok(s
+            .get(&format!(
+                "/dashboard/charts?from={from}&to={to}&client_id={}",
+                client["id"].as_str().unwrap()
+            ))
+            .await)
+        .await;
+    assert_eq!(all["dashboard"], d);
+    let kinds: Vec<&str> = all["charts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["tickets_per_day", "sla_by_priority", "alerts_per_day"]
+    );
     // The day a region names filters the queue to what was opened that day.
     let page: Value = s.ok(s.get(&format!("/tickets?opened_on={to}")).await).await;
     assert_eq!(page["total"], 2);
