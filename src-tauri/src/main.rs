@@ -373,6 +373,8 @@ fn main() {
             tracing::info!(data_dir = %dir.display(), "opening the local store");
             let core = tauri::async_runtime::block_on(Core::open_dir(&dir, Arc::new(SystemClock)))
                 .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))?;
+            // Reports print here too (offline, from the local store).
+            outpost_server::reports::install(&core);
             let core = Arc::new(core);
             let wake = Arc::new(Notify::new());
             sync::spawn(core.clone(), wake.clone(), dir.clone());

@@ -1292,6 +1292,60 @@ test('a technician pastes a screenshot into a reply and drops files on the ticke
   }
 });
 
+test('a technician previews a client report, leaves a section out and saves the PDF and a CSV', { timeout: 120_000 }, async () => {
+  const token = (await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } })).token;
+  const client = await apiCall('POST', '/clients', { token, body: { name: 'Report Test Clinic' } });
+  const ticket = await apiCall('POST', '/tickets', { token, body: { title: 'Report: label printer offline', client_id: client.id, priority: 'high' } });
+  await apiCall('POST', `/tickets/${ticket.id}/time-entries`, { token, body: { minutes: 90, billable: true } });
+  const today = new Date().toISOString().slice(0, 10);
+  const { context, page, pageErrors, shot } = await newPage({ width: 1400, height: 1000 });
+  try {
+    await logIn(page);
+    await page.getByTestId('nav-reports').click();
+    await page.getByText('Choose a client to preview their report.').waitFor();
+    await page.getByTestId('report-client').selectOption(client.id);
+    await page.getByTestId('report-from').fill(today);
+    await page.getByTestId('report-to').fill(today);
+    const summary = page.getByTestId('report-summary');
+    await waitForText(summary, /Report Test Clinic.*1 tickets opened.*1\.5 billable hours/s, 'the figures of the period');
+    const pages = page.getByTestId('report-page');
+    await pages.first().waitFor();
+    const before = await pages.count();
+    assert.ok(before >= 3, `cover, sections and appendix: ${before} pages`);
+    // Every page is drawn (an image that loaded, not a broken one).
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('[data-testid="report-page"]')].every((i) => i.complete && i.naturalWidth > 0));
+    const api = await apiCall('GET', `/reports/clients/${client.id}/preview?from=${today}&to=${today}`, { token });
+    assert.equal(api.pages.length, before, 'the preview shows the report\'s pages');
+    await shot('75-report-preview');
+
+    // The appendix left out for this client: one page fewer, and it stays left out.
+    await page.getByTestId('report-section-appendix').uncheck();
+    await page.getByTestId('report-sections-save').click();
+    await waitForText(page.getByRole('status').filter({ hasText: 'Saved for this client' }), /Saved/, 'the sections saved');
+    await waitForCount(pages, before - 1, 'one page fewer without the appendix');
+    const settings = await apiCall('GET', `/clients/${client.id}/report-settings`, { token });
+    assert.ok(!settings.sections.includes('appendix'));
+
+    // Saving is a download of the PDF the contract route gives, and of a table as CSV.
+    const [pdf] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-save-pdf').click()]);
+    assert.equal(pdf.suggestedFilename(), `Report Test Clinic service report ${today} to ${today}.pdf`);
+    const pdfBytes = fs.readFileSync(await pdf.path());
+    assert.equal(pdfBytes.subarray(0, 5).toString(), '%PDF-');
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-csv-time').click()]);
+    assert.match(csv.suggestedFilename(), / time\.csv$/);
+    const csvText = fs.readFileSync(await csv.path(), 'utf8');
+    assert.ok(csvText.startsWith('\uFEFFStarted,Technician,Ticket'), csvText.slice(0, 60));
+    assert.match(csvText, /,90,1\.50,yes,/);
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  } catch (e) {
+    await shot('failure-report').catch(() => {});
+    throw e;
+  } finally {
+    await context.close().catch(() => {});
+  }
+});
+
 test('the dashboard shows the period\'s figures; a day in its chart opens the tickets opened that day', { timeout: 90_000 }, async () => {
   const token = (await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } })).token;
   const client = await apiCall('POST', '/clients', { token, body: { name: 'Dashboard Test Dental' } });

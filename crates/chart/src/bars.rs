@@ -124,11 +124,20 @@ fn draw(spec: &BarSpec, out: &mut String) -> Result<Vec<Region>, Box<dyn std::er
         for (s, series) in spec.series.iter().enumerate() {
             let color = series_colors[s % series_colors.len()];
             chart
-                .draw_series(series.values.iter().enumerate().map(|(i, v)| {
-                    let left = i as f64 + 0.12 + 0.76 * s as f64 / groups;
-                    let right = left + 0.76 / groups;
-                    Rectangle::new([(left, 0.0), (right, v.min(y_max))], color.filled())
-                }))?
+                // A zero bar is not drawn: a rectangle of no height is invalid SVG to some
+                // readers (the PDF engine warns for each).
+                .draw_series(
+                    series
+                        .values
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| **v > 0.0)
+                        .map(|(i, v)| {
+                            let left = i as f64 + 0.12 + 0.76 * s as f64 / groups;
+                            let right = left + 0.76 / groups;
+                            Rectangle::new([(left, 0.0), (right, v.min(y_max))], color.filled())
+                        }),
+                )?
                 .label(series.name.clone())
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
@@ -217,6 +226,19 @@ mod tests {
             assert!((r.w - regions[0].w).abs() < 0.01);
         }
         assert!(!svg.contains("Nothing in this period"));
+        // Three bars (3, 1 and 1), none of no height.
+        let bars = svg.matches("<rect").count();
+        assert!(!svg.contains("height=\"0\""), "{svg}");
+        let mut zeros = spec.clone();
+        for s in &mut zeros.series {
+            s.values = vec![0.0; 3];
+        }
+        let quiet_svg = render_bars(&zeros).unwrap().0;
+        assert_eq!(
+            bars - quiet_svg.matches("<rect").count(),
+            3,
+            "one rect per bar above 0"
+        );
         let quiet = BarSpec {
             series: vec![BarSeries {
                 name: "Opened".into(),

@@ -155,7 +155,7 @@ async fn upload(
 
 /// `filename="…"` for old clients (ASCII, quotes and backslashes replaced) and
 /// `filename*=UTF-8''…` with the real name.
-fn disposition(name: &str) -> HeaderValue {
+pub(crate) fn disposition(name: &str) -> HeaderValue {
     let ascii: String = name
         .chars()
         .map(|c| {

@@ -10,6 +10,7 @@ pub mod attachments;
 pub mod gateway;
 pub mod mail;
 pub mod openapi;
+pub mod reports;
 pub mod senders;
 pub mod tls;
 pub mod webhooks;
@@ -196,6 +197,8 @@ async fn api_not_found() -> ApiFailure {
 /// The `/api/v1` routes alone: one per declared operation that has a route, and the routes
 /// that carry files.
 pub fn api_router(state: AppState) -> Router {
+    // The API serves reports, so the core behind it prints them.
+    reports::install(&state.core);
     routes(state, |_| true, true)
 }
 
@@ -223,7 +226,7 @@ fn routes(state: AppState, keep: impl Fn(&Operation) -> bool, files: bool) -> Ro
         paths.insert(route.path, entry.merge(on(filter(route.method), handler)));
     }
     if files {
-        for (path, methods) in attachments::routes() {
+        for (path, methods) in attachments::routes().into_iter().chain(reports::routes()) {
             let entry = paths.remove(path).unwrap_or_default();
             paths.insert(path, entry.merge(methods));
         }

@@ -44,6 +44,23 @@ enum Command {
         #[command(flatten)]
         senders: SenderArgs,
     },
+    /// Write a client's service report for a period as PDF, from the store, without a server.
+    Report {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The client's name (any case) or id.
+        #[arg(long)]
+        client: String,
+        /// First day, YYYY-MM-DD (in the client's time zone).
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD (included).
+        #[arg(long)]
+        to: String,
+        /// Where to write the PDF.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Administration without the UI.
     Admin {
         #[command(subcommand)]
@@ -144,6 +161,36 @@ async fn main() -> anyhow::Result<()> {
             gateway,
             senders,
         } => serve(data_dir, listen, demo, ui_dir, tls, gateway, senders).await,
+        Command::Report {
+            data_dir,
+            client,
+            from,
+            to,
+            out,
+        } => {
+            let core = open(&data_dir).await?;
+            outpost_server::reports::install(&core);
+            let actor = Actor::system();
+            let fail = |e: outpost_core::CoreError| anyhow::anyhow!("{e}");
+            let id = core.find_client(&actor, &client).await.map_err(fail)?;
+            let q = outpost_proto::ClientReportFileQuery {
+                from,
+                to,
+                format: None,
+                table: None,
+            };
+            let (_, _, pdf) = core
+                .client_report_file(&actor, id, &q)
+                .await
+                .map_err(fail)?;
+            // Written beside the target and renamed: a failed run leaves no half file.
+            let part = out.with_extension("pdf.part");
+            std::fs::write(&part, &pdf)
+                .and_then(|_| std::fs::rename(&part, &out))
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("wrote {} ({} bytes)", out.display(), pdf.len());
+            Ok(())
+        }
         Command::Admin {
             command:
                 AdminCommand::CreateUser {

@@ -113,6 +113,7 @@ pub fn document() -> OpenApi {
         paths = paths.path(format!("/api/v1{}", route.path), item);
     }
     paths = crate::attachments::document_paths(paths, &mut schemas);
+    paths = crate::reports::document_paths(paths, &mut schemas);
     let mut components = ComponentsBuilder::new().security_scheme(
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

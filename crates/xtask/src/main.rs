@@ -30,6 +30,9 @@ const APT_PACKAGES: &[&str] = &[
     "libdbus-1-dev",
     "dbus",
     "gnome-keyring",
+    // The report tests check every PDF with a second and third reader.
+    "poppler-utils",
+    "qpdf",
 ];
 
 fn main() -> Result<()> {
@@ -404,7 +407,8 @@ fn gateway_bench() -> Result<()> {
         &format!(
             "ulimit -n \"$(ulimit -Hn)\" && '{cargo}' bench -p outpost-server --bench gateway \
              && '{cargo}' bench -p outpost-server --bench runs \
-             && exec '{cargo}' bench -p outpost-server --bench mail"
+             && '{cargo}' bench -p outpost-server --bench mail \
+             && exec '{cargo}' bench -p outpost-server --bench report"
         ),
     ]))
 }

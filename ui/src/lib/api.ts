@@ -25,6 +25,10 @@ import type {
   ChecksumQuery,
   Client,
   ClientDetail,
+  ClientReportFileQuery,
+  ClientReportPreview,
+  ClientReportQuery,
+  ClientReportSettings,
   Comment,
   ConnectPreview,
   ConnectRequest,
@@ -89,6 +93,8 @@ import type {
   PushRequest,
   PushResponse,
   QueueCounts,
+  ReportBranding,
+  ReportFile,
   RevocationState,
   RevokeCertificate,
   Run,
@@ -101,8 +107,10 @@ import type {
   ScriptVersion,
   ServerAddress,
   Session,
+  SetClientReportSettings,
   SetDesktopGateway,
   SetMailTemplate,
+  SetReportBranding,
   SetSmtpSettings,
   SetupSigning,
   SetupState,
@@ -527,6 +535,30 @@ export const api = {
   /** The dashboard and all its charts for a period, from one count (what the console shows). */
   dashboardCharts: (query: DashboardChartsQuery) =>
     call<DashboardWithCharts>({ op: 'dashboard_charts', auth: true, write: false, query, http: { method: 'GET', path: `/dashboard/charts` } }),
+
+  /** A client's service report for a period: its pages as images, and its figures. */
+  clientReportPreview: (id: string, query: ClientReportQuery) =>
+    call<ClientReportPreview>({ op: 'client_report_preview', auth: true, write: false, id, query, http: { method: 'GET', path: `/reports/clients/${enc(id)}/preview` } }),
+
+  /** A client's service report as a file (base64): the PDF, or one table as CSV. (desktop app only) */
+  clientReportDownload: (id: string, query: ClientReportFileQuery) =>
+    call<ReportFile>({ op: 'client_report_download', auth: true, write: false, id, query }),
+
+  /** Which sections a client's report prints. */
+  clientReportSettings: (id: string) =>
+    call<ClientReportSettings>({ op: 'client_report_settings', auth: true, write: false, id, http: { method: 'GET', path: `/clients/${enc(id)}/report-settings` } }),
+
+  /** Switches sections of a client's report on or off. */
+  setClientReportSettings: (id: string, body: SetClientReportSettings) =>
+    call<ClientReportSettings>({ op: 'set_client_report_settings', auth: true, write: true, id, body, http: { method: 'PUT', path: `/clients/${enc(id)}/report-settings` } }),
+
+  /** The MSP's name and logo printed on reports. */
+  reportBranding: () =>
+    call<ReportBranding>({ op: 'report_branding', auth: true, write: false, http: { method: 'GET', path: `/settings/reports` } }),
+
+  /** Sets the MSP's name and logo printed on reports (admins). */
+  setReportBranding: (body: SetReportBranding) =>
+    call<ReportBranding>({ op: 'set_report_branding', auth: true, write: true, body, http: { method: 'PUT', path: `/settings/reports` } }),
 
   /** A ticket's files, oldest first. */
   listAttachments: (id: string) =>

@@ -4,41 +4,9 @@
 // file this console has not opened yet is fetched from its server once, then kept.
 
 import { api } from './api';
-import { ApiRequestError, getToken, inTauri } from './transport';
+import { getToken, inTauri } from './transport';
+import { fetchBytes, fromBase64, refused, saveAs, toBase64, unreachable } from './files';
 import type { Attachment } from './types';
-
-function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  const step = 0x8000;
-  for (let i = 0; i < bytes.length; i += step) {
-    s += String.fromCharCode(...bytes.subarray(i, i + step));
-  }
-  return btoa(s);
-}
-
-function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
-  const s = atob(b64);
-  const out = new Uint8Array(new ArrayBuffer(s.length));
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-async function refused(res: Response): Promise<ApiRequestError> {
-  try {
-    const e = await res.json();
-    if (typeof e?.message === 'string') return new ApiRequestError(e.code ?? 'internal', e.message);
-  } catch {
-    // not JSON: say the status
-  }
-  return new ApiRequestError('internal', `The server answered ${res.status}.`);
-}
-
-function unreachable(): ApiRequestError {
-  return new ApiRequestError(
-    'network',
-    'Cannot reach the Outpost server. Check your network connection and try again.',
-  );
-}
 
 /** Attaches files to a ticket, or to one of its comments: all of them or none. */
 export async function attachFiles(
@@ -90,16 +58,7 @@ export async function fileBlob(a: Attachment): Promise<Blob> {
     const c = await api.attachmentContent(a.id);
     return new Blob([fromBase64(c.data_base64)], { type: c.attachment.content_type });
   }
-  const headers: Record<string, string> = {};
-  const token = getToken();
-  if (token) headers.Authorization = `Bearer ${token}`;
-  let res: Response;
-  try {
-    res = await fetch(`/api/v1/attachments/${encodeURIComponent(a.id)}`, { headers });
-  } catch {
-    throw unreachable();
-  }
-  if (!res.ok) throw await refused(res);
+  const res = await fetchBytes(`/attachments/${encodeURIComponent(a.id)}`);
   return await res.blob();
 }
 
@@ -114,13 +73,7 @@ export async function fileUrl(a: Attachment): Promise<string> {
 
 /** Saves a file as a download under its (safe) name; it is never opened in the console. */
 export async function downloadFile(a: Attachment): Promise<void> {
-  const url = await fileUrl(a);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = a.file_name;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
+  saveAs(await fileUrl(a), a.file_name);
 }
 
 /** Files carried by a paste (a screenshot from the clipboard), named for the desk. */

@@ -1457,3 +1457,143 @@ export type DashboardWithCharts = { dashboard: Dashboard,
  */
 charts: Array<DashboardChart>, };
 
+export type ReportSection = "summary" | "tickets_per_day" | "sla" | "time" | "endpoints" | "alerts" | "scripts" | "appendix";
+
+export type ClientReportQuery = { 
+/**
+ * First day, `YYYY-MM-DD`.
+ */
+from: string, 
+/**
+ * Last day, `YYYY-MM-DD` (included).
+ */
+to: string, };
+
+export type ReportFormat = "pdf" | "csv";
+
+export type ReportTable = "tickets" | "time" | "endpoints" | "alerts";
+
+export type ClientReportFileQuery = { from: string, to: string, format?: ReportFormat, 
+/**
+ * Which table, with `format=csv`.
+ */
+table?: ReportTable, };
+
+export type ReportFile = { file_name: string, content_type: string, data_base64: string, };
+
+export type ReportBranding = { msp_name: string, 
+/**
+ * `image/png` or `image/jpeg` when a logo is set.
+ */
+logo_type: string | null, };
+
+export type SetReportBranding = { 
+/**
+ * 1–120 characters.
+ */
+msp_name: string, 
+/**
+ * A PNG or JPEG of at most 2 MiB, base64; `null` keeps the logo, `""` removes it.
+ */
+logo_base64?: string, };
+
+export type ClientReportSettings = { client_id: string, sections: Array<ReportSection>, };
+
+export type SetClientReportSettings = { 
+/**
+ * The sections to print, any order (printed in the report's order); at least one.
+ */
+sections: Array<ReportSection>, };
+
+export type ReportBreach = { number: number, title: string, priority: Priority, 
+/**
+ * `first response` or `resolution`.
+ */
+target: string, 
+/**
+ * When it was due, in the report's zone (`YYYY-MM-DD HH:MM`).
+ */
+due: string, 
+/**
+ * Minutes late: when it was met late, or until now if it is still open.
+ */
+late_minutes: number, 
+/**
+ * Met late (false: still not met at the time of the report).
+ */
+met_late: boolean, };
+
+export type ReportTicketTime = { number: number, title: string, billable_minutes: number, other_minutes: number, };
+
+export type ReportTimeEntry = { 
+/**
+ * `YYYY-MM-DD HH:MM` in the report's zone.
+ */
+started: string, technician: string, ticket_number: number, ticket_title: string, minutes: number, billable: boolean, note: string, };
+
+export type ReportTime = { billable_minutes: number, other_minutes: number, technicians: Array<TechnicianHours>, 
+/**
+ * Tickets with time in the period, the most billable first.
+ */
+tickets: Array<ReportTicketTime>, entries: Array<ReportTimeEntry>, };
+
+export type ReportEndpoint = { name: string, kind: string, os: string, site: string, online: boolean, 
+/**
+ * `YYYY-MM-DD HH:MM` in the report's zone; empty if never seen.
+ */
+last_seen: string, health: string, 
+/**
+ * The fullest disk, percent used.
+ */
+disk_used_percent: number | null, pending_updates: number | null, security_updates: number | null, reboot_required: boolean, 
+/**
+ * Not seen for 30 days or more (or never).
+ */
+stale: boolean, };
+
+export type ReportDisk = { endpoint: string, mount: string, used_percent: number, free_bytes: number, total_bytes: number, };
+
+export type ReportEndpoints = { total: number, online: number, by_os: Array<CountBy>, disks_near_full: Array<ReportDisk>, 
+/**
+ * Names of endpoints not seen for 30 days or more.
+ */
+not_seen_30_days: Array<string>, pending_updates: number, reboot_needed: number, 
+/**
+ * The most installed software, at most 15.
+ */
+software: Array<CountBy>, endpoints: Array<ReportEndpoint>, };
+
+export type ReportAlert = { opened: string, endpoint: string, priority: Priority, message: string, 
+/**
+ * `firing` or `cleared`.
+ */
+state: string, cleared: string, ticket_number: number | null, 
+/**
+ * In words: "cleared after 2 h 5 min; ticket #123 resolved".
+ */
+outcome: string, };
+
+export type ReportRun = { at: string, script: string, endpoint: string, signed_by: string, outcome: string, exit_code: number | null, };
+
+export type ReportTicket = { number: number, opened: string, title: string, priority: Priority, status: TicketStatus, resolved: string, contact: string, minutes: number, };
+
+export type ClientReport = { client_id: string, client_name: string, msp_name: string, has_logo: boolean, from: string, to: string, 
+/**
+ * "November 2026" for a calendar month, else "3 Nov 2026 – 18 Nov 2026".
+ */
+period_label: string, time_zone: string, 
+/**
+ * When it was made, in the report's zone.
+ */
+made_at: string, 
+/**
+ * The sections printed, in order.
+ */
+sections: Array<ReportSection>, summary: Dashboard, breaches: Array<ReportBreach>, time: ReportTime, endpoints: ReportEndpoints, alerts: Array<ReportAlert>, runs: Array<ReportRun>, tickets: Array<ReportTicket>, 
+/**
+ * True when the period holds no ticket, time, alert or run (the report says so).
+ */
+empty: boolean, };
+
+export type ClientReportPreview = { report: ClientReport, pages: Array<string>, };
+

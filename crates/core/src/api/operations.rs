@@ -505,6 +505,40 @@ fn table() -> Vec<Operation> {
             .get("/dashboard/charts")
             .also(&[404])
             .query(|core, who, q: DashboardChartsQuery| async move { core.dashboard_charts(who.actor()?, &q).await }),
+        // ---- client service reports (the PDF and CSV files over HTTP: outpost-server's
+        // reports module, `GET /reports/clients/{client_id}`)
+        op("client_report_preview", "A client's service report for a period: its pages as images, and its figures.")
+            .get("/reports/clients/{id}/preview")
+            .also(&[404, 503])
+            .id_query(|core, who, id, q: ClientReportQuery| async move {
+                core.client_report_preview(who.actor()?, id, &q).await
+            }),
+        op("client_report_download", "A client's service report as a file (base64): the PDF, or one table as CSV.")
+            .also(&[404, 503])
+            .id_query(|core, who, id, q: ClientReportFileQuery| async move {
+                core.client_report_download(who.actor()?, id, &q).await
+            }),
+        op("client_report_settings", "Which sections a client's report prints.")
+            .get("/clients/{id}/report-settings")
+            .also(&[404])
+            .id(|core, who, id| async move { core.client_report_settings(who.actor()?, id).await }),
+        op("set_client_report_settings", "Switches sections of a client's report on or off.")
+            .put("/clients/{id}/report-settings")
+            .writer()
+            .also(&[404])
+            .id_body(|core, who, id, req: SetClientReportSettings| async move {
+                core.set_client_report_settings(who.actor()?, id, &req).await
+            }),
+        op("report_branding", "The MSP's name and logo printed on reports.")
+            .get("/settings/reports")
+            .run(|core, who| async move { core.report_branding(who.actor()?).await }),
+        op("set_report_branding", "Sets the MSP's name and logo printed on reports (admins).")
+            .put("/settings/reports")
+            .admin()
+            .also(&[503])
+            .body(|core, who, req: SetReportBranding| async move {
+                core.set_report_branding(who.actor()?, &req).await
+            }),
         // ---- attachments (over HTTP the bytes travel as multipart and raw bodies: see
         // outpost-server's attachments module; the desktop app sends them as base64 here)
         op("list_attachments", "A ticket's files, oldest first.")

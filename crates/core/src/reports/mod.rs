@@ -6,6 +6,8 @@
 //! counts once. Counting is done over indexed time columns; days are bucketed here, with the
 //! midnights found once.
 
+pub mod client;
+mod csv;
 pub mod dashboard;
 
 use crate::clock::midnight;

@@ -241,6 +241,11 @@ impl Core {
         &self.pool
     }
 
+    /// The folder holding the store file.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     /// Starts the one transaction of a write operation.
     pub(crate) async fn write<'a>(&'a self, actor: &'a Actor) -> CoreResult<WriteTx<'a>> {
         let guard = self.write_lock.lock().await;

@@ -7,6 +7,7 @@
 mod agent_app;
 mod attachments;
 mod binary;
+mod client_reports;
 mod contract;
 mod mail;
 mod mail_in;

@@ -1,0 +1,4 @@
+//! Reports: the dashboard and the client service report.
+
+mod client;
+mod dashboard;

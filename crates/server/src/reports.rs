@@ -1,0 +1,199 @@
+//! Client service reports over HTTP, and the typesetter every host installs in its core.
+//!
+//! `GET /reports/clients/{client_id}?from&to&format=pdf|csv[&table=]` sends the report as a
+//! file (its body is not JSON, so it lives here beside the operation table, like the file
+//! routes); the JSON operations (preview, settings, branding) are in the table. Typst, from
+//! `outpost-report`, lays out the PDF; [`install`] gives it to a core.
+
+use crate::{bearer, ApiFailure, AppState};
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, MethodRouter};
+use outpost_core::reports::client::{PrintJob, Typesetter};
+use outpost_core::Core;
+use outpost_proto::ClientReportFileQuery;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Typst as the core's typesetter.
+pub struct Typst;
+
+fn document(job: &PrintJob) -> outpost_report::Document {
+    use chrono::Datelike;
+    outpost_report::Document {
+        template: outpost_report::Template::ClientReport,
+        data: job.data.clone(),
+        files: job.files.clone(),
+        made_on: (
+            job.made_on.year(),
+            job.made_on.month() as u8,
+            job.made_on.day() as u8,
+        ),
+    }
+}
+
+impl Typesetter for Typst {
+    fn client_report_pdf(&self, job: &PrintJob) -> Result<Vec<u8>, String> {
+        outpost_report::pdf(&document(job)).map_err(|e| e.to_string())
+    }
+    fn client_report_pages(&self, job: &PrintJob) -> Result<Vec<String>, String> {
+        outpost_report::pages_svg(&document(job)).map_err(|e| e.to_string())
+    }
+    fn check_image(&self, bytes: &[u8]) -> Result<(), String> {
+        outpost_report::check_image(bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// Lets `core` print reports (every host calls this once: server, CLI, desktop app).
+pub fn install(core: &Core) {
+    core.set_typesetter(Arc::new(Typst));
+}
+
+pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![("/reports/clients/{client_id}", get(client_report_file))]
+}
+
+async fn client_report_file(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiFailure> {
+    let token = bearer(&headers).ok_or_else(|| {
+        ApiFailure::new(
+            StatusCode::UNAUTHORIZED,
+            "log in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/login"
+                .into(),
+        )
+    })?;
+    let actor = state.core.authenticate(&token).await?;
+    let client = Uuid::parse_str(&raw).map_err(|_| {
+        ApiFailure::new(
+            StatusCode::BAD_REQUEST,
+            format!("'{raw}' is not a valid client id (a UUID)"),
+        )
+    })?;
+    let q: ClientReportFileQuery = outpost_core::api::decode_query(
+        outpost_core::api::Input::Query(query.unwrap_or_default()),
+    )?;
+    let (name, content_type, bytes) = state.core.client_report_file(&actor, client, &q).await?;
+    let mut res = Response::new(Body::from(bytes));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        crate::attachments::disposition(&name),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// The route's entry in the OpenAPI document.
+pub(crate) fn document_paths(
+    paths: utoipa::openapi::path::PathsBuilder,
+    schemas: &mut outpost_proto::wire::SchemaList,
+) -> utoipa::openapi::path::PathsBuilder {
+    use outpost_proto::WireType;
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::security::SecurityRequirement;
+    use utoipa::openapi::{Content, PathItem, Required, ResponseBuilder};
+
+    let error = <outpost_proto::ApiError as WireType>::describe(schemas);
+    let text = |enumerated: &[&str]| {
+        let mut b = ObjectBuilder::new().schema_type(Type::String);
+        if !enumerated.is_empty() {
+            b = b.enum_values(Some(enumerated.iter().copied()));
+        }
+        b.build()
+    };
+    let query = |name: &str, required: bool, about: &str, schema| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Query)
+            .required(if required {
+                Required::True
+            } else {
+                Required::False
+            })
+            .description(Some(about))
+            .schema(Some(schema))
+            .build()
+    };
+    let client_id = ParameterBuilder::new()
+        .name("client_id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                .build(),
+        ))
+        .build();
+    let binary = || {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .build()
+    };
+    let mut op = OperationBuilder::new()
+        .operation_id(Some("client_report_file"))
+        .summary(Some(
+            "A client's service report for a period: the PDF, or one of its tables as CSV \
+             (UTF-8 with BOM, formula cells neutralised).",
+        ))
+        .parameter(client_id)
+        .parameter(query(
+            "from",
+            true,
+            "First day, YYYY-MM-DD (the client's time zone).",
+            text(&[]),
+        ))
+        .parameter(query(
+            "to",
+            true,
+            "Last day, YYYY-MM-DD (included).",
+            text(&[]),
+        ))
+        .parameter(query(
+            "format",
+            false,
+            "pdf (default) or csv.",
+            text(&["pdf", "csv"]),
+        ))
+        .parameter(query(
+            "table",
+            false,
+            "With format=csv: which table.",
+            text(&["tickets", "time", "endpoints", "alerts"]),
+        ))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("The file, as a download")
+                .content("application/pdf", Content::new(Some(binary())))
+                .content("text/csv; charset=utf-8", Content::new(Some(text(&[]))))
+                .build(),
+        );
+    for code in [400u16, 401, 403, 404, 500, 503] {
+        op = op.response(
+            code.to_string(),
+            ResponseBuilder::new()
+                .description(crate::openapi::meaning(code))
+                .content("application/json", Content::new(Some(error.clone())))
+                .build(),
+        );
+    }
+    let op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+    paths.path(
+        "/api/v1/reports/clients/{client_id}",
+        PathItem::new(HttpMethod::Get, op.build()),
+    )
+}
