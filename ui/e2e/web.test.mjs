@@ -1292,11 +1292,12 @@ test('a technician pastes a screenshot into a reply and drops files on the ticke
   }
 });
 
-test('a technician previews a client report, leaves a section out and saves the PDF and a CSV', { timeout: 120_000 }, async () => {
+test('a technician previews a client report, leaves a section out, schedules it monthly and saves the PDF and a CSV', { timeout: 120_000 }, async () => {
   const token = (await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } })).token;
   const client = await apiCall('POST', '/clients', { token, body: { name: 'Report Test Clinic' } });
   const ticket = await apiCall('POST', '/tickets', { token, body: { title: 'Report: label printer offline', client_id: client.id, priority: 'high' } });
   await apiCall('POST', `/tickets/${ticket.id}/time-entries`, { token, body: { minutes: 90, billable: true } });
+  const contact = await apiCall('POST', `/clients/${client.id}/contacts`, { token, body: { name: 'Rhea Manager', email: 'rhea@clinic.example' } });
   const today = new Date().toISOString().slice(0, 10);
   const { context, page, pageErrors, shot } = await newPage({ width: 1400, height: 1000 });
   try {
@@ -1326,6 +1327,16 @@ test('a technician previews a client report, leaves a section out and saves the 
     await waitForCount(pages, before - 1, 'one page fewer without the appendix');
     const settings = await apiCall('GET', `/clients/${client.id}/report-settings`, { token });
     assert.ok(!settings.sections.includes('appendix'));
+
+    // A monthly schedule to the practice manager: saved, and the next report named.
+    const schedule = page.getByTestId('report-schedule');
+    await schedule.getByTestId('schedule-recipient').check();
+    await schedule.getByTestId('schedule-day').selectOption('2');
+    await schedule.getByTestId('schedule-save').click();
+    await waitForText(schedule.getByTestId('schedule-next'), /Next: .+, on 2 /, 'the next report and its day');
+    const saved = await apiCall('GET', `/clients/${client.id}/report-schedule`, { token });
+    assert.deepEqual([saved.enabled, saved.day_of_month, saved.recipients], [true, 2, [contact.id]]);
+    await waitForText(schedule.getByTestId('report-history'), /None yet/, 'no report kept yet');
 
     // Saving is a download of the PDF the contract route gives, and of a table as CSV.
     const [pdf] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-save-pdf').click()]);

@@ -223,3 +223,44 @@ mod tests {
         assert_eq!(fold_quoted("> only quote"), "> only quote");
     }
 }
+
+#[cfg(test)]
+mod composed {
+    use crate::smtp::{compose, Outgoing};
+
+    /// A mail the desk writes with a file is read back (by the same parser that reads
+    /// clients' mail) with its text and the file's exact bytes.
+    #[test]
+    fn a_report_mail_carries_its_pdf() {
+        let pdf = b"%PDF-1.7\n\x00\xff binary \r\n bytes".to_vec();
+        let raw = compose(&Outgoing {
+            from_address: "desk@northwind.example".into(),
+            from_name: "Northwind IT".into(),
+            to: vec!["dana@harbour.example".into()],
+            cc: vec![],
+            subject: "Service report November 2026: Harbour Dental".into(),
+            body: "Hello,\n\nattached is the report.\n".into(),
+            message_id: "r1@northwind.example".into(),
+            in_reply_to: None,
+            references: vec![],
+            date: std::time::SystemTime::now(),
+            automatic: true,
+            attachments: vec![(
+                "Harbour Dental service report 2026-11-01 to 2026-11-30.pdf".into(),
+                "application/pdf".into(),
+                pdf.clone(),
+            )],
+        })
+        .unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.contains("multipart/mixed"), "{text}");
+        let m = super::parse(&raw).unwrap();
+        assert!(m.text.contains("attached is the report"), "{}", m.text);
+        assert_eq!(m.attachments.len(), 1);
+        assert_eq!(
+            m.attachments[0].file_name,
+            "Harbour Dental service report 2026-11-01 to 2026-11-30.pdf"
+        );
+        assert_eq!(m.attachments[0].bytes, pdf);
+    }
+}

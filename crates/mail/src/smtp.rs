@@ -43,6 +43,8 @@ pub struct Outgoing {
     /// Written by the desk itself: `Auto-Submitted: auto-generated`, so mail programs do not
     /// answer it with an auto-reply.
     pub automatic: bool,
+    /// Files sent with the text: (name, content type, bytes).
+    pub attachments: Vec<(String, String, Vec<u8>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -131,8 +133,7 @@ pub fn compose(m: &Outgoing) -> Result<Vec<u8>, Failure> {
         .from(from)
         .subject(m.subject.clone())
         .message_id(Some(format!("<{}>", m.message_id)))
-        .date(m.date)
-        .header(ContentType::TEXT_PLAIN);
+        .date(m.date);
     for to in &m.to {
         b = b.to(Mailbox::new(None, address(to)?));
     }
@@ -154,7 +155,18 @@ pub fn compose(m: &Outgoing) -> Result<Vec<u8>, Failure> {
     if m.automatic {
         b = b.header(AutoSubmitted);
     }
-    let message = b.body(m.body.clone()).map_err(|e| {
+    let built = if m.attachments.is_empty() {
+        b.header(ContentType::TEXT_PLAIN).body(m.body.clone())
+    } else {
+        use lettre::message::{Attachment, MultiPart, SinglePart};
+        let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(m.body.clone()));
+        for (name, kind, bytes) in &m.attachments {
+            let kind = ContentType::parse(kind).unwrap_or(ContentType::TEXT_PLAIN);
+            parts = parts.singlepart(Attachment::new(name.clone()).body(bytes.clone(), kind));
+        }
+        b.multipart(parts)
+    };
+    let message = built.map_err(|e| {
         fail(
             MailStep::Message,
             true,
@@ -384,6 +396,7 @@ pub async fn test(
         references: vec![],
         date: SystemTime::now(),
         automatic: true,
+        attachments: vec![],
     };
     let result = async {
         let bytes = compose(&mail)?;

@@ -1398,6 +1398,9 @@ wire_types!(
     ReportTicket,
     ClientReport,
     ClientReportPreview,
+    ReportSchedule,
+    SetReportSchedule,
+    ReportHistoryEntry,
 );
 
 #[cfg(test)]

@@ -165,6 +165,8 @@ pub enum MailTemplateKind {
     Resolved,
     /// A notification mailed to a technician (no template to edit).
     Notification,
+    /// A client's service report mailed by its schedule, the PDF attached (no template).
+    Report,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]

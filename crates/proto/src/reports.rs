@@ -505,3 +505,47 @@ pub struct ClientReportPreview {
     pub report: ClientReport,
     pub pages: Vec<String>,
 }
+
+/// A client's report schedule: on `day_of_month` (the client's zone) the previous month's
+/// report is made, kept in the history and mailed to the recipients.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct ReportSchedule {
+    pub client_id: Uuid,
+    /// False when the client has no schedule yet (the rest are the defaults).
+    pub scheduled: bool,
+    pub enabled: bool,
+    pub day_of_month: i64,
+    /// Contacts of the client who get the report (each has an email address).
+    pub recipients: Vec<Uuid>,
+    /// The next report it will make, in words ("December 2026, on 1 January 2027").
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SetReportSchedule {
+    pub enabled: bool,
+    /// 1–28, so every month has the day.
+    pub day_of_month: i64,
+    /// Contacts of this client, each with an email address; at least one when enabled.
+    pub recipients: Vec<Uuid>,
+}
+
+/// A report kept in the history.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct ReportHistoryEntry {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub from: String,
+    pub to: String,
+    pub period_label: String,
+    pub made_at: chrono::DateTime<chrono::Utc>,
+    /// Who made it (`Report schedule` for a schedule).
+    pub made_by: String,
+    pub by_schedule: bool,
+    pub file_name: String,
+    pub size_bytes: i64,
+    pub mailed_to: Vec<String>,
+    /// The mail's state in the outbox (`queued`, `sent`, `failed`…), when it was mailed.
+    pub mail_state: Option<String>,
+}

@@ -83,6 +83,11 @@ fn outgoing(config: &SmtpConfig, m: &PendingMail) -> smtp::Outgoing {
             .collect(),
         date: m.created_at.into(),
         automatic: m.automatic(),
+        attachments: m
+            .attachment
+            .iter()
+            .map(|a| (a.file_name.clone(), a.content_type.clone(), a.bytes.clone()))
+            .collect(),
     }
 }
 

@@ -52,7 +52,58 @@ pub fn install(core: &Core) {
 }
 
 pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    vec![("/reports/clients/{client_id}", get(client_report_file))]
+    vec![
+        ("/reports/clients/{id}", get(client_report_file)),
+        ("/reports/history/{id}", get(kept_report_file)),
+    ]
+}
+
+fn pdf_response(name: &str, content_type: &'static str, bytes: Vec<u8>) -> Response {
+    let mut res = Response::new(Body::from(bytes));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        crate::attachments::disposition(name),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<outpost_core::Actor, ApiFailure> {
+    let token = bearer(headers).ok_or_else(|| {
+        ApiFailure::new(
+            StatusCode::UNAUTHORIZED,
+            "log in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/login"
+                .into(),
+        )
+    })?;
+    Ok(state.core.authenticate(&token).await?)
+}
+
+fn path_id(raw: &str, what: &str) -> Result<Uuid, ApiFailure> {
+    Uuid::parse_str(raw).map_err(|_| {
+        ApiFailure::new(
+            StatusCode::BAD_REQUEST,
+            format!("'{raw}' is not a valid {what} id (a UUID)"),
+        )
+    })
+}
+
+/// A kept report (from the history) as its PDF.
+async fn kept_report_file(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiFailure> {
+    let actor = caller(&state, &headers).await?;
+    let id = path_id(&raw, "report")?;
+    let (name, pdf) = state.core.report_history_file(&actor, id).await?;
+    Ok(pdf_response(&name, "application/pdf", pdf))
 }
 
 async fn client_report_file(
@@ -61,37 +112,13 @@ async fn client_report_file(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiFailure> {
-    let token = bearer(&headers).ok_or_else(|| {
-        ApiFailure::new(
-            StatusCode::UNAUTHORIZED,
-            "log in first: send 'Authorization: Bearer <token>' from POST /api/v1/auth/login"
-                .into(),
-        )
-    })?;
-    let actor = state.core.authenticate(&token).await?;
-    let client = Uuid::parse_str(&raw).map_err(|_| {
-        ApiFailure::new(
-            StatusCode::BAD_REQUEST,
-            format!("'{raw}' is not a valid client id (a UUID)"),
-        )
-    })?;
+    let actor = caller(&state, &headers).await?;
+    let client = path_id(&raw, "client")?;
     let q: ClientReportFileQuery = outpost_core::api::decode_query(
         outpost_core::api::Input::Query(query.unwrap_or_default()),
     )?;
     let (name, content_type, bytes) = state.core.client_report_file(&actor, client, &q).await?;
-    let mut res = Response::new(Body::from(bytes));
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        crate::attachments::disposition(&name),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    Ok(pdf_response(&name, content_type, bytes))
 }
 
 /// The route's entry in the OpenAPI document.
@@ -192,8 +219,36 @@ pub(crate) fn document_paths(
         );
     }
     let op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
-    paths.path(
-        "/api/v1/reports/clients/{client_id}",
-        PathItem::new(HttpMethod::Get, op.build()),
-    )
+    let mut kept = OperationBuilder::new()
+        .operation_id(Some("kept_report_file"))
+        .summary(Some(
+            "A kept report (from a client's report history) as its PDF.",
+        ))
+        .parameter(crate::openapi::id_parameter())
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("The PDF, as a download")
+                .content("application/pdf", Content::new(Some(binary())))
+                .build(),
+        );
+    for code in [400u16, 401, 404, 500] {
+        kept = kept.response(
+            code.to_string(),
+            ResponseBuilder::new()
+                .description(crate::openapi::meaning(code))
+                .content("application/json", Content::new(Some(error.clone())))
+                .build(),
+        );
+    }
+    let kept = kept.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+    paths
+        .path(
+            "/api/v1/reports/clients/{client_id}",
+            PathItem::new(HttpMethod::Get, op.build()),
+        )
+        .path(
+            "/api/v1/reports/history/{id}",
+            PathItem::new(HttpMethod::Get, kept.build()),
+        )
 }

@@ -1,5 +1,6 @@
 //! What the server sends out and reads in: mailboxes become tickets; the planner turns the change log into webhook deliveries and
-//! mail (outpost_core::notify), and one sender each delivers them.
+//! mail (outpost_core::notify), and one sender each delivers them; report schedules make
+//! their reports.
 
 use crate::mail::{MailConfig, MailInConfig};
 use crate::webhooks::WebhookConfig;
@@ -13,6 +14,8 @@ pub struct SendersConfig {
     pub plan_every: Duration,
     /// How often tickets' SLA clocks are looked at for at-risk and breached notifications.
     pub sla_every: Duration,
+    /// How often report schedules are looked at (a due report is made at the next look).
+    pub reports_every: Duration,
     pub webhooks: WebhookConfig,
     pub mail: MailConfig,
     pub mail_in: MailInConfig,
@@ -23,6 +26,7 @@ impl Default for SendersConfig {
         SendersConfig {
             plan_every: Duration::from_millis(250),
             sla_every: Duration::from_secs(30),
+            reports_every: Duration::from_secs(60),
             webhooks: WebhookConfig::default(),
             mail: MailConfig::default(),
             mail_in: MailInConfig::default(),
@@ -59,6 +63,19 @@ pub fn start(core: Arc<Core>, config: SendersConfig) {
                         break;
                     }
                 }
+            }
+        }
+    });
+    // Reports take seconds to lay out: their own task, so events are not held up.
+    let reporter = core.clone();
+    let reports_every = config.reports_every;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(reports_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = reporter.run_report_schedules().await {
+                tracing::warn!("report schedules: {e}");
             }
         }
     });

@@ -95,6 +95,8 @@ import type {
   QueueCounts,
   ReportBranding,
   ReportFile,
+  ReportHistoryEntry,
+  ReportSchedule,
   RevocationState,
   RevokeCertificate,
   Run,
@@ -111,6 +113,7 @@ import type {
   SetDesktopGateway,
   SetMailTemplate,
   SetReportBranding,
+  SetReportSchedule,
   SetSmtpSettings,
   SetupSigning,
   SetupState,
@@ -551,6 +554,22 @@ export const api = {
   /** Switches sections of a client's report on or off. */
   setClientReportSettings: (id: string, body: SetClientReportSettings) =>
     call<ClientReportSettings>({ op: 'set_client_report_settings', auth: true, write: true, id, body, http: { method: 'PUT', path: `/clients/${enc(id)}/report-settings` } }),
+
+  /** A client's report schedule: the day each month, the recipients. */
+  reportSchedule: (id: string) =>
+    call<ReportSchedule>({ op: 'report_schedule', auth: true, write: false, id, http: { method: 'GET', path: `/clients/${enc(id)}/report-schedule` } }),
+
+  /** Sets a client's report schedule (server: the mail goes from its outbox). */
+  setReportSchedule: (id: string, body: SetReportSchedule) =>
+    call<ReportSchedule>({ op: 'set_report_schedule', auth: true, write: true, id, body, http: { method: 'PUT', path: `/clients/${enc(id)}/report-schedule` } }),
+
+  /** A client's kept reports, newest period first. */
+  listReportHistory: (id: string) =>
+    call<ReportHistoryEntry[]>({ op: 'list_report_history', auth: true, write: false, id, http: { method: 'GET', path: `/clients/${enc(id)}/reports` } }),
+
+  /** A kept report's PDF (base64); over HTTP: GET /reports/history/{id}. (desktop app only) */
+  reportHistoryDownload: (id: string) =>
+    call<ReportFile>({ op: 'report_history_download', auth: true, write: false, id }),
 
   /** The MSP's name and logo printed on reports. */
   reportBranding: () =>

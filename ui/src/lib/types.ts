@@ -1162,7 +1162,7 @@ step: MailStep | null,
  */
 message: string, };
 
-export type MailTemplateKind = "reply" | "acknowledgement" | "resolved" | "notification";
+export type MailTemplateKind = "reply" | "acknowledgement" | "resolved" | "notification" | "report";
 
 export type MailTemplate = { kind: MailTemplateKind, 
 /**
@@ -1596,4 +1596,38 @@ sections: Array<ReportSection>, summary: Dashboard, breaches: Array<ReportBreach
 empty: boolean, };
 
 export type ClientReportPreview = { report: ClientReport, pages: Array<string>, };
+
+export type ReportSchedule = { client_id: string, 
+/**
+ * False when the client has no schedule yet (the rest are the defaults).
+ */
+scheduled: boolean, enabled: boolean, day_of_month: number, 
+/**
+ * Contacts of the client who get the report (each has an email address).
+ */
+recipients: Array<string>, 
+/**
+ * The next report it will make, in words ("December 2026, on 1 January 2027").
+ */
+next: string | null, };
+
+export type SetReportSchedule = { enabled: boolean, 
+/**
+ * 1–28, so every month has the day.
+ */
+day_of_month: number, 
+/**
+ * Contacts of this client, each with an email address; at least one when enabled.
+ */
+recipients: Array<string>, };
+
+export type ReportHistoryEntry = { id: string, client_id: string, from: string, to: string, period_label: string, made_at: string, 
+/**
+ * Who made it (`Report schedule` for a schedule).
+ */
+made_by: string, by_schedule: boolean, file_name: string, size_bytes: number, mailed_to: Array<string>, 
+/**
+ * The mail's state in the outbox (`queued`, `sent`, `failed`…), when it was mailed.
+ */
+mail_state: string | null, };
 

@@ -529,6 +529,24 @@ fn table() -> Vec<Operation> {
             .id_body(|core, who, id, req: SetClientReportSettings| async move {
                 core.set_client_report_settings(who.actor()?, id, &req).await
             }),
+        op("report_schedule", "A client's report schedule: the day each month, the recipients.")
+            .get("/clients/{id}/report-schedule")
+            .also(&[404])
+            .id(|core, who, id| async move { core.report_schedule(who.actor()?, id).await }),
+        op("set_report_schedule", "Sets a client's report schedule (server: the mail goes from its outbox).")
+            .put("/clients/{id}/report-schedule")
+            .writer()
+            .also(&[404])
+            .id_body(|core, who, id, req: SetReportSchedule| async move {
+                core.set_report_schedule(who.actor()?, id, &req).await
+            }),
+        op("list_report_history", "A client's kept reports, newest period first.")
+            .get("/clients/{id}/reports")
+            .also(&[404])
+            .id(|core, who, id| async move { core.list_report_history(who.actor()?, id).await }),
+        op("report_history_download", "A kept report's PDF (base64); over HTTP: GET /reports/history/{id}.")
+            .also(&[404])
+            .id(|core, who, id| async move { core.report_history_download(who.actor()?, id).await }),
         op("report_branding", "The MSP's name and logo printed on reports.")
             .get("/settings/reports")
             .run(|core, who| async move { core.report_branding(who.actor()?).await }),

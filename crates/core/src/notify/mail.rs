@@ -76,6 +76,15 @@ pub struct PendingMail {
     pub references: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub attempts: i64,
+    /// A file sent with it (a scheduled report's PDF).
+    pub attachment: Option<MailAttachment>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailAttachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 impl PendingMail {
@@ -213,7 +222,7 @@ pub fn mail_retry_delay(base: Duration, n: i64) -> Duration {
         .min(MAX_WAIT)
 }
 
-fn message_domain(from: &str) -> &str {
+pub(crate) fn message_domain(from: &str) -> &str {
     from.rsplit_once('@')
         .map(|(_, d)| d)
         .unwrap_or("outpost.invalid")
@@ -267,6 +276,7 @@ fn pending_from_row(r: &SqliteRow) -> CoreResult<PendingMail> {
             .collect(),
         created_at: from_ms(r.get("created_at")),
         attempts: r.get("attempts"),
+        attachment: None,
     })
 }
 
@@ -758,9 +768,12 @@ impl Core {
         if req.body.trim().is_empty() || req.body.chars().count() > 20_000 {
             return Err(invalid("body must be 1 to 20,000 characters"));
         }
-        if req.kind == MailTemplateKind::Notification {
+        if matches!(
+            req.kind,
+            MailTemplateKind::Notification | MailTemplateKind::Report
+        ) {
             return Err(invalid(
-                "notification mails have no template: choose reply, acknowledgement or resolved",
+                "notification and report mails have no template: choose reply, acknowledgement or resolved",
             ));
         }
         let enabled = req.enabled.unwrap_or(true);
@@ -1043,10 +1056,24 @@ impl Core {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        let mut mails = rows
-            .iter()
-            .map(pending_from_row)
-            .collect::<CoreResult<Vec<_>>>()?;
+        let mut mails = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut mail = pending_from_row(r)?;
+            // A report mail carries its kept PDF.
+            if let Some(report) = r.get::<Option<String>, _>("report_id") {
+                let kept: Option<(String, Vec<u8>)> =
+                    sqlx::query_as("SELECT file_name, pdf FROM report_history WHERE id = ?")
+                        .bind(&report)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                mail.attachment = kept.map(|(file_name, bytes)| MailAttachment {
+                    file_name,
+                    content_type: "application/pdf".into(),
+                    bytes,
+                });
+            }
+            mails.push(mail);
+        }
         mails.sort_by_key(|m| m.id);
         Ok(mails)
     }

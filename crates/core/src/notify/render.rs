@@ -38,6 +38,8 @@ pub fn default_template(kind: MailTemplateKind) -> (&'static str, &'static str) 
         ),
         // Written by the notifier itself, not from a template.
         MailTemplateKind::Notification => ("{{ticket.title}}", "{{comment.body}}\n"),
+        // Written by the report schedule itself.
+        MailTemplateKind::Report => ("{{report.title}}", "{{report.body}}\n"),
     }
 }
 
@@ -47,6 +49,7 @@ pub fn kind_str(kind: MailTemplateKind) -> &'static str {
         MailTemplateKind::Acknowledgement => "acknowledgement",
         MailTemplateKind::Resolved => "resolved",
         MailTemplateKind::Notification => "notification",
+        MailTemplateKind::Report => "report",
     }
 }
 
@@ -56,6 +59,7 @@ pub fn parse_kind(s: &str) -> Option<MailTemplateKind> {
         "acknowledgement" => Some(MailTemplateKind::Acknowledgement),
         "resolved" => Some(MailTemplateKind::Resolved),
         "notification" => Some(MailTemplateKind::Notification),
+        "report" => Some(MailTemplateKind::Report),
         _ => None,
     }
 }

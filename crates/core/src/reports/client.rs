@@ -202,7 +202,11 @@ impl Core {
         Ok(id)
     }
 
-    async fn require_report_client(&self, actor: &Actor, client: Uuid) -> CoreResult<String> {
+    pub(crate) async fn require_report_client(
+        &self,
+        actor: &Actor,
+        client: Uuid,
+    ) -> CoreResult<String> {
         actor.require_client(client)?;
         sqlx::query_scalar("SELECT name FROM clients WHERE id = ?")
             .bind(client.to_string())

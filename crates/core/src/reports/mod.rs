@@ -9,6 +9,7 @@
 pub mod client;
 mod csv;
 pub mod dashboard;
+pub mod schedule;
 
 use crate::clock::midnight;
 use crate::error::{invalid, CoreResult};

@@ -527,6 +527,7 @@ async fn one_connection_carries_mail_after_mail_and_a_refusal_stops_only_its_own
         references: vec![],
         date: std::time::SystemTime::now(),
         automatic: true,
+        attachments: vec![],
     };
     let mut conn = smtp::connect(&server).await.unwrap();
     for (to, subject) in [

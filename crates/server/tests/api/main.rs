@@ -13,6 +13,7 @@ mod mail;
 mod mail_in;
 #[path = "../support/mail_servers.rs"]
 mod mail_servers;
+mod report_schedules;
 mod reports;
 mod routes;
 mod webhooks;
