@@ -1348,6 +1348,15 @@ test('a technician previews a client report, leaves a section out, schedules it 
     const csvText = fs.readFileSync(await csv.path(), 'utf8');
     assert.ok(csvText.startsWith('\uFEFFStarted,Technician,Ticket'), csvText.slice(0, 60));
     assert.match(csvText, /,90,1\.50,yes,/);
+
+    // The billing export of the same days, priced at this client's rate.
+    const billing = await apiCall('GET', '/settings/billing', { token });
+    await apiCall('PUT', '/settings/billing', { token, body: { ...billing, currency: 'EUR', round_to_minutes: 15, client_rates: [{ subject_id: client.id, name: '', rate_cents: 10000 }] } });
+    const [bill] = await Promise.all([page.waitForEvent('download'), page.getByTestId('billing-export').click()]);
+    assert.equal(bill.suggestedFilename(), `Report Test Clinic billable time ${today} to ${today}.csv`);
+    const billText = fs.readFileSync(await bill.path(), 'utf8');
+    assert.match(billText, /Minutes billed,Hourly rate,Amount,Currency/);
+    assert.match(billText, /,90,90,100\.00,150\.00,EUR,/);
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   } catch (e) {
     await shot('failure-report').catch(() => {});

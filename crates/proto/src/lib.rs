@@ -1401,6 +1401,9 @@ wire_types!(
     ReportSchedule,
     SetReportSchedule,
     ReportHistoryEntry,
+    BillingRate,
+    BillingSettings,
+    BillingExportQuery,
 );
 
 #[cfg(test)]

@@ -549,3 +549,41 @@ pub struct ReportHistoryEntry {
     /// The mail's state in the outbox (`queued`, `sent`, `failed`…), when it was mailed.
     pub mail_state: Option<String>,
 }
+
+/// An hourly rate for one technician or one client, in cents of the currency.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct BillingRate {
+    pub subject_id: Uuid,
+    /// The technician's or client's name (ignored when set).
+    #[serde(default)]
+    pub name: String,
+    pub rate_cents: i64,
+}
+
+/// How billable time becomes money: a default hourly rate, rates per technician and per
+/// client (the client's wins), and each entry rounded up then raised to a minimum.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct BillingSettings {
+    /// ISO 4217, e.g. `EUR`.
+    pub currency: String,
+    pub default_rate_cents: i64,
+    /// Each entry is rounded up to a multiple of this (1–60; 1 = exact).
+    pub round_to_minutes: i64,
+    /// And then raised to at least this (0–480).
+    pub minimum_minutes: i64,
+    pub technician_rates: Vec<BillingRate>,
+    pub client_rates: Vec<BillingRate>,
+}
+
+/// Billable time of a period as CSV, for every client (days in the organisation's zone) or
+/// one (days in the client's zone, as its report counts them).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BillingExportQuery {
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub client_id: Option<Uuid>,
+}

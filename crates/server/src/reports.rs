@@ -1,9 +1,10 @@
 //! Client service reports over HTTP, and the typesetter every host installs in its core.
 //!
-//! `GET /reports/clients/{client_id}?from&to&format=pdf|csv[&table=]` sends the report as a
-//! file (its body is not JSON, so it lives here beside the operation table, like the file
-//! routes); the JSON operations (preview, settings, branding) are in the table. Typst, from
-//! `outpost-report`, lays out the PDF; [`install`] gives it to a core.
+//! The routes whose bodies are files, not JSON, live here beside the operation table (like the
+//! attachment routes): `GET /reports/clients/{client_id}?from&to&format=pdf|csv[&table=]` (the
+//! report), `GET /reports/history/{id}` (a kept one) and `GET /billing/export` (the billing
+//! CSV). The JSON operations (preview, settings, schedules, branding) are in the table.
+//! Typst, from `outpost-report`, lays out the PDF; [`install`] gives it to a core.
 
 use crate::{bearer, ApiFailure, AppState};
 use axum::body::Body;
@@ -55,10 +56,26 @@ pub(crate) fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
         ("/reports/clients/{id}", get(client_report_file)),
         ("/reports/history/{id}", get(kept_report_file)),
+        ("/billing/export", get(billing_export)),
     ]
 }
 
-fn pdf_response(name: &str, content_type: &'static str, bytes: Vec<u8>) -> Response {
+/// The billing export as CSV (admins).
+async fn billing_export(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiFailure> {
+    let actor = caller(&state, &headers).await?;
+    let q: outpost_proto::BillingExportQuery = outpost_core::api::decode_query(
+        outpost_core::api::Input::Query(query.unwrap_or_default()),
+    )?;
+    let (name, csv) = state.core.billing_export(&actor, &q).await?;
+    Ok(file_response(&name, "text/csv; charset=utf-8", csv))
+}
+
+/// A file as a download (never shown in the browser), not cached.
+fn file_response(name: &str, content_type: &'static str, bytes: Vec<u8>) -> Response {
     let mut res = Response::new(Body::from(bytes));
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -103,7 +120,7 @@ async fn kept_report_file(
     let actor = caller(&state, &headers).await?;
     let id = path_id(&raw, "report")?;
     let (name, pdf) = state.core.report_history_file(&actor, id).await?;
-    Ok(pdf_response(&name, "application/pdf", pdf))
+    Ok(file_response(&name, "application/pdf", pdf))
 }
 
 async fn client_report_file(
@@ -118,7 +135,7 @@ async fn client_report_file(
         outpost_core::api::Input::Query(query.unwrap_or_default()),
     )?;
     let (name, content_type, bytes) = state.core.client_report_file(&actor, client, &q).await?;
-    Ok(pdf_response(&name, content_type, bytes))
+    Ok(file_response(&name, content_type, bytes))
 }
 
 /// The route's entry in the OpenAPI document.
@@ -242,6 +259,45 @@ pub(crate) fn document_paths(
         );
     }
     let kept = kept.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+    let mut billing = OperationBuilder::new()
+        .operation_id(Some("billing_export"))
+        .summary(Some(
+            "Billable time of a period priced (rates, rounding, minimum from Settings → Billing) \
+             as CSV: UTF-8 with BOM, one row per time entry (admins).",
+        ))
+        .parameter(query("from", true, "First day, YYYY-MM-DD.", text(&[])))
+        .parameter(query(
+            "to",
+            true,
+            "Last day, YYYY-MM-DD (included).",
+            text(&[]),
+        ))
+        .parameter(query(
+            "client_id",
+            false,
+            "One client (its days in its time zone); every client when absent.",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                .build(),
+        ))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("The CSV, as a download")
+                .content("text/csv; charset=utf-8", Content::new(Some(text(&[]))))
+                .build(),
+        );
+    for code in [400u16, 401, 403, 404, 500] {
+        billing = billing.response(
+            code.to_string(),
+            ResponseBuilder::new()
+                .description(crate::openapi::meaning(code))
+                .content("application/json", Content::new(Some(error.clone())))
+                .build(),
+        );
+    }
+    let billing = billing.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
     paths
         .path(
             "/api/v1/reports/clients/{client_id}",
@@ -250,5 +306,9 @@ pub(crate) fn document_paths(
         .path(
             "/api/v1/reports/history/{id}",
             PathItem::new(HttpMethod::Get, kept.build()),
+        )
+        .path(
+            "/api/v1/billing/export",
+            PathItem::new(HttpMethod::Get, billing.build()),
         )
 }

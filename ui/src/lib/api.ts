@@ -18,6 +18,8 @@ import type {
   AttachmentContent,
   AttachmentSettings,
   Automation,
+  BillingExportQuery,
+  BillingSettings,
   CertificateRequest,
   CertifyRequest,
   ChartImage,
@@ -570,6 +572,18 @@ export const api = {
   /** A kept report's PDF (base64); over HTTP: GET /reports/history/{id}. (desktop app only) */
   reportHistoryDownload: (id: string) =>
     call<ReportFile>({ op: 'report_history_download', auth: true, write: false, id }),
+
+  /** How billable time becomes money: rates, rounding, minimum (admins). */
+  billingSettings: () =>
+    call<BillingSettings>({ op: 'billing_settings', auth: true, write: false, http: { method: 'GET', path: `/settings/billing` } }),
+
+  /** Sets the rates, rounding and minimum of the billing export (admins). */
+  setBillingSettings: (body: BillingSettings) =>
+    call<BillingSettings>({ op: 'set_billing_settings', auth: true, write: true, body, http: { method: 'PUT', path: `/settings/billing` } }),
+
+  /** The billing export (base64 CSV); over HTTP: GET /billing/export. (desktop app only) */
+  billingExportDownload: (query: BillingExportQuery) =>
+    call<ReportFile>({ op: 'billing_export_download', auth: true, write: false, query }),
 
   /** The MSP's name and logo printed on reports. */
   reportBranding: () =>

@@ -5,7 +5,7 @@
 import { api } from './api';
 import { inTauri } from './transport';
 import { dispositionName, fetchBytes, fromBase64, saveAs } from './files';
-import type { ClientReportFileQuery, ReportSection, ReportTable } from './types';
+import type { BillingExportQuery, ClientReportFileQuery, ReportSection, ReportTable } from './types';
 
 export const SECTION_LABEL: Record<ReportSection, string> = {
   summary: 'Summary',
@@ -70,4 +70,23 @@ export function recentMonths(today = new Date()): { label: string; from: string;
     });
   }
   return out;
+}
+
+/** Downloads the billing export (CSV) for a period, every client or one (admins). */
+export async function downloadBilling(q: BillingExportQuery): Promise<string> {
+  if (inTauri) {
+    const f = await api.billingExportDownload(q);
+    const url = URL.createObjectURL(new Blob([fromBase64(f.data_base64)], { type: f.content_type }));
+    saveAs(url, f.file_name);
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    return f.file_name;
+  }
+  const params = new URLSearchParams({ from: q.from, to: q.to });
+  if (q.client_id) params.set('client_id', q.client_id);
+  const res = await fetchBytes(`/billing/export?${params}`);
+  const name = dispositionName(res, 'billing.csv');
+  const url = URL.createObjectURL(await res.blob());
+  saveAs(url, name);
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return name;
 }

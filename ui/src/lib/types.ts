@@ -1631,3 +1631,25 @@ made_by: string, by_schedule: boolean, file_name: string, size_bytes: number, ma
  */
 mail_state: string | null, };
 
+export type BillingRate = { subject_id: string, 
+/**
+ * The technician's or client's name (ignored when set).
+ */
+name: string, rate_cents: number, };
+
+export type BillingSettings = { 
+/**
+ * ISO 4217, e.g. `EUR`.
+ */
+currency: string, default_rate_cents: number, 
+/**
+ * Each entry is rounded up to a multiple of this (1–60; 1 = exact).
+ */
+round_to_minutes: number, 
+/**
+ * And then raised to at least this (0–480).
+ */
+minimum_minutes: number, technician_rates: Array<BillingRate>, client_rates: Array<BillingRate>, };
+
+export type BillingExportQuery = { from: string, to: string, client_id?: string, };
+

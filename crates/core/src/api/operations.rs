@@ -547,6 +547,22 @@ fn table() -> Vec<Operation> {
         op("report_history_download", "A kept report's PDF (base64); over HTTP: GET /reports/history/{id}.")
             .also(&[404])
             .id(|core, who, id| async move { core.report_history_download(who.actor()?, id).await }),
+        op("billing_settings", "How billable time becomes money: rates, rounding, minimum (admins).")
+            .get("/settings/billing")
+            .admin()
+            .run(|core, who| async move { core.billing_settings(who.actor()?).await }),
+        op("set_billing_settings", "Sets the rates, rounding and minimum of the billing export (admins).")
+            .put("/settings/billing")
+            .admin()
+            .body(|core, who, req: BillingSettings| async move {
+                core.set_billing_settings(who.actor()?, &req).await
+            }),
+        op("billing_export_download", "The billing export (base64 CSV); over HTTP: GET /billing/export.")
+            .admin()
+            .also(&[404])
+            .query(|core, who, q: BillingExportQuery| async move {
+                core.billing_export_download(who.actor()?, &q).await
+            }),
         op("report_branding", "The MSP's name and logo printed on reports.")
             .get("/settings/reports")
             .run(|core, who| async move { core.report_branding(who.actor()?).await }),

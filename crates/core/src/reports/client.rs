@@ -888,7 +888,7 @@ fn counted(map: HashMap<String, i64>, top: usize) -> Vec<CountBy> {
 }
 
 /// A client's name as part of a file name (no path separators or control characters).
-fn safe_stem(name: &str) -> String {
+pub(crate) fn safe_stem(name: &str) -> String {
     let s: String = name
         .chars()
         .map(|c| {

@@ -6,6 +6,7 @@
 //! counts once. Counting is done over indexed time columns; days are bucketed here, with the
 //! midnights found once.
 
+pub mod billing;
 pub mod client;
 mod csv;
 pub mod dashboard;

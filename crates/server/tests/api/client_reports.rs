@@ -389,3 +389,69 @@ async fn the_report_command_writes_the_pdf_from_a_store() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no client is named"));
     assert!(!out.exists(), "no file for a failed run");
 }
+
+#[tokio::test]
+async fn the_billing_export_is_a_priced_csv_for_admins_only() {
+    let s = server().await;
+    let (client, _) = seeded(&s).await;
+    s.ok(s
+        .put(
+            "/settings/billing",
+            json!({"currency": "GBP", "default_rate_cents": 6000, "round_to_minutes": 15,
+                   "minimum_minutes": 0, "technician_rates": [], "client_rates": []}),
+        )
+        .await)
+        .await;
+    let today = chrono::Utc::now().date_naive().to_string();
+    let (status, kind, csv) = bytes(
+        s.get(&format!(
+            "/billing/export?from={today}&to={today}&client_id={client}"
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&csv));
+    assert_eq!(kind, "text/csv; charset=utf-8");
+    assert!(csv.starts_with(b"\xEF\xBB\xBF"));
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(&csv[3..])
+        .records()
+        .map(|r| r.unwrap())
+        .collect();
+    // The two billable entries (30 and 60 minutes) at 60.00 an hour; the unbillable one is out.
+    let mut amounts: Vec<&str> = rows.iter().map(|r| &r[8]).collect();
+    amounts.sort();
+    assert_eq!(amounts, ["30.00", "60.00"]);
+    assert!(rows.iter().all(|r| &r[9] == "GBP"));
+    // A technician may not see the money.
+    s.ok(s
+        .post(
+            "/users",
+            json!({"username": "tess", "display_name": "Tess", "role": "technician", "password": "technician-1"}),
+        )
+        .await)
+        .await;
+    let login: Value = s
+        .ok(s
+            .post(
+                "/auth/login",
+                json!({"username": "tess", "password": "technician-1"}),
+            )
+            .await)
+        .await;
+    let mut tess = s.clone_base();
+    tess.token = login["token"].as_str().unwrap().to_string();
+    refused(
+        tess.get(&format!("/billing/export?from={today}&to={today}"))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let msg = refused(
+        s.get("/billing/export?from=yesterday&to=today").await,
+        StatusCode::BAD_REQUEST,
+        "validation",
+    )
+    .await;
+    assert!(msg.contains("YYYY-MM-DD"), "{msg}");
+}
