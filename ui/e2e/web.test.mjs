@@ -1318,6 +1318,7 @@ test('a technician previews a client report, leaves a section out, schedules it 
       [...document.querySelectorAll('[data-testid="report-page"]')].every((i) => i.complete && i.naturalWidth > 0));
     const api = await apiCall('GET', `/reports/clients/${client.id}/preview?from=${today}&to=${today}`, { token });
     assert.equal(api.pages.length, before, 'the preview shows the report\'s pages');
+    assert.equal(api.page_count, before, 'all of them, for a small report');
     await shot('75-report-preview');
 
     // The appendix left out for this client: one page fewer, and it stays left out.

@@ -499,11 +499,14 @@ pub struct ClientReport {
     pub empty: bool,
 }
 
-/// The report as the console previews it: its pages as SVG images, and the model.
+/// The report as the console previews it: its first pages as SVG images, and the model.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
 pub struct ClientReportPreview {
     pub report: ClientReport,
+    /// The first pages (at most 12), as SVG images.
     pub pages: Vec<String>,
+    /// How many pages the PDF has.
+    pub page_count: i64,
 }
 
 /// A client's report schedule: on `day_of_month` (the client's zone) the previous month's

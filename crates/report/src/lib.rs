@@ -103,15 +103,18 @@ pub fn pdf(document: &Document) -> Result<Vec<u8>, ReportError> {
     result
 }
 
-/// The document's pages, each as one SVG (glyphs as paths: it shows the same anywhere).
-pub fn pages_svg(document: &Document) -> Result<Vec<String>, ReportError> {
+/// The document's first `limit` pages, each as one SVG (glyphs as paths: it shows the same
+/// anywhere), and how many pages it has.
+pub fn pages_svg(document: &Document, limit: usize) -> Result<(Vec<String>, usize), ReportError> {
     let result = lay_out(document).map(|paged| {
         let options = typst_svg::SvgOptions::default();
-        paged
+        let pages = paged
             .pages()
             .iter()
+            .take(limit)
             .map(|page| typst_svg::svg(page, &options))
-            .collect()
+            .collect();
+        (pages, paged.pages().len())
     });
     comemo::evict(0);
     result

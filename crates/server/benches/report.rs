@@ -146,7 +146,7 @@ async fn main() {
     let worst = |v: &[f64]| v[v.len() - 1];
     println!(
         "client report ({ENDPOINTS} endpoints, {pages} tickets in the period, {ALERTS} alerts): {} pages, {} KiB",
-        preview.pages.len(),
+        preview.page_count,
         pdf.len() / 1024
     );
     println!(
@@ -164,5 +164,8 @@ async fn main() {
         median(&to_pdf),
         worst(&to_pdf)
     );
-    println!("  preview (pages as SVG)         {preview_ms:>7.1} ms");
+    println!(
+        "  preview (first {} pages as SVG) {preview_ms:>7.1} ms",
+        preview.pages.len()
+    );
 }

@@ -39,8 +39,12 @@ impl Typesetter for Typst {
     fn client_report_pdf(&self, job: &PrintJob) -> Result<Vec<u8>, String> {
         outpost_report::pdf(&document(job)).map_err(|e| e.to_string())
     }
-    fn client_report_pages(&self, job: &PrintJob) -> Result<Vec<String>, String> {
-        outpost_report::pages_svg(&document(job)).map_err(|e| e.to_string())
+    fn client_report_pages(
+        &self,
+        job: &PrintJob,
+        limit: usize,
+    ) -> Result<(Vec<String>, usize), String> {
+        outpost_report::pages_svg(&document(job), limit).map_err(|e| e.to_string())
     }
     fn check_image(&self, bytes: &[u8]) -> Result<(), String> {
         outpost_report::check_image(bytes).map_err(|e| e.to_string())

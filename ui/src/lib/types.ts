@@ -1595,7 +1595,15 @@ sections: Array<ReportSection>, summary: Dashboard, breaches: Array<ReportBreach
  */
 empty: boolean, };
 
-export type ClientReportPreview = { report: ClientReport, pages: Array<string>, };
+export type ClientReportPreview = { report: ClientReport, 
+/**
+ * The first pages (at most 12), as SVG images.
+ */
+pages: Array<string>, 
+/**
+ * How many pages the PDF has.
+ */
+page_count: number, };
 
 export type ReportSchedule = { client_id: string, 
 /**

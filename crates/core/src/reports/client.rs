@@ -30,14 +30,21 @@ const DISK_NEAR_FULL: f64 = 90.0;
 const SOFTWARE_TOP: usize = 15;
 const LOGO_MAX_BYTES: usize = 2 * 1024 * 1024;
 const MSP_NAME_MAX: usize = 120;
+/// Pages the preview draws (a big month has hundreds; the PDF has them all).
+const PREVIEW_PAGES: usize = 12;
 
 /// What a host gives the core to print with (the server and the desktop app install Typst's,
 /// from `outpost-report`; the core itself does not link the engine: it is heavy to build).
 pub trait Typesetter: Send + Sync {
     /// The client report's PDF from its model (JSON) and the files it names.
     fn client_report_pdf(&self, job: &PrintJob) -> Result<Vec<u8>, String>;
-    /// The same pages, each as an SVG image (the preview).
-    fn client_report_pages(&self, job: &PrintJob) -> Result<Vec<String>, String>;
+    /// The first `limit` of the same pages, each as an SVG image (the preview), and the
+    /// number of pages.
+    fn client_report_pages(
+        &self,
+        job: &PrintJob,
+        limit: usize,
+    ) -> Result<(Vec<String>, usize), String>;
     /// Whether these bytes print as an image (a logo is checked with the engine that draws it).
     fn check_image(&self, bytes: &[u8]) -> Result<(), String>;
 }
@@ -736,11 +743,17 @@ impl Core {
         let report = self.client_report(actor, client, q).await?;
         let job = self.print_job(&report).await?;
         let typesetter = self.typesetter()?;
-        let pages = tokio::task::spawn_blocking(move || typesetter.client_report_pages(&job))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))?
-            .map_err(|e| CoreError::Internal(format!("the report could not be printed: {e}")))?;
-        Ok(ClientReportPreview { report, pages })
+        let (pages, page_count) = tokio::task::spawn_blocking(move || {
+            typesetter.client_report_pages(&job, PREVIEW_PAGES)
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+        .map_err(|e| CoreError::Internal(format!("the report could not be printed: {e}")))?;
+        Ok(ClientReportPreview {
+            report,
+            pages,
+            page_count: page_count as i64,
+        })
     }
 
     /// The report as a file: the PDF, or one table as CSV; with the name to save it under.

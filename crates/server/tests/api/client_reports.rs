@@ -173,6 +173,7 @@ async fn the_client_report_prints_the_dashboards_numbers_as_a_readable_pdf() {
     assert_eq!(kind, "application/pdf");
     let (page_count, text) = read_pdf(&pdf);
     assert_eq!(page_count, pages.len(), "the preview shows the PDF's pages");
+    assert_eq!(preview["page_count"], page_count);
     assert!(text.contains("Harbour Dental"));
     assert!(text.contains(&format!("Page 1 of {page_count}")), "{text}");
     assert!(text.contains(&format!("Page {page_count} of {page_count}")));
