@@ -100,7 +100,7 @@ impl Standalone {
         let address = format!("https://{host}:{port}");
         core.set_gateway(Some(address.clone()), Some(fingerprint.clone()));
         let gateway = Gateway::start(core.clone(), GatewayConfig::default());
-        let router = agent_app(AppState { core: core.clone() }, &gateway);
+        let router = agent_app(AppState::new(core.clone()), &gateway);
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let shutdown = async {

@@ -164,6 +164,14 @@ async function logIn(page, username = USERNAME, password = PASSWORD) {
   await page.getByTestId('queue').waitFor();
 }
 
+/** Collects what a page throws and what the server's Content-Security-Policy blocks in it. */
+function watchErrors(page, pageErrors) {
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && m.text().includes('Content Security Policy')) pageErrors.push(m.text());
+  });
+}
+
 /** A fresh browser page with the usual timeouts, the errors it throws, and `shot(name)`. */
 async function newPage(viewport = { width: 1280, height: 800 }, { fullPage = false } = {}) {
   const context = await browser.newContext({ viewport });
@@ -171,7 +179,7 @@ async function newPage(viewport = { width: 1280, height: 800 }, { fullPage = fal
   page.setDefaultTimeout(STEP_MS);
   page.setDefaultNavigationTimeout(STEP_MS);
   const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  watchErrors(page, pageErrors);
   const shot = async (name) => {
     if (shotsDir) await page.screenshot({ path: path.join(shotsDir, `${name}.png`), fullPage });
   };
@@ -358,7 +366,7 @@ test('admin limits a technician to one client; the technician sees only that cli
     const page = await context.newPage();
     page.setDefaultTimeout(STEP_MS);
     page.setDefaultNavigationTimeout(STEP_MS);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    watchErrors(page, pageErrors);
     return { context, page };
   };
   const logIn = async (page, username, password) => {
@@ -484,7 +492,7 @@ test('admin records assets in Fleet: create, filter, search, edit in place', { t
     const page = await context.newPage();
     page.setDefaultTimeout(STEP_MS);
     page.setDefaultNavigationTimeout(STEP_MS);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    watchErrors(page, pageErrors);
     return { context, page };
   };
   const logIn = async (page, username, password) => {
@@ -1398,6 +1406,39 @@ test('the dashboard shows the period\'s figures; a day in its chart opens the ti
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   } catch (e) {
     await shot('failure-dashboard').catch(() => {});
+    throw e;
+  } finally {
+    await context.close().catch(() => {});
+  }
+});
+
+test('an admin reads the audit log, filters it to clients and verifies the chain', { timeout: 90_000 }, async () => {
+  const admin = (await apiCall('POST', '/auth/login', { body: { username: USERNAME, password: PASSWORD } })).token;
+  const made = await apiCall('POST', '/clients', { token: admin, body: { name: 'Audit Trail Dental' } });
+  const { context, page, pageErrors, shot } = await newPage({ width: 1360, height: 900 });
+  try {
+    await logIn(page);
+    await page.getByTestId('nav-settings').click();
+    const log = page.getByTestId('audit-log');
+    await log.getByTestId('audit-row').first().waitFor();
+    await log.getByTestId('audit-what').fill('client.');
+    await log.getByTestId('audit-show').click();
+    const row = log.locator('[data-testid="audit-row"]', { hasText: 'Audit Trail Dental' });
+    await row.waitFor();
+    await waitForText(row, /client\.create/, 'the new client in the log');
+    const actions = await log.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.dataset.action));
+    assert.ok(actions.length > 0 && actions.every((a) => a.startsWith('client.')), `only client actions: ${actions}`);
+    // The same entries the API lists for the same filter, newest first.
+    const api = await apiCall('GET', '/audit?action=client.&limit=50', { token: admin });
+    assert.equal(actions.length, api.items.length);
+    assert.equal(api.items.find((e) => e.entity_id === made.id)?.action, 'client.create');
+    await log.getByTestId('audit-verify').click();
+    await waitForText(log.getByTestId('audit-verified'), /The chain is intact: \d+ entries verify/, 'the verification');
+    await log.scrollIntoViewIfNeeded();
+    await shot('70-audit-log');
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  } catch (e) {
+    await shot('failure-audit').catch(() => {});
     throw e;
   } finally {
     await context.close().catch(() => {});

@@ -16,8 +16,12 @@ pub enum CoreError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
-    #[error("{0}")]
-    RateLimited(String),
+    /// Too many attempts: try again after `retry_after_secs` (HTTP 429 with Retry-After).
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// Sync: the server expects this replica's changes to continue at `expected`.
     #[error("the server expects change {expected} of this console next; sync again to resend from there")]
     SyncGap { expected: i64 },
@@ -48,7 +52,7 @@ impl CoreError {
             CoreError::Conflict(_) => "conflict",
             CoreError::Unauthorized(_) => "unauthorized",
             CoreError::Forbidden(_) => "forbidden",
-            CoreError::RateLimited(_) => "rate_limited",
+            CoreError::RateLimited { .. } => "rate_limited",
             CoreError::SyncGap { .. } => "sync_gap",
             CoreError::ReplicaReused => "replica_reused",
             CoreError::Unavailable(_) => "unavailable",

@@ -20,6 +20,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod clock;

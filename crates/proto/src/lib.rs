@@ -10,11 +10,13 @@ use ts_rs::TS;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+pub mod audit;
 pub mod fleet;
 pub mod notify;
 pub mod reports;
 pub mod scripts;
 pub mod wire;
+pub use audit::*;
 pub use fleet::*;
 pub use notify::*;
 pub use reports::*;
@@ -1401,6 +1403,11 @@ wire_types!(
     ReportSchedule,
     SetReportSchedule,
     ReportHistoryEntry,
+    AuditQuery,
+    AuditEvent,
+    AuditPage,
+    AuditVerification,
+    AuditBreak,
     BillingRate,
     BillingSettings,
     BillingExportQuery,

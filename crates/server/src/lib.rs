@@ -16,7 +16,7 @@ pub mod tls;
 pub mod webhooks;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -25,6 +25,7 @@ use outpost_core::api::{self, Access, Input, Method, Operation, Success};
 use outpost_core::{Core, CoreError};
 use outpost_proto::ApiError;
 use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -32,10 +33,51 @@ use uuid::Uuid;
 #[derive(Clone)]
 pub struct AppState {
     pub core: Arc<Core>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (login throttling counts
+    /// by the client's address, not the proxy's).
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
-/// An error on the wire: status code plus `ApiError {code, message}`.
-pub struct ApiFailure(StatusCode, ApiError);
+impl AppState {
+    pub fn new(core: Arc<Core>) -> AppState {
+        AppState {
+            core,
+            trusted_proxies: Arc::new(Vec::new()),
+        }
+    }
+
+    /// The address a request came from: its peer, or for a trusted proxy the last address
+    /// in `X-Forwarded-For` that is not itself a trusted proxy (a client can put anything
+    /// in front of that, so only the proxies' own entries are believed).
+    pub fn client_address(&self, parts: &axum::http::request::Parts) -> Option<IpAddr> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())?;
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded: Vec<IpAddr> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse().ok())
+            .collect();
+        Some(
+            forwarded
+                .into_iter()
+                .rev()
+                .find(|a| !self.trusted_proxies.contains(a))
+                .unwrap_or(peer),
+        )
+    }
+}
+
+/// An error on the wire: status code plus `ApiError {code, message}`, and for 429 the
+/// seconds to wait (`Retry-After`).
+pub struct ApiFailure(StatusCode, ApiError, Option<u64>);
 
 /// The HTTP status of a core error.
 pub fn status_of(e: &CoreError) -> StatusCode {
@@ -45,7 +87,7 @@ pub fn status_of(e: &CoreError) -> StatusCode {
         CoreError::Conflict(_) => StatusCode::CONFLICT,
         CoreError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
-        CoreError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         CoreError::SyncGap { .. } | CoreError::ReplicaReused => StatusCode::CONFLICT,
         CoreError::Unavailable(_) | CoreError::Offline(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -54,7 +96,13 @@ pub fn status_of(e: &CoreError) -> StatusCode {
 
 impl From<CoreError> for ApiFailure {
     fn from(e: CoreError) -> Self {
-        ApiFailure(status_of(&e), e.to_api())
+        let retry_after = match &e {
+            CoreError::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
+        ApiFailure(status_of(&e), e.to_api(), retry_after)
     }
 }
 
@@ -75,13 +123,20 @@ impl ApiFailure {
                 message,
                 expected_seq: None,
             },
+            None,
         )
     }
 }
 
 impl IntoResponse for ApiFailure {
     fn into_response(self) -> Response {
-        (self.0, Json(self.1)).into_response()
+        let mut response = (self.0, Json(self.1)).into_response();
+        if let Some(secs) = self.2 {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, secs.max(1).into());
+        }
+        response
     }
 }
 
@@ -122,7 +177,8 @@ async fn handle(
                 .into(),
         ));
     }
-    let caller = op.caller(&state.core, token.clone()).await?;
+    let mut caller = op.caller(&state.core, token.clone()).await?;
+    caller.address = state.client_address(&parts);
     let id = if op.shape.has_id() {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(&mut parts, &state)
             .await
@@ -246,6 +302,40 @@ pub fn app(state: AppState, ui_dir: Option<PathBuf>) -> Router {
     app_with(state, ui_dir, &gateway)
 }
 
+/// The web console's policy: its own scripts only (none inline), styles from itself (Svelte
+/// sets style attributes), images also from `data:`/`blob:` (charts, attachment previews),
+/// no plugins, no framing, forms and fetches to itself only.
+pub const CONSOLE_CSP: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; \
+    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
+/// Headers on every answer: the console's policy, no framing, no type sniffing, no
+/// referrer; API answers are never cached (they carry client data). A route that sets one of
+/// these itself (an attachment's stricter policy, a report's cache rule) keeps its own.
+async fn security_headers(req: Request, next: axum::middleware::Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    let mut set = |name: header::HeaderName, value: &'static str| {
+        if !h.contains_key(&name) {
+            h.insert(name, header::HeaderValue::from_static(value));
+        }
+    };
+    set(header::CONTENT_SECURITY_POLICY, CONSOLE_CSP);
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "no-referrer");
+    set(
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    if api {
+        set(header::CACHE_CONTROL, "no-store");
+    }
+    response
+}
+
 /// The whole server with a gateway set up by the caller.
 pub fn app_with(
     state: AppState,
@@ -255,7 +345,7 @@ pub fn app_with(
     let router = gateway
         .router()
         .merge(Router::new().nest("/api/v1", api_router(state)));
-    match ui_dir.filter(|d| d.join("index.html").is_file()) {
+    let router = match ui_dir.filter(|d| d.join("index.html").is_file()) {
         Some(dir) => {
             // Unknown paths get index.html, so console URLs survive a reload.
             let index = tower_http::services::ServeFile::new(dir.join("index.html"));
@@ -268,5 +358,6 @@ pub fn app_with(
                  and start the server again; the API is under /api/v1.",
             )
         }),
-    }
+    };
+    router.layer(axum::middleware::from_fn(security_headers))
 }

@@ -37,6 +37,11 @@ enum Command {
         /// Folder of the built web console (default: ui/dist of this checkout).
         #[arg(long, env = "OUTPOST_UI_DIR")]
         ui_dir: Option<PathBuf>,
+        /// The address of a reverse proxy in front of this server (repeat for each): the
+        /// client address it puts in X-Forwarded-For is believed (login throttling counts
+        /// per client address). Without it, that header is ignored.
+        #[arg(long = "trusted-proxy", value_name = "ADDRESS")]
+        trusted_proxies: Vec<std::net::IpAddr>,
         #[command(flatten)]
         tls: TlsArgs,
         #[command(flatten)]
@@ -65,6 +70,20 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the audit chain from its first event; exits 1 naming the first broken link.
+    Verify {
+        #[arg(long)]
+        data_dir: PathBuf,
     },
 }
 
@@ -157,10 +176,20 @@ async fn main() -> anyhow::Result<()> {
             listen,
             demo,
             ui_dir,
+            trusted_proxies,
             tls,
             gateway,
             senders,
-        } => serve(data_dir, listen, demo, ui_dir, tls, gateway, senders).await,
+        } => {
+            let host = Host {
+                data_dir,
+                listen,
+                demo,
+                ui_dir,
+                trusted_proxies,
+            };
+            serve(host, tls, gateway, senders).await
+        }
         Command::Report {
             data_dir,
             client,
@@ -190,6 +219,50 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!("wrote {} ({} bytes)", out.display(), pdf.len());
             Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { data_dir },
+        } => {
+            if !data_dir.join(outpost_core::store::DB_FILE).is_file() {
+                bail!("{} holds no Outpost store", data_dir.display());
+            }
+            let core = open(&data_dir).await?;
+            let v = core
+                .audit_verification()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot read the audit log: {e}"))?;
+            match v.broken {
+                None => {
+                    println!(
+                        "the audit chain is intact: {} events, the newest #{} with hash {}",
+                        v.events,
+                        v.head_seq.unwrap_or(0),
+                        v.head_hash.as_deref().unwrap_or("(none)")
+                    );
+                    Ok(())
+                }
+                Some(b) => {
+                    let what = match b.at {
+                        Some(at) => format!(
+                            " ({} by {}, {})",
+                            b.action,
+                            b.actor_name,
+                            at.format("%Y-%m-%d %H:%M:%S UTC")
+                        ),
+                        None => String::new(),
+                    };
+                    let before = match v.events {
+                        0 => "no event before it".to_string(),
+                        1 => "the one event before it verifies".to_string(),
+                        n => format!("the {n} events before it verify"),
+                    };
+                    eprintln!(
+                        "the audit chain is broken at event {}{what}: {}; {before}",
+                        b.seq, b.reason
+                    );
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Admin {
             command:
@@ -239,15 +312,28 @@ async fn open(data_dir: &std::path::Path) -> anyhow::Result<Core> {
         .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", data_dir.display()))
 }
 
-async fn serve(
+/// Where and how `serve` runs.
+struct Host {
     data_dir: PathBuf,
     listen: SocketAddr,
     demo: bool,
     ui_dir: Option<PathBuf>,
+    trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+async fn serve(
+    host: Host,
     tls: TlsArgs,
     gateway: GatewayArgs,
     senders: SenderArgs,
 ) -> anyhow::Result<()> {
+    let Host {
+        data_dir,
+        listen,
+        demo,
+        ui_dir,
+        trusted_proxies,
+    } = host;
     let core = open(&data_dir).await?;
     // The starter library is there from the start: consoles seed the same records.
     core.ensure_starter_scripts()
@@ -330,15 +416,22 @@ async fn serve(
             ..Default::default()
         },
     );
-    let router = app_with(AppState { core }, ui_dir, &gw);
+    let state = AppState {
+        core,
+        trusted_proxies: Arc::new(trusted_proxies),
+    };
+    let router = app_with(state, ui_dir, &gw);
     let Some((config, fingerprint)) = tls_config else {
         if !addr.ip().is_loopback() {
             tracing::warn!("serving plain HTTP on {addr}: put a TLS-terminating proxy in front");
         }
         println!("Outpost server listening on http://{addr} (web console at /, API at /api/v1)");
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         return Ok(());
     };
     println!("Outpost server listening on https://{addr} (web console at /, API at /api/v1)");

@@ -114,6 +114,25 @@ pub async fn serve(
                 }
                 Err(_) => return,
             };
+            // Handlers see the client's address (login throttling) as over plain HTTP, and
+            // every answer over HTTPS tells browsers to stay on HTTPS.
+            let app = tower::ServiceExt::map_response(
+                tower::ServiceExt::map_request(
+                    app,
+                    move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                        req.extensions_mut()
+                            .insert(axum::extract::ConnectInfo(peer));
+                        req
+                    },
+                ),
+                |mut res: axum::response::Response| {
+                    res.headers_mut().insert(
+                        axum::http::header::STRICT_TRANSPORT_SECURITY,
+                        axum::http::HeaderValue::from_static("max-age=31536000"),
+                    );
+                    res
+                },
+            );
             let service = hyper_util::service::TowerToHyperService::new(app);
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(tls), service)

@@ -163,7 +163,7 @@ fn main() {
         println!("server store: {TICKETS} tickets and {ASSETS} assets with their change records in {:.1} s", t.elapsed().as_secs_f64());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = outpost_server::AppState { core: Arc::new(server) };
+        let state = outpost_server::AppState::new(Arc::new(server));
         tokio::spawn(async move { axum::serve(listener, outpost_server::app(state, None)).await });
 
         let session = server_login(&url, None, &LoginRequest { username: "bench".into(), password: "bench-pass".into() })

@@ -17,6 +17,9 @@ import type {
   Attachment,
   AttachmentContent,
   AttachmentSettings,
+  AuditPage,
+  AuditQuery,
+  AuditVerification,
   Automation,
   BillingExportQuery,
   BillingSettings,
@@ -528,6 +531,14 @@ export const api = {
   /** Sets what I am told about, in the app and by mail. (answered by the server; the desktop app refuses it) */
   setNotificationPrefs: (body: NotificationPrefs) =>
     call<NotificationPrefs>({ op: 'set_notification_prefs', auth: true, write: true, body, http: { method: 'PUT', path: `/notifications/preferences` } }),
+
+  /** A page of the audit log, newest first, filtered by who, what, client, record and time (admins). */
+  listAudit: (query: AuditQuery) =>
+    call<AuditPage>({ op: 'list_audit', auth: true, write: false, query, http: { method: 'GET', path: `/audit` } }),
+
+  /** Recomputes the audit chain from its first event and names the first broken link, if any (admins). */
+  verifyAudit: () =>
+    call<AuditVerification>({ op: 'verify_audit', auth: true, write: false, http: { method: 'GET', path: `/audit/verify` } }),
 
   /** The desk and the fleet for a period of days (the organisation's time zone), for every client or one. */
   dashboard: (query: DashboardQuery) =>

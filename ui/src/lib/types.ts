@@ -1639,6 +1639,89 @@ made_by: string, by_schedule: boolean, file_name: string, size_bytes: number, ma
  */
 mail_state: string | null, };
 
+export type AuditQuery = { 
+/**
+ * Who did it (a user's id).
+ */
+actor_id?: string, 
+/**
+ * An action (`ticket.update`), or everything of a kind with a trailing dot (`ticket.`).
+ */
+action?: string, 
+/**
+ * Events about this client or its tickets, sites, contacts and endpoints.
+ */
+client_id?: string, 
+/**
+ * Events about one record.
+ */
+entity_id?: string, 
+/**
+ * From this instant (RFC 3339), included.
+ */
+from?: string, 
+/**
+ * Until this instant (RFC 3339), excluded.
+ */
+to?: string, 
+/**
+ * Events older than this one (the next page).
+ */
+before_seq?: number, 
+/**
+ * 1–500; 100 unless given.
+ */
+limit?: number, };
+
+export type AuditEvent = { 
+/**
+ * Its place in the chain (1 is the first event).
+ */
+seq: number, id: string, at: string, 
+/**
+ * None: a part of Outpost (a schedule, sync from another console's change).
+ */
+actor_id: string | null, actor_name: string, action: string, entity: string, entity_id: string, 
+/**
+ * The fields before (edits and deletions).
+ */
+before: JsonValue | null, 
+/**
+ * The fields after (creations and edits).
+ */
+after: JsonValue | null, };
+
+export type AuditPage = { items: Array<AuditEvent>, 
+/**
+ * Pass as `before_seq` for the next page; None on the last one.
+ */
+next_before_seq: number | null, };
+
+export type AuditVerification = { 
+/**
+ * True when every event hashes to what the next one recorded.
+ */
+intact: boolean, 
+/**
+ * Events checked (up to the broken one, when broken).
+ */
+events: number, 
+/**
+ * The last event's place and hash (what a backup's manifest records).
+ */
+head_seq: number | null, head_hash: string | null, 
+/**
+ * The first broken link.
+ */
+broken: AuditBreak | null, };
+
+export type AuditBreak = { seq: number, at: string | null, action: string, actor_name: string, 
+/**
+ * What is wrong (`its content was changed after it was written`, `event 41 before it
+ * is missing`).
+ */
+reason: string, };
+
 export type BillingRate = { subject_id: string, 
 /**
  * The technician's or client's name (ignored when set).

@@ -154,6 +154,8 @@ pub enum Input {
 pub struct Caller {
     actor: Option<Actor>,
     pub token: Option<String>,
+    /// The network address the request came from (None: this device, the desktop app).
+    pub address: Option<std::net::IpAddr>,
 }
 
 impl Caller {
@@ -247,7 +249,11 @@ impl Operation {
                 Some(actor)
             }
         };
-        Ok(Caller { actor, token })
+        Ok(Caller {
+            actor,
+            token,
+            address: None,
+        })
     }
 
     /// Checks the caller, then runs the core function.

@@ -37,7 +37,9 @@ fn table() -> Vec<Operation> {
             .post("/auth/login")
             .public()
             .also(&[401, 429])
-            .body(|core, _, req: LoginRequest| async move { core.login(req).await }),
+            .body(|core, who, req: LoginRequest| async move {
+                core.login_from(req, who.address).await
+            }),
         op("logout", "Ends the session the request carries.")
             .post("/auth/logout")
             .public()
@@ -493,6 +495,14 @@ fn table() -> Vec<Operation> {
                 core.set_notification_prefs(who.actor()?, req).await
             }),
         // ---- reports
+        op("list_audit", "A page of the audit log, newest first, filtered by who, what, client, record and time (admins).")
+            .get("/audit")
+            .admin()
+            .query(|core, who, q: AuditQuery| async move { core.list_audit(who.actor()?, &q).await }),
+        op("verify_audit", "Recomputes the audit chain from its first event and names the first broken link, if any (admins).")
+            .get("/audit/verify")
+            .admin()
+            .run(|core, who| async move { core.verify_audit(who.actor()?).await }),
         op("dashboard", "The desk and the fleet for a period of days (the organisation's time zone), for every client or one.")
             .get("/dashboard")
             .also(&[404])

@@ -1,6 +1,7 @@
 use crate::fixture;
 use chrono::Duration;
-use outpost_core::auth::{FREE_LOGIN_FAILURES, SESSION_HOURS};
+use outpost_core::auth::throttle::FREE_FAILURES_PER_ACCOUNT;
+use outpost_core::auth::SESSION_HOURS;
 use outpost_proto::{FirstAdminRequest, LoginRequest, NewUser, Role};
 
 fn login(u: &str, p: &str) -> LoginRequest {
@@ -59,25 +60,61 @@ async fn passwords_are_argon2id_hashed_and_checked() {
 }
 
 #[tokio::test]
-async fn repeated_failures_lock_the_account_for_a_while() {
+async fn failures_slow_the_guessing_address_and_never_lock_the_account() {
     let f = fixture().await;
     f.admin().await;
-    for _ in 0..FREE_LOGIN_FAILURES {
-        assert_eq!(
-            f.core.login(login("ada", "nope")).await.unwrap_err().code(),
-            "unauthorized"
-        );
+    let guesser = Some("203.0.113.7".parse().unwrap());
+    let ada_desk = Some("198.51.100.20".parse().unwrap());
+    for _ in 0..FREE_FAILURES_PER_ACCOUNT {
+        let e = f
+            .core
+            .login_from(login("ada", "nope"), guesser)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "unauthorized");
     }
-    // Even the right password is refused while locked.
-    let locked = f
+    // The guessing address waits, even with the right password (it learns nothing)...
+    let waiting = f
         .core
-        .login(login("ada", "correct horse"))
+        .login_from(login("ada", "correct horse"), guesser)
         .await
         .unwrap_err();
-    assert_eq!(locked.code(), "rate_limited");
-    assert!(locked.to_string().contains("seconds"), "{locked}");
-    f.clock.advance(Duration::minutes(2));
+    assert_eq!(waiting.code(), "rate_limited");
+    assert_eq!(
+        waiting.to_string(),
+        "too many failed logins for this account from this address; try again in 30 seconds"
+    );
+    // ...Ada from her own desk, and this device's own login, do not.
+    assert!(f
+        .core
+        .login_from(login("ada", "correct horse"), ada_desk)
+        .await
+        .is_ok());
     assert!(f.core.login(login("ada", "correct horse")).await.is_ok());
+    // After the wait the guessing address may try again.
+    f.clock.advance(Duration::seconds(31));
+    assert!(f
+        .core
+        .login_from(login("ada", "correct horse"), guesser)
+        .await
+        .is_ok());
+    // Unknown accounts count too: spraying names from one address makes it wait for all.
+    let sprayer = Some("192.0.2.50".parse().unwrap());
+    for i in 0..30 {
+        let _ = f
+            .core
+            .login_from(login(&format!("user{i}"), "password1"), sprayer)
+            .await;
+    }
+    let e = f
+        .core
+        .login_from(login("ada", "correct horse"), sprayer)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "too many failed logins from this address; try again in 60 seconds"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Integration tests of outpost-core on real SQLite files; modules mirror `src/`.
 
+mod audit;
 mod auth;
 mod clients;
 mod clock;

@@ -16,7 +16,7 @@ async fn the_agent_app_serves_enrollment_and_the_channel_only() {
             .unwrap(),
     );
     let gateway = Gateway::start(core.clone(), GatewayConfig::default());
-    let router = agent_app(AppState { core }, &gateway);
+    let router = agent_app(AppState::new(core), &gateway);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

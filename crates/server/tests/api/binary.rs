@@ -23,13 +23,18 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[tokio::test]
-async fn create_user_then_serve_demo_and_log_in() {
-    let dir = tempfile::tempdir().unwrap();
+/// `admin create-user` for an admin with the password "s3cret-pass"; returns what it printed.
+fn create_admin(dir: &std::path::Path, username: &str) -> String {
     let mut child = Command::new(BIN)
         .args(["admin", "create-user", "--data-dir"])
-        .arg(dir.path())
-        .args(["--username", "tech", "--role", "admin", "--password-stdin"])
+        .arg(dir)
+        .args([
+            "--username",
+            username,
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -42,7 +47,14 @@ async fn create_user_then_serve_demo_and_log_in() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin user 'tech'"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn create_user_then_serve_demo_and_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let said = create_admin(dir.path(), "tech");
+    assert!(said.contains("created admin user 'tech'"));
 
     let bad = Command::new(BIN)
         .args(["admin", "create-user", "--data-dir"])
@@ -110,4 +122,120 @@ async fn create_user_then_serve_demo_and_log_in() {
         5,
         "--demo loads five clients"
     );
+}
+
+/// Over HTTPS the real binary says so for a year (HSTS), and counts failed logins by the TLS
+/// connection's peer: guesses from 127.0.0.2 do not stop the right password from 127.0.0.3.
+#[tokio::test]
+async fn https_answers_carry_hsts_and_throttling_counts_the_tls_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    create_admin(dir.path(), "tech");
+    let port = free_port();
+    let _server = Killed(
+        Command::new(BIN)
+            .args(["serve", "--self-signed", "--data-dir"])
+            .arg(dir.path())
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("https://127.0.0.1:{port}/api/v1");
+    // The test trusts the self-signed certificate blindly; consoles pin its fingerprint.
+    let client = |addr: &str| {
+        reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .local_address(addr.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let guesser = client("127.0.0.2");
+    let mut health = None;
+    for _ in 0..200 {
+        if let Ok(r) = guesser.get(format!("{base}/health")).send().await {
+            health = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let health = health.expect("the server came up over HTTPS");
+    assert_eq!(
+        health.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    assert!(health.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    let login = |http: reqwest::Client, password: &'static str| {
+        let url = format!("{base}/auth/login");
+        async move {
+            http.post(url)
+                .json(&json!({"username": "tech", "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(login(guesser.clone(), "wrong-pass").await, 401);
+    }
+    assert_eq!(login(guesser.clone(), "s3cret-pass").await, 429);
+    assert_eq!(login(client("127.0.0.3"), "s3cret-pass").await, 200);
+}
+
+/// `audit verify` proves an intact chain and names the first broken link of a tampered one.
+#[tokio::test]
+async fn audit_verify_names_the_first_broken_link() {
+    let dir = tempfile::tempdir().unwrap();
+    for user in ["tech", "second"] {
+        create_admin(dir.path(), user);
+    }
+    let verify = || {
+        Command::new(BIN)
+            .args(["audit", "verify", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let ok = verify();
+    let said = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{said}");
+    assert!(
+        said.starts_with("the audit chain is intact: 2 events, the newest #2 with hash "),
+        "{said}"
+    );
+
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("outpost.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("UPDATE audit_events SET actor_name = 'nobody' WHERE seq = 2")
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let broken = verify();
+    let said = String::from_utf8_lossy(&broken.stderr);
+    assert_eq!(broken.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("the audit chain is broken at event 2 (user.create by nobody, ")
+            && said.contains(
+                "its content was changed after it was written; the one event before it verifies"
+            ),
+        "{said}"
+    );
+
+    let nowhere = Command::new(BIN)
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path().join("missing"))
+        .output()
+        .unwrap();
+    assert!(!nowhere.status.success());
+    assert!(String::from_utf8_lossy(&nowhere.stderr).contains("holds no Outpost store"));
 }

@@ -6,6 +6,7 @@
 
 mod agent_app;
 mod attachments;
+mod audit;
 mod binary;
 mod client_reports;
 mod contract;
@@ -16,6 +17,7 @@ mod mail_servers;
 mod report_schedules;
 mod reports;
 mod routes;
+mod security;
 mod webhooks;
 
 use outpost_core::{Core, SystemClock};
@@ -115,7 +117,11 @@ pub async fn server() -> Server {
     let addr = listener.local_addr().unwrap();
     let core = Arc::new(core);
     core.set_own_addresses(vec![(addr.ip().to_string(), addr.port())]);
-    let state = AppState { core: core.clone() };
+    // 127.0.0.9 stands for a reverse proxy (the proxy header test).
+    let state = AppState {
+        core: core.clone(),
+        trusted_proxies: Arc::new(vec!["127.0.0.9".parse().unwrap()]),
+    };
     let contract = Contract {
         doc: Arc::new(serde_json::to_value(outpost_server::openapi::document()).unwrap()),
         breaches: Arc::default(),
@@ -125,7 +131,14 @@ pub async fn server() -> Server {
         contract,
         check_contract,
     ));
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
     let base = format!("http://{addr}/api/v1");
     let http = Client::new();
     let session: Value = http

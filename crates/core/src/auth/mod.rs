@@ -1,4 +1,6 @@
-//! Users, passwords (Argon2id), sessions (expiring bearer tokens) and login rate limiting.
+//! Users, passwords (Argon2id), sessions (expiring bearer tokens) and login throttling.
+
+pub mod throttle;
 
 use crate::clock::{from_ms, to_ms};
 use crate::error::{invalid, CoreError, CoreResult};
@@ -26,8 +28,6 @@ pub(crate) const USER_RECORD: SyncedRecord = SyncedRecord {
 };
 
 pub const SESSION_HOURS: i64 = 12;
-/// Failed logins allowed before the account is locked for a while.
-pub const FREE_LOGIN_FAILURES: i64 = 5;
 const MIN_PASSWORD: usize = 8;
 const MAX_PASSWORD: usize = 1024;
 
@@ -376,30 +376,50 @@ impl Core {
         Ok(user)
     }
 
-    /// Checks a password and opens a session. After [`FREE_LOGIN_FAILURES`] failures in a row
-    /// the account is locked for a time that doubles with each further failure (max 15 min).
+    /// Checks a password and opens a session, for a login made on this device.
     pub async fn login(&self, req: LoginRequest) -> CoreResult<Session> {
+        self.login_from(req, None).await
+    }
+
+    /// Checks a password and opens a session for a login from `address` (None: this
+    /// device). Failures slow that address down for that account, and an address that fails
+    /// for many accounts for all of them ([`throttle`]); the right password from another
+    /// address is never refused because of them.
+    pub async fn login_from(
+        &self,
+        req: LoginRequest,
+        address: Option<std::net::IpAddr>,
+    ) -> CoreResult<Session> {
         let now = self.now();
+        let now_ms = to_ms(now);
         let username = req.username.trim().to_lowercase();
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLS}, failed_logins, locked_until FROM users WHERE username = ?"
-        ))
-        .bind(&username)
-        .fetch_optional(&self.pool)
-        .await?;
+        let source = throttle::Source::from(address);
+        let throttle = self.domain_state::<throttle::LoginThrottle>();
+        if let Some(wait) = throttle.check(&username, source, now_ms) {
+            let whom = if wait.whole_address {
+                "from this address"
+            } else {
+                "for this account from this address"
+            };
+            return Err(CoreError::RateLimited {
+                message: format!(
+                    "too many failed logins {whom}; try again in {} seconds",
+                    wait.secs
+                ),
+                retry_after_secs: wait.secs,
+            });
+        }
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE username = ?"))
+            .bind(&username)
+            .fetch_optional(&self.pool)
+            .await?;
         let wrong = || CoreError::Unauthorized("wrong username or password".into());
         let Some(row) = row else {
             // Spend the same effort as a real check, so timing does not reveal usernames.
             let _ = verify_password(&req.password, DUMMY_HASH);
+            throttle.failed(&username, source, now_ms);
             return Err(wrong());
         };
-        let locked_until: Option<i64> = row.get("locked_until");
-        if let Some(until) = locked_until.filter(|&u| u > to_ms(now)) {
-            let secs = (until - to_ms(now) + 999) / 1000;
-            return Err(CoreError::RateLimited(format!(
-                "too many failed logins; try again in {secs} seconds"
-            )));
-        }
         let mut user = user_from_row(&row)?;
         let hash: Option<String> = row.get("password_hash");
         let ok = hash
@@ -407,30 +427,16 @@ impl Core {
             .map(|h| verify_password(&req.password, h))
             .unwrap_or(false);
         if !ok {
-            let failures: i64 = row.get::<i64, _>("failed_logins") + 1;
-            let lock = (failures >= FREE_LOGIN_FAILURES).then(|| {
-                let exp = (failures - FREE_LOGIN_FAILURES).min(10) as u32;
-                let secs = (30i64 * 2i64.pow(exp)).min(15 * 60);
-                to_ms(now + Duration::seconds(secs))
-            });
-            sqlx::query("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?")
-                .bind(failures)
-                .bind(lock)
-                .bind(user.id.to_string())
-                .execute(&self.pool)
-                .await?;
+            throttle.failed(&username, source, now_ms);
             return Err(wrong());
         }
+        throttle.succeeded(&username, source);
         user.clients = self.scope_for(user.id).await?;
         let mut raw = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut raw);
         let token = hex::encode(raw);
         let expires_at = now + Duration::hours(SESSION_HOURS);
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?")
-            .bind(user.id.to_string())
-            .execute(&mut *tx)
-            .await?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
             .bind(to_ms(now))
             .execute(&mut *tx)
@@ -500,13 +506,11 @@ impl Core {
         let username = username.ok_or_else(|| {
             CoreError::NotFound("your account has not reached this console yet; sync first".into())
         })?;
-        sqlx::query(
-            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
-        )
-        .bind(hash)
-        .bind(user_id.to_string())
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(hash)
+            .bind(user_id.to_string())
+            .execute(&self.pool)
+            .await?;
         self.login(LoginRequest {
             username,
             password: req.password,

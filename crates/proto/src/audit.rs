@@ -1,0 +1,100 @@
+//! The audit log as admins read it, and the proof that nobody rewrote it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Which audit events to list (admins), newest first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Who did it (a user's id).
+    #[serde(default)]
+    #[ts(optional)]
+    pub actor_id: Option<Uuid>,
+    /// An action (`ticket.update`), or everything of a kind with a trailing dot (`ticket.`).
+    #[serde(default)]
+    #[ts(optional)]
+    pub action: Option<String>,
+    /// Events about this client or its tickets, sites, contacts and endpoints.
+    #[serde(default)]
+    #[ts(optional)]
+    pub client_id: Option<Uuid>,
+    /// Events about one record.
+    #[serde(default)]
+    #[ts(optional)]
+    pub entity_id: Option<Uuid>,
+    /// From this instant (RFC 3339), included.
+    #[serde(default)]
+    #[ts(optional)]
+    pub from: Option<DateTime<Utc>>,
+    /// Until this instant (RFC 3339), excluded.
+    #[serde(default)]
+    #[ts(optional)]
+    pub to: Option<DateTime<Utc>>,
+    /// Events older than this one (the next page).
+    #[serde(default)]
+    #[ts(optional)]
+    pub before_seq: Option<i64>,
+    /// 1–500; 100 unless given.
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<i64>,
+}
+
+/// One event of the audit log.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct AuditEvent {
+    /// Its place in the chain (1 is the first event).
+    pub seq: i64,
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// None: a part of Outpost (a schedule, sync from another console's change).
+    pub actor_id: Option<Uuid>,
+    pub actor_name: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Uuid,
+    /// The fields before (edits and deletions).
+    #[schema(value_type = Object)]
+    pub before: Option<serde_json::Value>,
+    /// The fields after (creations and edits).
+    #[schema(value_type = Object)]
+    pub after: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct AuditPage {
+    pub items: Vec<AuditEvent>,
+    /// Pass as `before_seq` for the next page; None on the last one.
+    pub next_before_seq: Option<i64>,
+}
+
+/// The chain recomputed from its first event.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct AuditVerification {
+    /// True when every event hashes to what the next one recorded.
+    pub intact: bool,
+    /// Events checked (up to the broken one, when broken).
+    pub events: i64,
+    /// The last event's place and hash (what a backup's manifest records).
+    pub head_seq: Option<i64>,
+    pub head_hash: Option<String>,
+    /// The first broken link.
+    pub broken: Option<AuditBreak>,
+}
+
+/// Where the chain breaks, in words.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct AuditBreak {
+    pub seq: i64,
+    pub at: Option<DateTime<Utc>>,
+    pub action: String,
+    pub actor_name: String,
+    /// What is wrong (`its content was changed after it was written`, `event 41 before it
+    /// is missing`).
+    pub reason: String,
+}
