@@ -22,6 +22,7 @@ pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod clients;
 pub mod clock;
 pub mod demo;

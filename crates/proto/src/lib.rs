@@ -1020,6 +1020,12 @@ pub struct PullPage {
     /// change drops what it may no longer see, and re-bootstraps when it may see more.
     #[serde(default)]
     pub scope: Option<Vec<Uuid>>,
+    /// The server log's epoch: a new one begins when the server is restored from a backup.
+    #[serde(default)]
+    pub log_epoch: Option<String>,
+    /// The last log position the restored backup held (where the epoch begins).
+    #[serde(default)]
+    pub epoch_starts_after: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS, IntoParams)]

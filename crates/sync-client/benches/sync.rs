@@ -103,6 +103,8 @@ impl outpost_core::sync::SyncTransport for Replay {
             has_more: false,
             latest: after,
             scope: None,
+            log_epoch: None,
+            epoch_starts_after: None,
         })
     }
     async fn pull_entity(

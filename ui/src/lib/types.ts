@@ -956,7 +956,15 @@ latest: number,
  * The clients this page was filtered to (None: every client). A console that sees it
  * change drops what it may no longer see, and re-bootstraps when it may see more.
  */
-scope: Array<string> | null, };
+scope: Array<string> | null, 
+/**
+ * The server log's epoch: a new one begins when the server is restored from a backup.
+ */
+log_epoch: string | null, 
+/**
+ * The last log position the restored backup held (where the epoch begins).
+ */
+epoch_starts_after: number | null, };
 
 export type Conflict = { id: string, entity: string, entity_id: string, field: string, 
 /**

@@ -202,7 +202,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn blob_path(data_dir: &Path, sha: &str) -> PathBuf {
+pub(crate) fn blob_path(data_dir: &Path, sha: &str) -> PathBuf {
     data_dir.join("attachments").join(&sha[..2]).join(sha)
 }
 

@@ -981,6 +981,22 @@ pub enum TransportError {
     Other(String),
 }
 
+/// What a pull of every page did.
+enum Pulled {
+    /// Applied this many changes; caught up.
+    Done(i64),
+    /// Applied this many, then met a new log epoch and rewound.
+    Rewound(i64),
+}
+
+impl Pulled {
+    fn count(&self) -> i64 {
+        match self {
+            Pulled::Done(n) | Pulled::Rewound(n) => *n,
+        }
+    }
+}
+
 /// Moves sync requests to the server and back.
 #[allow(async_fn_in_trait)]
 pub trait SyncTransport {
@@ -1278,6 +1294,10 @@ impl Core {
         let latest: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM changes")
             .fetch_one(&self.pool)
             .await?;
+        let (epoch, starts_after): (String, i64) =
+            sqlx::query_as("SELECT epoch, starts_after FROM log_epoch WHERE singleton = 1")
+                .fetch_one(&self.pool)
+                .await?;
         let has_more = rows.len() as i64 > limit;
         let rows = &rows[..rows.len().min(limit as usize)];
         let mut changes: Vec<ChangeRecord> = rows
@@ -1295,6 +1315,8 @@ impl Core {
             has_more,
             latest,
             scope: actor.clients.clone(),
+            log_epoch: Some(epoch),
+            epoch_starts_after: Some(starts_after),
         })
     }
 
@@ -1650,6 +1672,47 @@ impl Core {
     async fn sync_round(&self, t: &impl SyncTransport, page: i64) -> CoreResult<SyncReport> {
         let mut report = SyncReport::default();
         let mut rekeyed = false;
+        // A server restored from a backup (a new log epoch) is met once per round: the pull
+        // that notices it rewinds, and the round pushes and pulls again.
+        let mut rewound = false;
+        loop {
+            self.push_pending(t, page, &mut report, &mut rekeyed)
+                .await?;
+            match self.pull_all(t, page).await? {
+                Pulled::Done(n) => {
+                    report.pulled += n;
+                    break;
+                }
+                Pulled::Rewound(n) if !rewound => {
+                    report.pulled += n;
+                    rewound = true;
+                }
+                Pulled::Rewound(_) => {
+                    return Err(CoreError::Conflict(
+                        "the server's change log changed twice during one sync (restored from \
+                         backups again and again?); sync again later"
+                            .into(),
+                    ))
+                }
+            }
+        }
+        let verified: Option<i64> = sqlx::query_scalar("SELECT verified_at FROM sync_state")
+            .fetch_one(&self.pool)
+            .await?;
+        if verified.is_none_or(|v| to_ms(self.now()) - v >= VERIFY_EVERY_MS) {
+            report.resynced = self.verify_sync(t, page).await?;
+        }
+        Ok(report)
+    }
+
+    /// Pushes every change the server has not acknowledged, in pages.
+    async fn push_pending(
+        &self,
+        t: &impl SyncTransport,
+        page: i64,
+        report: &mut SyncReport,
+        rekeyed: &mut bool,
+    ) -> CoreResult<()> {
         loop {
             let changes = self.pending_changes(page).await?;
             if changes.is_empty() {
@@ -1673,11 +1736,11 @@ impl Core {
                     // The server has less (or more) than we thought: resume where it says.
                     self.set_pushed(expected - 1).await?;
                 }
-                Err(TransportError::ReplicaReused) if !rekeyed => {
+                Err(TransportError::ReplicaReused) if !*rekeyed => {
                     // Learn what the lost future of this copy did first, then re-key.
-                    report.pulled += self.pull_all(t, page).await?;
+                    report.pulled += self.pull_all(t, page).await?.count();
                     self.rekey_replica().await?;
-                    rekeyed = true;
+                    *rekeyed = true;
                 }
                 Err(TransportError::ReplicaReused) => {
                     return Err(CoreError::Conflict(
@@ -1690,19 +1753,14 @@ impl Core {
                 Err(TransportError::Other(m)) => return Err(CoreError::Unavailable(m)),
             }
         }
-        report.pulled += self.pull_all(t, page).await?;
-        let verified: Option<i64> = sqlx::query_scalar("SELECT verified_at FROM sync_state")
-            .fetch_one(&self.pool)
-            .await?;
-        if verified.is_none_or(|v| to_ms(self.now()) - v >= VERIFY_EVERY_MS) {
-            report.resynced = self.verify_sync(t, page).await?;
-        }
-        Ok(report)
+        Ok(())
     }
 
     /// Pulls and applies pages until the server has nothing newer; a console that has not
-    /// taken its snapshot yet (new, or its client scope widened) takes it first.
-    async fn pull_all(&self, t: &impl SyncTransport, page: i64) -> CoreResult<i64> {
+    /// taken its snapshot yet (new, or its client scope widened) takes it first. A page from
+    /// a new log epoch (the server was restored from a backup) rewinds instead: see
+    /// [`Core::follow_epoch`].
+    async fn pull_all(&self, t: &impl SyncTransport, page: i64) -> CoreResult<Pulled> {
         let mut pulled = 0;
         loop {
             let (cursor, booted, boot_entity, boot_after): (
@@ -1724,12 +1782,56 @@ impl Core {
                 continue;
             }
             let p = t.pull(cursor, page).await.map_err(transport_failure)?;
+            if self.follow_epoch(&p).await? {
+                return Ok(Pulled::Rewound(pulled));
+            }
             match self.apply_page(&p, true).await? {
                 Some(n) => pulled += n,
                 None => continue, // scope widened: snapshot first
             }
             if !p.has_more {
-                return Ok(pulled);
+                return Ok(Pulled::Done(pulled));
+            }
+        }
+    }
+
+    /// Notes the server log's epoch; when it changed (the server was restored from a
+    /// backup), rewinds: the pull cursor to where the new epoch begins (changes the restored
+    /// server logs anew come after it), and the pushed mark one back, so the next push offers
+    /// the last change the server acknowledged — a restored server that lost it answers with
+    /// the number it expects, and everything from there is sent again. True when it rewound.
+    async fn follow_epoch(&self, p: &PullPage) -> CoreResult<bool> {
+        let Some(epoch) = p.log_epoch.as_deref() else {
+            return Ok(false); // a server from before epochs
+        };
+        let known: Option<String> = sqlx::query_scalar("SELECT server_epoch FROM sync_state")
+            .fetch_one(&self.pool)
+            .await?;
+        match known {
+            Some(k) if k == epoch => Ok(false),
+            None => {
+                sqlx::query("UPDATE sync_state SET server_epoch = ?")
+                    .bind(epoch)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(false)
+            }
+            Some(_) => {
+                let starts_after = p.epoch_starts_after.unwrap_or(0).max(0);
+                tracing::warn!(
+                    starts_after,
+                    "the server was restored from a backup: pulling again from where it begins \
+                     and offering this console's changes again"
+                );
+                sqlx::query(
+                    "UPDATE sync_state SET server_epoch = ?, cursor = min(cursor, ?), \
+                     pushed_seq = max(pushed_seq - 1, 0)",
+                )
+                .bind(epoch)
+                .bind(starts_after)
+                .execute(&self.pool)
+                .await?;
+                Ok(true)
             }
         }
     }

@@ -71,6 +71,11 @@ fn each_layer_imports_only_the_layers_below_it() {
                 "alerts",
             ],
         ),
+        // Copies the store and the files beside it that the domains keep.
+        (
+            "backup",
+            &["clock", "error", "store", "audit", "desk", "notify"],
+        ),
         // Counts what the domains wrote; its schedules mail through notify's outbox.
         (
             "reports",

@@ -3,6 +3,7 @@
 //! times (after a final sync nothing is lost or duplicated); and the server over TLS with
 //! its certificate pinned (`tls`).
 
+mod restore;
 mod tls;
 
 use outpost_core::{Actor, Core, SystemClock};

@@ -7,7 +7,7 @@ use outpost_sync_client::{server_fingerprint, server_login, LoginFailure};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-fn create_admin(dir: &std::path::Path) {
+pub(crate) fn create_admin(dir: &std::path::Path) {
     let mut create = Command::new(server_bin())
         .args(["admin", "create-user", "--data-dir"])
         .arg(dir)
@@ -24,7 +24,7 @@ fn create_admin(dir: &std::path::Path) {
 
 /// Starts `outpost-server serve --self-signed`; returns it, its https URL and the
 /// fingerprint it printed.
-fn start(dir: &std::path::Path) -> (Killed, String, String) {
+pub(crate) fn start(dir: &std::path::Path) -> (Killed, String, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
