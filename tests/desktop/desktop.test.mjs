@@ -1,6 +1,6 @@
 // The real desktop app in a real window (Xvfb), driven through tauri-driver + WebKitWebDriver:
 // first-run wizard with demo data, the queue renders, a ticket created in the window lands
-// in the SQLite file of the app's data folder.
+// in the SQLite file of the app's data folder, and a backup of it from Settings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -59,6 +59,19 @@ test('desktop window: wizard, queue, and a new ticket stored in SQLite', { timeo
     assert.equal(stored[0][1], 'new');
     const demo = sqlite(db, 'SELECT count(*) FROM tickets')[0][0];
     assert.equal(demo, 301, 'demo tickets plus the new one');
+
+    // Settings → Backup: a backup of this console's store lands in its backups folder, and
+    // its manifest counts what the store holds.
+    await session.click('[data-testid="nav-settings"]');
+    await session.waitFor('[data-testid="console-backup-now"]', 20000);
+    await session.click('[data-testid="console-backup-now"]');
+    await session.waitFor('[data-testid="console-backup-file"]', 60000);
+    const file = await session.text('[data-testid="console-backup-file"]');
+    assert.ok(file.startsWith(path.join(driver.dataDir, 'backups')), file);
+    assert.ok(existsSync(file), `no backup at ${file}`);
+    const manifest = JSON.parse(execFileSync('tar', ['-xzOf', file, 'manifest.json'], { encoding: 'utf8' }));
+    assert.equal(manifest.tables.tickets, 301);
+    assert.match(await session.text('[data-testid="console-backup-done"]'), /Backed up 301 tickets/);
 
     const shots = process.env.OUTPOST_SHOTS;
     if (shots) {

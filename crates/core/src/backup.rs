@@ -224,6 +224,63 @@ impl Core {
     }
 }
 
+/// Backups a console keeps in its own folder; older ones are removed.
+const KEEP_CONSOLE_BACKUPS: usize = 10;
+const CONSOLE_BACKUP_PREFIX: &str = "outpost-backup-";
+
+impl Core {
+    /// Backs this store up into `backups/` beside it (a desktop console's "Back up now"),
+    /// keeping the newest ten (admins).
+    pub async fn backup_here(
+        &self,
+        actor: &crate::store::Actor,
+    ) -> CoreResult<outpost_proto::StoreBackup> {
+        actor.require_admin()?;
+        let dir = self.data_dir.join("backups");
+        std::fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        let now = self.clock.now();
+        let mut file = dir.join(format!(
+            "{CONSOLE_BACKUP_PREFIX}{}.tar.gz",
+            now.format("%Y-%m-%d-%H%M%S")
+        ));
+        let mut n = 1;
+        while file.exists() {
+            n += 1;
+            file = dir.join(format!(
+                "{CONSOLE_BACKUP_PREFIX}{}-{n}.tar.gz",
+                now.format("%Y-%m-%d-%H%M%S")
+            ));
+        }
+        let m = self.backup_to(&file).await?;
+        // Names sort by time: the oldest beyond the newest ten go.
+        let mut kept: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(io(format!("cannot read {}", dir.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(CONSOLE_BACKUP_PREFIX) && n.ends_with(".tar.gz"))
+            })
+            .collect();
+        kept.sort();
+        let excess = kept.len().saturating_sub(KEEP_CONSOLE_BACKUPS);
+        for old in &kept[..excess] {
+            let _ = std::fs::remove_file(old);
+        }
+        let bytes = std::fs::metadata(&file)
+            .map(|m| m.len() as i64)
+            .unwrap_or(0);
+        Ok(outpost_proto::StoreBackup {
+            file: file.display().to_string(),
+            bytes,
+            made_at: m.made_at,
+            tickets: m.tables.get("tickets").copied().unwrap_or(0),
+            files: m.files.len() as i64,
+            audit_head_seq: m.audit_head_seq,
+        })
+    }
+}
+
 /// A clock for the short-lived copy opened to read its chain.
 struct FixedClock(chrono::DateTime<chrono::Utc>);
 impl Clock for FixedClock {

@@ -1,4 +1,5 @@
-//! The audit log as admins read it, and the proof that nobody rewrote it.
+//! The audit log as admins read it, the proof that nobody rewrote it, and backups (whose
+//! manifests record the chain's head).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -97,4 +98,16 @@ pub struct AuditBreak {
     /// What is wrong (`its content was changed after it was written`, `event 41 before it
     /// is missing`).
     pub reason: String,
+}
+
+/// A backup this console made of its own store.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct StoreBackup {
+    /// Where the file is (the console's backups folder).
+    pub file: String,
+    pub bytes: i64,
+    pub made_at: DateTime<Utc>,
+    pub tickets: i64,
+    pub files: i64,
+    pub audit_head_seq: Option<i64>,
 }

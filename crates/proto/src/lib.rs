@@ -1414,6 +1414,7 @@ wire_types!(
     AuditPage,
     AuditVerification,
     AuditBreak,
+    StoreBackup,
     BillingRate,
     BillingSettings,
     BillingExportQuery,

@@ -133,6 +133,7 @@ import type {
   SmtpTestResult,
   SnapshotPage,
   SnapshotQuery,
+  StoreBackup,
   SyncStatus,
   TechnicianCertificate,
   Ticket,
@@ -539,6 +540,10 @@ export const api = {
   /** Recomputes the audit chain from its first event and names the first broken link, if any (admins). */
   verifyAudit: () =>
     call<AuditVerification>({ op: 'verify_audit', auth: true, write: false, http: { method: 'GET', path: `/audit/verify` } }),
+
+  /** Backs this console's store up into its backups folder (the newest ten are kept), as `outpost-server backup` does (admins). (desktop app only) */
+  backupHere: () =>
+    call<StoreBackup>({ op: 'backup_here', auth: true, write: false }),
 
   /** The desk and the fleet for a period of days (the organisation's time zone), for every client or one. */
   dashboard: (query: DashboardQuery) =>

@@ -1730,6 +1730,12 @@ export type AuditBreak = { seq: number, at: string | null, action: string, actor
  */
 reason: string, };
 
+export type StoreBackup = { 
+/**
+ * Where the file is (the console's backups folder).
+ */
+file: string, bytes: number, made_at: string, tickets: number, files: number, audit_head_seq: number | null, };
+
 export type BillingRate = { subject_id: string, 
 /**
  * The technician's or client's name (ignored when set).

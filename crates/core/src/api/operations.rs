@@ -503,6 +503,9 @@ fn table() -> Vec<Operation> {
             .get("/audit/verify")
             .admin()
             .run(|core, who| async move { core.verify_audit(who.actor()?).await }),
+        op("backup_here", "Backs this console's store up into its backups folder (the newest ten are kept), as `outpost-server backup` does (admins).")
+            .admin()
+            .run(|core, who| async move { core.backup_here(who.actor()?).await }),
         op("dashboard", "The desk and the fleet for a period of days (the organisation's time zone), for every client or one.")
             .get("/dashboard")
             .also(&[404])

@@ -288,3 +288,33 @@ async fn restoring_over_a_store_or_from_something_else_is_refused() {
         "{said}"
     );
 }
+
+#[tokio::test]
+async fn a_console_backs_itself_up_into_its_folder_and_keeps_the_newest_ten() {
+    let (f, admin, _) = busy_store().await;
+    let mut made = Vec::new();
+    for _ in 0..12 {
+        let b = f.core.backup_here(&admin).await.unwrap();
+        assert_eq!(b.tickets, 21);
+        assert!(b.bytes > 0 && b.files >= 3, "{b:?}");
+        made.push(b.file);
+        f.clock.advance(chrono::Duration::seconds(1));
+    }
+    let dir = f._dir.path().join("backups");
+    let mut kept: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, made[2..], "the two oldest went");
+    let out = tempfile::tempdir().unwrap();
+    let r = restore(Path::new(&made[11]), &out.path().join("r"), true)
+        .await
+        .unwrap();
+    assert_eq!(r.manifest.tables["tickets"], 21);
+    let tess = f.technician(&admin).await;
+    assert_eq!(
+        f.core.backup_here(&tess).await.unwrap_err().code(),
+        "forbidden"
+    );
+}
