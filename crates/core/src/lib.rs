@@ -30,6 +30,7 @@ pub mod desk;
 pub mod error;
 pub mod fleet;
 pub mod notify;
+pub mod operating;
 pub mod records;
 pub mod reports;
 pub mod scripts;

@@ -340,6 +340,12 @@ async fn serve(gw: Arc<Gateway>, socket: WebSocket, session: AgentSession, _guar
                 break;
             }
             m => {
+                crate::metrics::METRICS.agent_message(match &m {
+                    AgentMessage::Heartbeat(_) => "heartbeat",
+                    AgentMessage::Inventory(_) => "inventory",
+                    AgentMessage::Run(_) => "run",
+                    _ => "trust",
+                });
                 let seq = m.seq().unwrap_or(0);
                 if seq <= last_seq {
                     // Stored before (a replay after a lost acknowledgement).

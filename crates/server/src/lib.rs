@@ -9,6 +9,7 @@
 pub mod attachments;
 pub mod gateway;
 pub mod mail;
+pub mod metrics;
 pub mod openapi;
 pub mod reports;
 pub mod senders;
@@ -36,6 +37,8 @@ pub struct AppState {
     /// Reverse proxies whose `X-Forwarded-For` names the client (login throttling counts
     /// by the client's address, not the proxy's).
     pub trusted_proxies: Arc<Vec<IpAddr>>,
+    /// The token `GET /metrics` asks for (None: metrics are off).
+    pub metrics_token: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
         AppState {
             core,
             trusted_proxies: Arc::new(Vec::new()),
+            metrics_token: None,
         }
     }
 
@@ -344,6 +348,10 @@ pub fn app_with(
 ) -> Router {
     let router = gateway
         .router()
+        .route(
+            "/metrics",
+            axum::routing::get(metrics::serve).with_state(state.clone()),
+        )
         .merge(Router::new().nest("/api/v1", api_router(state)));
     let router = match ui_dir.filter(|d| d.join("index.html").is_file()) {
         Some(dir) => {
@@ -359,5 +367,7 @@ pub fn app_with(
             )
         }),
     };
-    router.layer(axum::middleware::from_fn(security_headers))
+    router
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(security_headers))
 }

@@ -17,8 +17,18 @@ use std::sync::Arc;
     about = "Outpost central server and web console"
 )]
 struct Cli {
+    /// How the log on standard error is written: lines for people, or one JSON object per
+    /// line for a log collector.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -42,6 +52,10 @@ enum Command {
         /// per client address). Without it, that header is ignored.
         #[arg(long = "trusted-proxy", value_name = "ADDRESS")]
         trusted_proxies: Vec<std::net::IpAddr>,
+        /// Serve GET /metrics (Prometheus text) to scrapers that send this token as
+        /// 'Authorization: Bearer TOKEN'. Without it, /metrics is off.
+        #[arg(long, env = "OUTPOST_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
         #[command(flatten)]
         tls: TlsArgs,
         #[command(flatten)]
@@ -183,20 +197,24 @@ enum AdminCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let log = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => log.init(),
+        LogFormat::Json => log.json().init(),
+    }
+    match cli.command {
         Command::Serve {
             data_dir,
             listen,
             demo,
             ui_dir,
             trusted_proxies,
+            metrics_token,
             tls,
             gateway,
             senders,
@@ -207,6 +225,7 @@ async fn main() -> anyhow::Result<()> {
                 demo,
                 ui_dir,
                 trusted_proxies,
+                metrics_token,
             };
             serve(host, tls, gateway, senders).await
         }
@@ -390,6 +409,7 @@ struct Host {
     demo: bool,
     ui_dir: Option<PathBuf>,
     trusted_proxies: Vec<std::net::IpAddr>,
+    metrics_token: Option<String>,
 }
 
 async fn serve(
@@ -404,6 +424,7 @@ async fn serve(
         demo,
         ui_dir,
         trusted_proxies,
+        metrics_token,
     } = host;
     let core = open(&data_dir).await?;
     // The starter library is there from the start: consoles seed the same records.
@@ -490,12 +511,16 @@ async fn serve(
     let state = AppState {
         core,
         trusted_proxies: Arc::new(trusted_proxies),
+        metrics_token: metrics_token
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| Arc::from(t.trim())),
     };
     let router = app_with(state, ui_dir, &gw);
     let Some((config, fingerprint)) = tls_config else {
         if !addr.ip().is_loopback() {
             tracing::warn!("serving plain HTTP on {addr}: put a TLS-terminating proxy in front");
         }
+        tracing::info!(url = %format!("http://{addr}"), "listening");
         println!("Outpost server listening on http://{addr} (web console at /, API at /api/v1)");
         axum::serve(
             listener,
@@ -505,6 +530,7 @@ async fn serve(
         .await?;
         return Ok(());
     };
+    tracing::info!(url = %format!("https://{addr}"), %fingerprint, "listening");
     println!("Outpost server listening on https://{addr} (web console at /, API at /api/v1)");
     println!("certificate SHA-256 fingerprint: {fingerprint}");
     println!("(consoles show this fingerprint when they connect: compare it before trusting)");

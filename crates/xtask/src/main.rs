@@ -188,25 +188,30 @@ fn setup_test_tools() -> Result<()> {
     if !have("tauri-driver") && !cargo_bin.join("tauri-driver").exists() {
         sh(cargo().args(["install", "tauri-driver", "--version", "^2", "--locked"]))?;
     }
-    // The mail tests receive with a real SMTP server on loopback (Python's aiosmtpd).
-    let has_aiosmtpd = || {
-        Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
+    // The mail tests receive with a real SMTP server on loopback (Python's aiosmtpd); the
+    // metrics test reads /metrics with Prometheus's own Python parser.
+    for (module, package) in [
+        ("aiosmtpd", "aiosmtpd==1.4.6"),
+        ("prometheus_client", "prometheus-client==0.21.1"),
+    ] {
+        let present = Command::new("python3")
+            .args(["-c", &format!("import {module}")])
             .stderr(Stdio::null())
             .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !has_aiosmtpd() {
+            .is_ok_and(|s| s.success());
+        if present {
+            continue;
+        }
         let pip = |extra: &[&str]| {
             Command::new("python3")
-                .args(["-m", "pip", "install", "--quiet", "aiosmtpd==1.4.6"])
+                .args(["-m", "pip", "install", "--quiet", package])
                 .args(extra)
                 .status()
                 .is_ok_and(|s| s.success())
         };
-        // A Debian-managed Python refuses plain installs; this one is for tests only.
+        // A Debian-managed Python refuses plain installs; these are for tests only.
         if !pip(&[]) && !pip(&["--user", "--break-system-packages"]) {
-            bail!("cannot install aiosmtpd for the mail tests: run `python3 -m pip install aiosmtpd==1.4.6`");
+            bail!("cannot install {package} for the tests: run `python3 -m pip install {package}`");
         }
     }
     Ok(())

@@ -239,3 +239,45 @@ async fn audit_verify_names_the_first_broken_link() {
     assert!(!nowhere.status.success());
     assert!(String::from_utf8_lossy(&nowhere.stderr).contains("holds no Outpost store"));
 }
+
+/// `--log-format json`: every line the server logs is one JSON object a collector can read.
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    create_admin(dir.path(), "tech");
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["--log-format", "json", "serve", "--data-dir"])
+        .arg(dir.path())
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let http = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..200 {
+        if http.get(format!("{base}/health")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up);
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "the server logged something at start");
+    for line in lines {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            v["level"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
+        assert!(v["fields"].is_object(), "{line}");
+    }
+    assert!(text.contains(r#""message":"listening""#), "{text}");
+}

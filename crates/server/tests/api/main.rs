@@ -14,6 +14,7 @@ mod mail;
 mod mail_in;
 #[path = "../support/mail_servers.rs"]
 mod mail_servers;
+mod metrics;
 mod report_schedules;
 mod reports;
 mod routes;
@@ -25,6 +26,9 @@ use outpost_server::{app, AppState};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
+
+/// The test servers' `/metrics` token.
+pub const METRICS_TOKEN: &str = "scrape-me-please";
 
 pub struct Server {
     pub base: String,
@@ -81,6 +85,8 @@ async fn check_contract(
                 })
             }
         }
+        // The document describes the API; `/metrics` and the agent channel live beside it.
+        None if !path.starts_with("/api/") => None,
         None if path == "/api/v1/openapi.json" || res.status() == StatusCode::NOT_FOUND => None,
         None => Some(format!(
             "{method} {path} answered {status} but openapi.json has no such route"
@@ -121,6 +127,7 @@ pub async fn server() -> Server {
     let state = AppState {
         core: core.clone(),
         trusted_proxies: Arc::new(vec!["127.0.0.9".parse().unwrap()]),
+        metrics_token: Some(Arc::from(METRICS_TOKEN)),
     };
     let contract = Contract {
         doc: Arc::new(serde_json::to_value(outpost_server::openapi::document()).unwrap()),
