@@ -1444,3 +1444,41 @@ test('an admin reads the audit log, filters it to clients and verifies the chain
     await context.close().catch(() => {});
   }
 });
+
+test('an admin makes an API key, sees it once, an integration uses it, and revoking stops it', { timeout: 90_000 }, async () => {
+  const { context, page, pageErrors, shot } = await newPage({ width: 1360, height: 900 });
+  try {
+    await logIn(page);
+    await page.getByTestId('nav-settings').click();
+    const keys = page.getByTestId('api-keys');
+    await keys.getByTestId('api-key-name').fill('E2E accounting');
+    await keys.getByTestId('api-key-role').selectOption('viewer');
+    await keys.getByTestId('api-key-create').click();
+    const value = await keys.getByTestId('api-key-value').inputValue();
+    assert.match(value, /^opk_[0-9a-f]{64}$/);
+    await shot('71-api-key-made');
+    // The integration: a plain HTTP client with the key.
+    const me = await apiCall('GET', '/me', { token: value });
+    assert.equal(me.display_name, 'API key: E2E accounting');
+    const row = keys.locator('[data-testid="api-key-row"]', { hasText: 'E2E accounting' });
+    await waitForText(row.getByTestId('api-key-state'), /Until /, 'a year');
+    // Shown once: after "Done" and a reload, only its prefix is on the page.
+    await keys.getByRole('button', { name: 'Done' }).click();
+    await page.reload();
+    await page.getByTestId('api-key-list').waitFor();
+    assert.equal(await page.getByTestId('api-key-value').count(), 0);
+    assert.ok(!(await page.content()).includes(value.slice(12)), 'the key is not on the page again');
+    page.once('dialog', (d) => d.accept());
+    await page.locator('[data-testid="api-key-row"]', { hasText: 'E2E accounting' }).getByTestId('api-key-revoke').click();
+    await waitForText(page.locator('[data-testid="api-key-row"]', { hasText: 'E2E accounting' }).getByTestId('api-key-state'), /^Revoked /, 'revoked');
+    const refused = await fetch(`${base}/api/v1/me`, { headers: { Authorization: `Bearer ${value}` } });
+    assert.equal(refused.status, 401);
+    assert.match((await refused.json()).message, /was revoked/);
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  } catch (e) {
+    await shot('failure-api-keys').catch(() => {});
+    throw e;
+  } finally {
+    await context.close().catch(() => {});
+  }
+});

@@ -111,3 +111,49 @@ pub struct StoreBackup {
     pub files: i64,
     pub audit_head_seq: Option<i64>,
 }
+
+/// A new API key (admins). Its requests act with this role and these clients.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    /// What it is for ("Billing sync"); unique.
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    pub role: crate::Role,
+    /// The clients it may see; empty: every client.
+    #[serde(default)]
+    pub clients: Vec<Uuid>,
+    /// 1–3650 days; without it the key does not expire.
+    #[serde(default)]
+    #[ts(optional)]
+    pub expires_in_days: Option<i64>,
+    /// Requests per minute before 429 (1–100,000; 1,000 unless given).
+    #[serde(default)]
+    #[ts(optional)]
+    pub rate_per_minute: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub role: crate::Role,
+    /// Empty: every client.
+    pub clients: Vec<Uuid>,
+    /// `opk_` and its first characters, to tell keys apart.
+    pub prefix: String,
+    pub rate_per_minute: i64,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A key just made: `key` is shown this once and never again (only its hash is kept).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct CreatedApiKey {
+    /// Send as `Authorization: Bearer KEY`.
+    pub key: String,
+    pub api_key: ApiKey,
+}

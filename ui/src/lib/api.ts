@@ -6,6 +6,7 @@ import type {
   AlertPage,
   AlertQuery,
   AlertRule,
+  ApiKey,
   ApproveAutomation,
   ApproveAutomationHere,
   ApproveRun,
@@ -38,6 +39,7 @@ import type {
   ConnectPreview,
   ConnectRequest,
   Contact,
+  CreatedApiKey,
   Dashboard,
   DashboardChart,
   DashboardChartQuery,
@@ -66,6 +68,7 @@ import type {
   MetricHistory,
   MetricsQuery,
   NewAlertRule,
+  NewApiKey,
   NewAsset,
   NewAttachment,
   NewAutomation,
@@ -544,6 +547,18 @@ export const api = {
   /** Backs this console's store up into its backups folder (the newest ten are kept), as `outpost-server backup` does (admins). (desktop app only) */
   backupHere: () =>
     call<StoreBackup>({ op: 'backup_here', auth: true, write: false }),
+
+  /** Makes an API key with a role, clients and an expiry; the answer carries the key this once (admins). (answered by the server; the desktop app refuses it) */
+  createApiKey: (body: NewApiKey) =>
+    call<CreatedApiKey>({ op: 'create_api_key', auth: true, write: true, body, http: { method: 'POST', path: `/api-keys` } }),
+
+  /** Every API key, newest first, with its last use (admins). (answered by the server; the desktop app refuses it) */
+  listApiKeys: () =>
+    call<ApiKey[]>({ op: 'list_api_keys', auth: true, write: false, http: { method: 'GET', path: `/api-keys` } }),
+
+  /** Revokes an API key at once (admins). (answered by the server; the desktop app refuses it) */
+  revokeApiKey: (id: string) =>
+    call<null>({ op: 'revoke_api_key', auth: true, write: true, id, http: { method: 'DELETE', path: `/api-keys/${enc(id)}` } }),
 
   /** The desk and the fleet for a period of days (the organisation's time zone), for every client or one. */
   dashboard: (query: DashboardQuery) =>

@@ -1736,6 +1736,40 @@ export type StoreBackup = {
  */
 file: string, bytes: number, made_at: string, tickets: number, files: number, audit_head_seq: number | null, };
 
+export type NewApiKey = { 
+/**
+ * What it is for ("Billing sync"); unique.
+ */
+name: string, role: Role, 
+/**
+ * The clients it may see; empty: every client.
+ */
+clients: Array<string>, 
+/**
+ * 1–3650 days; without it the key does not expire.
+ */
+expires_in_days?: number, 
+/**
+ * Requests per minute before 429 (1–100,000; 1,000 unless given).
+ */
+rate_per_minute?: number, };
+
+export type ApiKey = { id: string, name: string, role: Role, 
+/**
+ * Empty: every client.
+ */
+clients: Array<string>, 
+/**
+ * `opk_` and its first characters, to tell keys apart.
+ */
+prefix: string, rate_per_minute: number, created_by: string, created_at: string, expires_at: string | null, revoked_at: string | null, last_used_at: string | null, };
+
+export type CreatedApiKey = { 
+/**
+ * Send as `Authorization: Bearer KEY`.
+ */
+key: string, api_key: ApiKey, };
+
 export type BillingRate = { subject_id: string, 
 /**
  * The technician's or client's name (ignored when set).

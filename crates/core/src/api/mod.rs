@@ -196,7 +196,7 @@ pub struct Operation {
 
 impl Operation {
     /// Every status this operation can answer: its success, 400 for input it refuses, 401
-    /// without a session, 403 for a role that may not, 404 for an id, 413/415 for a body,
+    /// without a session (429 for an API key past its rate), 403 for a role that may not, 404 for an id, 413/415 for a body,
     /// 500 when the store fails, and what it declares besides.
     pub fn statuses(&self) -> Vec<u16> {
         let mut s = vec![self.success.status(), 500];
@@ -204,7 +204,8 @@ impl Operation {
             s.push(400);
         }
         if self.access != Access::Public {
-            s.push(401);
+            // 429: an API key past its rate.
+            s.extend([401, 429]);
         }
         if matches!(self.access, Access::Writer | Access::Admin) {
             s.push(403);

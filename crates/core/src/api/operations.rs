@@ -506,6 +506,24 @@ fn table() -> Vec<Operation> {
         op("backup_here", "Backs this console's store up into its backups folder (the newest ten are kept), as `outpost-server backup` does (admins).")
             .admin()
             .run(|core, who| async move { core.backup_here(who.actor()?).await }),
+        op("create_api_key", "Makes an API key with a role, clients and an expiry; the answer carries the key this once (admins).")
+            .post("/api-keys")
+            .server()
+            .admin()
+            .created()
+            .also(&[404, 409])
+            .body(|core, who, req: NewApiKey| async move { core.create_api_key(who.actor()?, req).await }),
+        op("list_api_keys", "Every API key, newest first, with its last use (admins).")
+            .get("/api-keys")
+            .server()
+            .admin()
+            .run(|core, who| async move { core.list_api_keys(who.actor()?).await }),
+        op("revoke_api_key", "Revokes an API key at once (admins).")
+            .delete("/api-keys/{id}")
+            .server()
+            .admin()
+            .no_content()
+            .id(|core, who, id| async move { core.revoke_api_key(who.actor()?, id).await }),
         op("dashboard", "The desk and the fleet for a period of days (the organisation's time zone), for every client or one.")
             .get("/dashboard")
             .also(&[404])

@@ -1,5 +1,6 @@
 //! Users, passwords (Argon2id), sessions (expiring bearer tokens) and login throttling.
 
+pub mod api_keys;
 pub mod throttle;
 
 use crate::clock::{from_ms, to_ms};
@@ -256,7 +257,9 @@ impl Core {
     /// person's own), since it names clients others may not see.
     pub async fn list_users(&self, actor: &Actor) -> CoreResult<Vec<User>> {
         let rows = sqlx::query(&format!(
-            "SELECT {USER_COLS} FROM users ORDER BY display_name COLLATE NOCASE"
+            // API keys act as users of their own; Settings → API keys lists them.
+            "SELECT {USER_COLS} FROM users WHERE id NOT IN (SELECT user_id FROM api_keys) \
+             ORDER BY display_name COLLATE NOCASE"
         ))
         .fetch_all(&self.pool)
         .await?;
@@ -458,8 +461,23 @@ impl Core {
         })
     }
 
-    /// The person behind a bearer token, if the session is still valid.
+    /// A user with their client scope.
+    pub(crate) async fn user_by_id(&self, id: Uuid) -> CoreResult<User> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| CoreError::Unauthorized("this account no longer exists".into()))?;
+        let mut user = user_from_row(&row)?;
+        user.clients = self.scope_for(id).await?;
+        Ok(user)
+    }
+
+    /// The person behind a bearer token (a session, or an API key), if it is still valid.
     pub async fn authenticate(&self, token: &str) -> CoreResult<Actor> {
+        if token.starts_with(api_keys::KEY_PREFIX) {
+            return self.authenticate_key(token).await;
+        }
         let expired = || {
             CoreError::Unauthorized("your session has expired or is unknown; log in again".into())
         };

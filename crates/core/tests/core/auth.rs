@@ -218,3 +218,41 @@ async fn only_admins_create_users_and_viewers_cannot_write() {
         .unwrap_err();
     assert_eq!(dup.code(), "conflict");
 }
+
+#[tokio::test]
+async fn an_api_key_expires_and_says_so() {
+    let f = fixture().await;
+    let (_, admin) = f.admin().await;
+    let made = f
+        .core
+        .create_api_key(
+            &admin,
+            outpost_proto::NewApiKey {
+                name: "Nightly export".into(),
+                role: Role::Viewer,
+                clients: vec![],
+                expires_in_days: Some(1),
+                rate_per_minute: None,
+            },
+        )
+        .await
+        .unwrap();
+    let actor = f.core.authenticate(&made.key).await.unwrap();
+    assert_eq!(
+        (actor.name.as_str(), actor.role),
+        ("API key: Nightly export", Role::Viewer)
+    );
+    assert_eq!(made.api_key.rate_per_minute, 1000);
+    let stored: String = sqlx::query_scalar("SELECT key_hash FROM api_keys")
+        .fetch_one(f.core.pool())
+        .await
+        .unwrap();
+    assert!(!stored.contains(&made.key[4..]), "only a hash is kept");
+    f.clock.advance(Duration::days(1) + Duration::seconds(1));
+    let e = f.core.authenticate(&made.key).await.unwrap_err();
+    assert_eq!(e.code(), "unauthorized");
+    assert!(e.to_string().contains("'Nightly export' expired on"), "{e}");
+    // Its last use was recorded.
+    let listed = f.core.list_api_keys(&admin).await.unwrap();
+    assert!(listed[0].last_used_at.is_some());
+}

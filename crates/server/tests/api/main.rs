@@ -5,6 +5,7 @@
 //! (see [`Contract`]).
 
 mod agent_app;
+mod api_keys;
 mod attachments;
 mod audit;
 mod binary;
