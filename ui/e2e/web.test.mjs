@@ -1482,3 +1482,33 @@ test('an admin makes an API key, sees it once, an integration uses it, and revok
     await context.close().catch(() => {});
   }
 });
+
+test('a person ends their session on another browser from Settings and that browser is logged out', { timeout: 90_000 }, async () => {
+  const first = await newPage();
+  const second = await newPage();
+  try {
+    await logIn(first.page);
+    await logIn(second.page);
+    await first.page.getByTestId('nav-settings').click();
+    const mine = first.page.getByTestId('my-sessions');
+    await mine.getByTestId('my-session').nth(1).waitFor();
+    const rows = await mine.getByTestId('my-session').count();
+    assert.ok(rows >= 2, `both browsers listed (${rows})`);
+    await waitForText(mine.locator('[data-testid="my-session"]', { hasText: '(this one)' }), /Chrome|Mozilla/, 'the device named');
+    // End every other session; the second browser's next request is refused and it shows the login.
+    while ((await mine.getByTestId('my-session-end').count()) > 0) {
+      await mine.getByTestId('my-session-end').first().click();
+      await sleep(300);
+    }
+    await first.shot('72-my-sessions');
+    await second.page.getByTestId('nav-clients').click();
+    await second.page.getByTestId('login-username').waitFor({ timeout: 20_000 });
+    assert.deepEqual(first.pageErrors, [], 'no uncaught errors in the page');
+  } catch (e) {
+    await first.shot('failure-sessions').catch(() => {});
+    throw e;
+  } finally {
+    await first.context.close().catch(() => {});
+    await second.context.close().catch(() => {});
+  }
+});

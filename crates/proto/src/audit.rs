@@ -157,3 +157,18 @@ pub struct CreatedApiKey {
     pub key: String,
     pub api_key: ApiKey,
 }
+
+/// One of the signed-in person's sessions.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    /// The browser or app it was opened from, as it named itself.
+    pub device: String,
+    /// The address it logged in from (empty: this device).
+    pub address: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    /// The session this request came with.
+    pub current: bool,
+}

@@ -1418,6 +1418,7 @@ wire_types!(
     NewApiKey,
     ApiKey,
     CreatedApiKey,
+    SessionInfo,
     BillingRate,
     BillingSettings,
     BillingExportQuery,

@@ -183,6 +183,11 @@ async fn handle(
     }
     let mut caller = op.caller(&state.core, token.clone()).await?;
     caller.address = state.client_address(&parts);
+    caller.device = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(200).collect());
     let id = if op.shape.has_id() {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(&mut parts, &state)
             .await

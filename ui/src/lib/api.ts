@@ -117,6 +117,7 @@ import type {
   ScriptVersion,
   ServerAddress,
   Session,
+  SessionInfo,
   SetClientReportSettings,
   SetDesktopGateway,
   SetMailTemplate,
@@ -187,6 +188,14 @@ export const api = {
   /** The person logged in. */
   me: () =>
     call<User>({ op: 'me', auth: true, write: false, http: { method: 'GET', path: `/me` } }),
+
+  /** Your sessions: the device and address each was opened from and when it was last used. */
+  listMySessions: () =>
+    call<SessionInfo[]>({ op: 'list_my_sessions', auth: true, write: false, http: { method: 'GET', path: `/me/sessions` } }),
+
+  /** Ends one of your sessions (another device, or this one). */
+  endMySession: (id: string) =>
+    call<null>({ op: 'end_my_session', auth: true, write: true, id, http: { method: 'DELETE', path: `/me/sessions/${enc(id)}` } }),
 
   /** Everyone in the organisation. */
   listUsers: () =>

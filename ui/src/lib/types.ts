@@ -1770,6 +1770,20 @@ export type CreatedApiKey = {
  */
 key: string, api_key: ApiKey, };
 
+export type SessionInfo = { id: string, 
+/**
+ * The browser or app it was opened from, as it named itself.
+ */
+device: string, 
+/**
+ * The address it logged in from (empty: this device).
+ */
+address: string, created_at: string, last_used_at: string | null, expires_at: string, 
+/**
+ * The session this request came with.
+ */
+current: boolean, };
+
 export type BillingRate = { subject_id: string, 
 /**
  * The technician's or client's name (ignored when set).

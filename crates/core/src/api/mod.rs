@@ -156,6 +156,8 @@ pub struct Caller {
     pub token: Option<String>,
     /// The network address the request came from (None: this device, the desktop app).
     pub address: Option<std::net::IpAddr>,
+    /// What the client called itself (`User-Agent`), for the person's list of sessions.
+    pub device: Option<String>,
 }
 
 impl Caller {
@@ -254,6 +256,7 @@ impl Operation {
             actor,
             token,
             address: None,
+            device: None,
         })
     }
 

@@ -38,7 +38,7 @@ fn table() -> Vec<Operation> {
             .public()
             .also(&[401, 429])
             .body(|core, who, req: LoginRequest| async move {
-                core.login_from(req, who.address).await
+                core.login_from(req, who.address, who.device.as_deref()).await
             }),
         op("logout", "Ends the session the request carries.")
             .post("/auth/logout")
@@ -53,6 +53,13 @@ fn table() -> Vec<Operation> {
         op("me", "The person logged in.")
             .get("/me")
             .run(|core, who| async move { core.current_user(who.actor()?).await }),
+        op("list_my_sessions", "Your sessions: the device and address each was opened from and when it was last used.")
+            .get("/me/sessions")
+            .run(|core, who| async move { core.list_my_sessions(who.actor()?, who.token.as_deref()).await }),
+        op("end_my_session", "Ends one of your sessions (another device, or this one).")
+            .delete("/me/sessions/{id}")
+            .no_content()
+            .id(|core, who, id| async move { core.end_my_session(who.actor()?, id).await }),
         op("list_users", "Everyone in the organisation.")
             .get("/users")
             .run(|core, who| async move { core.list_users(who.actor()?).await }),

@@ -381,7 +381,7 @@ impl Core {
 
     /// Checks a password and opens a session, for a login made on this device.
     pub async fn login(&self, req: LoginRequest) -> CoreResult<Session> {
-        self.login_from(req, None).await
+        self.login_from(req, None, None).await
     }
 
     /// Checks a password and opens a session for a login from `address` (None: this
@@ -392,6 +392,7 @@ impl Core {
         &self,
         req: LoginRequest,
         address: Option<std::net::IpAddr>,
+        device: Option<&str>,
     ) -> CoreResult<Session> {
         let now = self.now();
         let now_ms = to_ms(now);
@@ -445,12 +446,17 @@ impl Core {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, id, device, \
+             address, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(token_hash(&token))
         .bind(user.id.to_string())
         .bind(to_ms(now))
         .bind(to_ms(expires_at))
+        .bind(Uuid::now_v7().to_string())
+        .bind(device.map(str::trim).filter(|d| !d.is_empty()))
+        .bind(address.map(|a| a.to_string()))
+        .bind(to_ms(now))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -481,17 +487,30 @@ impl Core {
         let expired = || {
             CoreError::Unauthorized("your session has expired or is unknown; log in again".into())
         };
+        let hash = token_hash(token);
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.display_name, u.role, u.password_hash, s.expires_at \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+            "SELECT u.id, u.username, u.display_name, u.role, u.password_hash, s.expires_at, \
+             s.last_used_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
         )
-        .bind(token_hash(token))
+        .bind(&hash)
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(expired)?;
         let expires: i64 = row.get("expires_at");
-        if from_ms(expires) <= self.now() {
+        let now = to_ms(self.now());
+        if expires <= now {
             return Err(expired());
+        }
+        // The last use, written at most once a minute (not a write per request).
+        if row
+            .get::<Option<i64>, _>("last_used_at")
+            .is_none_or(|t| now - t >= 60_000)
+        {
+            sqlx::query("UPDATE sessions SET last_used_at = ? WHERE token_hash = ?")
+                .bind(now)
+                .bind(&hash)
+                .execute(&self.pool)
+                .await?;
         }
         let mut user = user_from_row(&row)?;
         user.clients = self.scope_for(user.id).await?;
@@ -534,6 +553,60 @@ impl Core {
             password: req.password,
         })
         .await
+    }
+
+    /// The person's sessions, newest first; `current` marks the one of this request.
+    pub async fn list_my_sessions(
+        &self,
+        actor: &Actor,
+        token: Option<&str>,
+    ) -> CoreResult<Vec<outpost_proto::SessionInfo>> {
+        let me = actor
+            .user_id
+            .ok_or_else(|| invalid("sessions belong to a person; log in first"))?;
+        let current = token.map(token_hash);
+        let rows = sqlx::query(
+            "SELECT id, token_hash, device, address, created_at, last_used_at, expires_at \
+             FROM sessions WHERE user_id = ? AND expires_at > ? AND id IS NOT NULL \
+             ORDER BY coalesce(last_used_at, created_at) DESC",
+        )
+        .bind(me.to_string())
+        .bind(to_ms(self.now()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(outpost_proto::SessionInfo {
+                    id: parse_uuid(r.get("id"))?,
+                    device: r
+                        .get::<Option<String>, _>("device")
+                        .unwrap_or_else(|| "Unknown device".into()),
+                    address: r.get::<Option<String>, _>("address").unwrap_or_default(),
+                    created_at: from_ms(r.get("created_at")),
+                    last_used_at: r.get::<Option<i64>, _>("last_used_at").map(from_ms),
+                    expires_at: from_ms(r.get("expires_at")),
+                    current: current.as_deref() == Some(r.get::<&str, _>("token_hash")),
+                })
+            })
+            .collect()
+    }
+
+    /// Ends one of the person's own sessions at once.
+    pub async fn end_my_session(&self, actor: &Actor, id: Uuid) -> CoreResult<()> {
+        let me = actor
+            .user_id
+            .ok_or_else(|| invalid("sessions belong to a person; log in first"))?;
+        let ended = sqlx::query("DELETE FROM sessions WHERE id = ? AND user_id = ?")
+            .bind(id.to_string())
+            .bind(me.to_string())
+            .execute(&self.pool)
+            .await?;
+        if ended.rows_affected() == 0 {
+            return Err(CoreError::NotFound(format!(
+                "session {id} is not one of your sessions (it may have ended already)"
+            )));
+        }
+        Ok(())
     }
 
     pub async fn logout(&self, token: &str) -> CoreResult<()> {

@@ -68,7 +68,7 @@ async fn failures_slow_the_guessing_address_and_never_lock_the_account() {
     for _ in 0..FREE_FAILURES_PER_ACCOUNT {
         let e = f
             .core
-            .login_from(login("ada", "nope"), guesser)
+            .login_from(login("ada", "nope"), guesser, None)
             .await
             .unwrap_err();
         assert_eq!(e.code(), "unauthorized");
@@ -76,7 +76,7 @@ async fn failures_slow_the_guessing_address_and_never_lock_the_account() {
     // The guessing address waits, even with the right password (it learns nothing)...
     let waiting = f
         .core
-        .login_from(login("ada", "correct horse"), guesser)
+        .login_from(login("ada", "correct horse"), guesser, None)
         .await
         .unwrap_err();
     assert_eq!(waiting.code(), "rate_limited");
@@ -87,7 +87,7 @@ async fn failures_slow_the_guessing_address_and_never_lock_the_account() {
     // ...Ada from her own desk, and this device's own login, do not.
     assert!(f
         .core
-        .login_from(login("ada", "correct horse"), ada_desk)
+        .login_from(login("ada", "correct horse"), ada_desk, None)
         .await
         .is_ok());
     assert!(f.core.login(login("ada", "correct horse")).await.is_ok());
@@ -95,7 +95,7 @@ async fn failures_slow_the_guessing_address_and_never_lock_the_account() {
     f.clock.advance(Duration::seconds(31));
     assert!(f
         .core
-        .login_from(login("ada", "correct horse"), guesser)
+        .login_from(login("ada", "correct horse"), guesser, None)
         .await
         .is_ok());
     // Unknown accounts count too: spraying names from one address makes it wait for all.
@@ -103,12 +103,12 @@ async fn failures_slow_the_guessing_address_and_never_lock_the_account() {
     for i in 0..30 {
         let _ = f
             .core
-            .login_from(login(&format!("user{i}"), "password1"), sprayer)
+            .login_from(login(&format!("user{i}"), "password1"), sprayer, None)
             .await;
     }
     let e = f
         .core
-        .login_from(login("ada", "correct horse"), sprayer)
+        .login_from(login("ada", "correct horse"), sprayer, None)
         .await
         .unwrap_err();
     assert_eq!(

@@ -166,3 +166,71 @@ async fn every_answer_carries_the_security_headers_and_api_answers_are_not_cache
         assert!(h.get("strict-transport-security").is_none(), "{url}");
     }
 }
+
+#[tokio::test]
+async fn people_see_their_sessions_with_device_and_address_and_end_any() {
+    let s = with_bob().await;
+    let login_as = |addr: &str, agent: &str| {
+        let http = Client::builder()
+            .local_address(addr.parse::<IpAddr>().unwrap())
+            .user_agent(agent)
+            .build()
+            .unwrap();
+        let base = s.base.clone();
+        async move {
+            let v: Value = http
+                .post(format!("{base}/auth/login"))
+                .json(&json!({"username": "bob", "password": "bob's right password"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["token"].as_str().unwrap().to_string()
+        }
+    };
+    let laptop = login_as("127.0.0.5", "Firefox on the office laptop").await;
+    let phone = login_as("127.0.0.6", "Safari on a phone").await;
+    let mut bob = s.clone_base();
+    bob.token = laptop.clone();
+    let list: Value = bob.get("/me/sessions").await.json().await.unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let find = |device: &str| list.iter().find(|x| x["device"] == device).unwrap().clone();
+    let (l, p) = (
+        find("Firefox on the office laptop"),
+        find("Safari on a phone"),
+    );
+    assert_eq!(
+        (l["address"].as_str(), l["current"].as_bool()),
+        (Some("127.0.0.5"), Some(true))
+    );
+    assert_eq!(
+        (p["address"].as_str(), p["current"].as_bool()),
+        (Some("127.0.0.6"), Some(false))
+    );
+    assert!(l["last_used_at"].is_string());
+
+    // Ada cannot end Bob's session; Bob ends the phone's, which stops at once.
+    let theirs = s
+        .delete(&format!("/me/sessions/{}", p["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+    let ended = bob
+        .delete(&format!("/me/sessions/{}", p["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    let mut on_phone = s.clone_base();
+    on_phone.token = phone;
+    assert_eq!(on_phone.get("/me").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        bob.get("/me").await.status(),
+        StatusCode::OK,
+        "the laptop goes on"
+    );
+    let again = bob
+        .delete(&format!("/me/sessions/{}", p["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+}
