@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use uuid::Uuid;
 
 /// The backup layout this version writes and reads.
 pub const BACKUP_FORMAT: u32 = 1;
@@ -238,35 +239,9 @@ impl Core {
         actor.require_admin()?;
         let dir = self.data_dir.join("backups");
         std::fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
-        let now = self.clock.now();
-        let mut file = dir.join(format!(
-            "{CONSOLE_BACKUP_PREFIX}{}.tar.gz",
-            now.format("%Y-%m-%d-%H%M%S")
-        ));
-        let mut n = 1;
-        while file.exists() {
-            n += 1;
-            file = dir.join(format!(
-                "{CONSOLE_BACKUP_PREFIX}{}-{n}.tar.gz",
-                now.format("%Y-%m-%d-%H%M%S")
-            ));
-        }
+        let file = backup_name(&dir, self.clock.now());
         let m = self.backup_to(&file).await?;
-        // Names sort by time: the oldest beyond the newest ten go.
-        let mut kept: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(io(format!("cannot read {}", dir.display())))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(CONSOLE_BACKUP_PREFIX) && n.ends_with(".tar.gz"))
-            })
-            .collect();
-        kept.sort();
-        let excess = kept.len().saturating_sub(KEEP_CONSOLE_BACKUPS);
-        for old in &kept[..excess] {
-            let _ = std::fs::remove_file(old);
-        }
+        prune(&dir, KEEP_CONSOLE_BACKUPS)?;
         let bytes = std::fs::metadata(&file)
             .map(|m| m.len() as i64)
             .unwrap_or(0);
@@ -278,6 +253,155 @@ impl Core {
             files: m.files.len() as i64,
             audit_head_seq: m.audit_head_seq,
         })
+    }
+}
+
+/// A new backup's file in `dir`, named by its time (names sort by time).
+fn backup_name(dir: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
+    let stamp = now.format("%Y-%m-%d-%H%M%S");
+    let mut file = dir.join(format!("{CONSOLE_BACKUP_PREFIX}{stamp}.tar.gz"));
+    let mut n = 1;
+    while file.exists() {
+        n += 1;
+        file = dir.join(format!("{CONSOLE_BACKUP_PREFIX}{stamp}-{n}.tar.gz"));
+    }
+    file
+}
+
+/// Removes the oldest of Outpost's backups in `dir` beyond the newest `keep` (other files
+/// are left alone).
+fn prune(dir: &Path, keep: usize) -> CoreResult<()> {
+    let mut kept: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io(format!("cannot read {}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(CONSOLE_BACKUP_PREFIX) && n.ends_with(".tar.gz"))
+        })
+        .collect();
+    kept.sort();
+    let excess = kept.len().saturating_sub(keep);
+    for old in &kept[..excess] {
+        let _ = std::fs::remove_file(old);
+    }
+    Ok(())
+}
+
+impl Core {
+    /// The server's backup schedule (admins).
+    pub async fn backup_schedule(
+        &self,
+        actor: &crate::store::Actor,
+    ) -> CoreResult<outpost_proto::BackupSchedule> {
+        actor.require_admin()?;
+        self.read_backup_schedule().await
+    }
+
+    async fn read_backup_schedule(&self) -> CoreResult<outpost_proto::BackupSchedule> {
+        let r = sqlx::query(
+            "SELECT enabled, folder, every_hours, keep, last_at, last_file, last_error \
+             FROM backup_schedule WHERE singleton = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(outpost_proto::BackupSchedule {
+            enabled: r.get("enabled"),
+            folder: r.get("folder"),
+            every_hours: r.get("every_hours"),
+            keep: r.get("keep"),
+            last_at: r
+                .get::<Option<i64>, _>("last_at")
+                .map(crate::clock::from_ms),
+            last_file: r.get("last_file"),
+            last_error: r.get("last_error"),
+        })
+    }
+
+    /// Sets the schedule; the folder must be absolute and writable now (admins).
+    pub async fn set_backup_schedule(
+        &self,
+        actor: &crate::store::Actor,
+        req: outpost_proto::BackupSchedule,
+    ) -> CoreResult<outpost_proto::BackupSchedule> {
+        actor.require_admin()?;
+        if !(1..=168).contains(&req.every_hours) {
+            return Err(refused("every_hours must be between 1 and 168 (a week)"));
+        }
+        if !(1..=365).contains(&req.keep) {
+            return Err(refused("keep must be between 1 and 365"));
+        }
+        let folder = req.folder.trim().to_string();
+        if req.enabled || !folder.is_empty() {
+            let path = Path::new(&folder);
+            if !path.is_absolute() {
+                return Err(refused(format!(
+                    "the folder must be an absolute path on the server (such as /var/backups/outpost), not '{folder}'"
+                )));
+            }
+            std::fs::create_dir_all(path)
+                .and_then(|_| tempfile::tempfile_in(path).map(drop))
+                .map_err(|e| refused(format!("the server cannot write in {folder}: {e}")))?;
+            if path.starts_with(&self.data_dir) {
+                return Err(refused(
+                    "keep backups outside the data folder (another disk or share): a backup beside the store is lost with it",
+                ));
+            }
+        }
+        let mut w = self.write(actor).await?;
+        sqlx::query(
+            "UPDATE backup_schedule SET enabled = ?, folder = ?, every_hours = ?, keep = ? \
+             WHERE singleton = 1",
+        )
+        .bind(req.enabled)
+        .bind(&folder)
+        .bind(req.every_hours)
+        .bind(req.keep)
+        .execute(&mut *w.tx)
+        .await?;
+        w.audit(
+            "settings.backups",
+            "settings",
+            Uuid::nil(),
+            None,
+            Some(serde_json::json!({"enabled": req.enabled, "folder": folder,
+                "every_hours": req.every_hours, "keep": req.keep})),
+        )
+        .await?;
+        w.commit().await?;
+        self.read_backup_schedule().await
+    }
+
+    /// Makes the scheduled backup when one is due (the server calls this every minute);
+    /// a failure is kept in words for Settings and tried again at the next look.
+    pub async fn run_backup_schedule(&self) -> CoreResult<Option<PathBuf>> {
+        let s = self.read_backup_schedule().await?;
+        let now = self.clock.now();
+        let due = s
+            .last_at
+            .is_none_or(|at| now - at >= chrono::Duration::hours(s.every_hours));
+        if !s.enabled || !due {
+            return Ok(None);
+        }
+        let dir = PathBuf::from(&s.folder);
+        let file = backup_name(&dir, now);
+        let outcome = match self.backup_to(&file).await {
+            Ok(_) => prune(&dir, s.keep as usize).map(|_| file.clone()),
+            Err(e) => Err(e),
+        };
+        let (last_file, last_error) = match &outcome {
+            Ok(f) => (Some(f.display().to_string()), None),
+            Err(e) => (s.last_file.clone(), Some(e.to_string())),
+        };
+        sqlx::query(
+            "UPDATE backup_schedule SET last_at = ?, last_file = ?, last_error = ? WHERE singleton = 1",
+        )
+        .bind(crate::clock::to_ms(now))
+        .bind(last_file)
+        .bind(last_error)
+        .execute(&self.pool)
+        .await?;
+        outcome.map(Some)
     }
 }
 

@@ -172,3 +172,28 @@ pub struct SessionInfo {
     /// The session this request came with.
     pub current: bool,
 }
+
+/// Backups the server makes on its own (admins): every so many hours into a folder on the
+/// server's host, keeping the newest few.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSchedule {
+    pub enabled: bool,
+    /// An absolute folder on the server's host (another disk, a mounted share).
+    pub folder: String,
+    /// 1–168.
+    pub every_hours: i64,
+    /// How many to keep, 1–365; older ones are removed.
+    pub keep: i64,
+    /// When the last scheduled backup ran (ignored when set).
+    #[serde(default)]
+    #[ts(optional)]
+    pub last_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub last_file: Option<String>,
+    /// Why the last one failed, in words.
+    #[serde(default)]
+    #[ts(optional)]
+    pub last_error: Option<String>,
+}

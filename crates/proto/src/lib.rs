@@ -1419,6 +1419,7 @@ wire_types!(
     ApiKey,
     CreatedApiKey,
     SessionInfo,
+    BackupSchedule,
     BillingRate,
     BillingSettings,
     BillingExportQuery,

@@ -14,7 +14,8 @@ pub struct SendersConfig {
     pub plan_every: Duration,
     /// How often tickets' SLA clocks are looked at for at-risk and breached notifications.
     pub sla_every: Duration,
-    /// How often report schedules are looked at (a due report is made at the next look).
+    /// How often report and backup schedules are looked at (a due one is made at the next
+    /// look).
     pub reports_every: Duration,
     pub webhooks: WebhookConfig,
     pub mail: MailConfig,
@@ -76,6 +77,12 @@ pub fn start(core: Arc<Core>, config: SendersConfig) {
             tick.tick().await;
             if let Err(e) = reporter.run_report_schedules().await {
                 tracing::warn!("report schedules: {e}");
+            }
+            // Scheduled backups look at the same pace (their outcome shows in Settings).
+            match reporter.run_backup_schedule().await {
+                Ok(Some(file)) => tracing::info!(file = %file.display(), "scheduled backup made"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!("scheduled backup: {e}"),
             }
         }
     });

@@ -22,6 +22,7 @@ import type {
   AuditQuery,
   AuditVerification,
   Automation,
+  BackupSchedule,
   BillingExportQuery,
   BillingSettings,
   CertificateRequest,
@@ -568,6 +569,14 @@ export const api = {
   /** Revokes an API key at once (admins). (answered by the server; the desktop app refuses it) */
   revokeApiKey: (id: string) =>
     call<null>({ op: 'revoke_api_key', auth: true, write: true, id, http: { method: 'DELETE', path: `/api-keys/${enc(id)}` } }),
+
+  /** The server's scheduled backups: folder, how often, how many kept, the last outcome (admins). (answered by the server; the desktop app refuses it) */
+  backupSchedule: () =>
+    call<BackupSchedule>({ op: 'backup_schedule', auth: true, write: false, http: { method: 'GET', path: `/settings/backups` } }),
+
+  /** Sets the scheduled backups; the folder must be absolute and writable (admins). (answered by the server; the desktop app refuses it) */
+  setBackupSchedule: (body: BackupSchedule) =>
+    call<BackupSchedule>({ op: 'set_backup_schedule', auth: true, write: true, body, http: { method: 'PUT', path: `/settings/backups` } }),
 
   /** The desk and the fleet for a period of days (the organisation's time zone), for every client or one. */
   dashboard: (query: DashboardQuery) =>

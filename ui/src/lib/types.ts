@@ -1784,6 +1784,28 @@ address: string, created_at: string, last_used_at: string | null, expires_at: st
  */
 current: boolean, };
 
+export type BackupSchedule = { enabled: boolean, 
+/**
+ * An absolute folder on the server's host (another disk, a mounted share).
+ */
+folder: string, 
+/**
+ * 1–168.
+ */
+every_hours: number, 
+/**
+ * How many to keep, 1–365; older ones are removed.
+ */
+keep: number, 
+/**
+ * When the last scheduled backup ran (ignored when set).
+ */
+last_at?: string, last_file?: string, 
+/**
+ * Why the last one failed, in words.
+ */
+last_error?: string, };
+
 export type BillingRate = { subject_id: string, 
 /**
  * The technician's or client's name (ignored when set).

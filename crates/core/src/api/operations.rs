@@ -531,6 +531,16 @@ fn table() -> Vec<Operation> {
             .admin()
             .no_content()
             .id(|core, who, id| async move { core.revoke_api_key(who.actor()?, id).await }),
+        op("backup_schedule", "The server's scheduled backups: folder, how often, how many kept, the last outcome (admins).")
+            .get("/settings/backups")
+            .server()
+            .admin()
+            .run(|core, who| async move { core.backup_schedule(who.actor()?).await }),
+        op("set_backup_schedule", "Sets the scheduled backups; the folder must be absolute and writable (admins).")
+            .put("/settings/backups")
+            .server()
+            .admin()
+            .body(|core, who, req: BackupSchedule| async move { core.set_backup_schedule(who.actor()?, req).await }),
         op("dashboard", "The desk and the fleet for a period of days (the organisation's time zone), for every client or one.")
             .get("/dashboard")
             .also(&[404])

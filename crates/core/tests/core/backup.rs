@@ -318,3 +318,102 @@ async fn a_console_backs_itself_up_into_its_folder_and_keeps_the_newest_ten() {
         "forbidden"
     );
 }
+
+#[tokio::test]
+async fn scheduled_backups_come_every_so_many_hours_and_keep_the_newest() {
+    let (f, admin, _) = busy_store().await;
+    let away = tempfile::tempdir().unwrap();
+    let folder = away.path().join("outpost-backups");
+    let set = |enabled: bool, folder: &str, every: i64, keep: i64| outpost_proto::BackupSchedule {
+        enabled,
+        folder: folder.into(),
+        every_hours: every,
+        keep,
+        last_at: None,
+        last_file: None,
+        last_error: None,
+    };
+    // Bad settings say what to fix and change nothing.
+    for (bad, words) in [
+        (set(true, "backups", 6, 2), "must be an absolute path"),
+        (
+            set(true, folder.to_str().unwrap(), 0, 2),
+            "every_hours must be between 1 and 168",
+        ),
+        (
+            set(true, folder.to_str().unwrap(), 6, 0),
+            "keep must be between 1 and 365",
+        ),
+        (
+            set(true, f._dir.path().join("b").to_str().unwrap(), 6, 2),
+            "outside the data folder",
+        ),
+    ] {
+        let e = f.core.set_backup_schedule(&admin, bad).await.unwrap_err();
+        assert!(e.to_string().contains(words), "{e}");
+    }
+    assert!(!f.core.backup_schedule(&admin).await.unwrap().enabled);
+    assert_eq!(
+        f.core.run_backup_schedule().await.unwrap(),
+        None,
+        "off: nothing"
+    );
+
+    f.core
+        .set_backup_schedule(&admin, set(true, folder.to_str().unwrap(), 6, 2))
+        .await
+        .unwrap();
+    let first = f
+        .core
+        .run_backup_schedule()
+        .await
+        .unwrap()
+        .expect("due at once");
+    assert!(first.starts_with(&folder));
+    assert_eq!(
+        f.core.run_backup_schedule().await.unwrap(),
+        None,
+        "not again within 6 h"
+    );
+    let mut made = vec![first];
+    for _ in 0..2 {
+        f.clock.advance(chrono::Duration::hours(6));
+        made.push(
+            f.core
+                .run_backup_schedule()
+                .await
+                .unwrap()
+                .expect("due after 6 h"),
+        );
+    }
+    let mut kept: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, made[1..], "the newest two");
+    let s = f.core.backup_schedule(&admin).await.unwrap();
+    assert_eq!(s.last_file.as_deref(), made[2].to_str());
+    assert_eq!(s.last_error, None);
+    assert!(restore(&made[2], &away.path().join("r"), true)
+        .await
+        .is_ok());
+
+    // The folder gone (an unmounted share): the failure is kept in words, tried again later.
+    std::fs::remove_dir_all(&folder).unwrap();
+    std::fs::write(&folder, b"a file where the folder was").unwrap();
+    f.clock.advance(chrono::Duration::hours(6));
+    assert!(f.core.run_backup_schedule().await.is_err());
+    let s = f.core.backup_schedule(&admin).await.unwrap();
+    assert!(
+        s.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("not a folder")),
+        "{s:?}"
+    );
+    let tess = f.technician(&admin).await;
+    assert_eq!(
+        f.core.backup_schedule(&tess).await.unwrap_err().code(),
+        "forbidden"
+    );
+}

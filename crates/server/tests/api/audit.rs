@@ -68,3 +68,46 @@ async fn admins_page_the_audit_log_and_verify_it_and_technicians_cannot() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn admins_set_scheduled_backups_over_http_with_clear_refusals() {
+    let s = server().await;
+    let away = tempfile::tempdir().unwrap();
+    let bad = s
+        .put(
+            "/settings/backups",
+            json!({"enabled": true, "folder": "relative/dir", "every_hours": 24, "keep": 7}),
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let said: Value = bad.json().await.unwrap();
+    assert!(
+        said["message"].as_str().unwrap().contains("absolute path"),
+        "{said}"
+    );
+    let folder = away.path().join("nightly").display().to_string();
+    let ok = s
+        .put(
+            "/settings/backups",
+            json!({"enabled": true, "folder": folder, "every_hours": 24, "keep": 7}),
+        )
+        .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    let back: Value = s.get("/settings/backups").await.json().await.unwrap();
+    assert_eq!(
+        (back["enabled"].as_bool(), back["keep"].as_i64()),
+        (Some(true), Some(7))
+    );
+    assert_eq!(back["folder"], folder);
+    // The server's senders make it within their next look.
+    s.core
+        .run_backup_schedule()
+        .await
+        .unwrap()
+        .expect("due at once");
+    let back: Value = s.get("/settings/backups").await.json().await.unwrap();
+    assert!(
+        back["last_file"].as_str().unwrap().starts_with(&folder),
+        "{back}"
+    );
+}
