@@ -71,3 +71,26 @@ impl Core {
         })
     }
 }
+
+impl Core {
+    /// SQLite's quick check of the store: `ok`, or what is wrong.
+    pub async fn quick_check(&self) -> CoreResult<String> {
+        Ok(sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The wall time (ms) of the newest change this store's clock issued: a machine clock
+    /// behind it was set back.
+    pub async fn newest_write_ms(&self) -> CoreResult<Option<i64>> {
+        let hlc: Option<String> =
+            sqlx::query_scalar("SELECT last_hlc FROM replica WHERE singleton = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(hlc
+            .as_deref()
+            .and_then(|h| h.split('-').next())
+            .and_then(|w| w.parse::<i64>().ok())
+            .filter(|&w| w > 0))
+    }
+}

@@ -7,6 +7,7 @@
 //! outpost-core only.
 
 pub mod attachments;
+pub mod doctor;
 pub mod gateway;
 pub mod mail;
 pub mod metrics;

@@ -105,6 +105,16 @@ enum Command {
         #[arg(long)]
         verify: bool,
     },
+    /// Check a deployment and say in words what is wrong: permissions, the store, the audit
+    /// chain, disk space, the certificate's expiry, the clock, the mail servers. Exits 1 when
+    /// something must be fixed.
+    Doctor {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The certificate the server is started with (--tls-cert), if not its self-signed one.
+        #[arg(long)]
+        tls_cert: Option<PathBuf>,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -308,6 +318,33 @@ async fn main() -> anyhow::Result<()> {
                     m.files.len()
                 );
             }
+            Ok(())
+        }
+        Command::Doctor { data_dir, tls_cert } => {
+            use outpost_server::doctor::Verdict;
+            let findings = outpost_server::doctor::examine(&data_dir, tls_cert).await;
+            for f in &findings {
+                let tag = match f.verdict {
+                    Verdict::Ok => "ok  ",
+                    Verdict::Warn => "warn",
+                    Verdict::Fail => "FAIL",
+                };
+                println!("{tag}  {}", f.what);
+            }
+            let count = |v| findings.iter().filter(|f| f.verdict == v).count();
+            let (fails, warns) = (count(Verdict::Fail), count(Verdict::Warn));
+            if fails > 0 {
+                println!("{fails} to fix, {warns} to watch");
+                std::process::exit(1);
+            }
+            println!(
+                "nothing to fix{}",
+                if warns > 0 {
+                    format!(", {warns} to watch")
+                } else {
+                    String::new()
+                }
+            );
             Ok(())
         }
         Command::Audit {

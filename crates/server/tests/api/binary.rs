@@ -281,3 +281,68 @@ async fn json_logs_are_one_object_per_line() {
     }
     assert!(text.contains(r#""message":"listening""#), "{text}");
 }
+
+/// `doctor`: a healthy store passes its checks; secrets readable by others and an expired
+/// certificate are named with what to do, and it exits 1.
+#[tokio::test]
+async fn doctor_names_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    create_admin(dir.path(), "tech");
+    let doctor = || {
+        Command::new(BIN)
+            .args(["doctor", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let healthy = doctor();
+    let said = String::from_utf8_lossy(&healthy.stdout).to_string();
+    assert!(
+        said.contains("ok    the store passes SQLite's quick check"),
+        "{said}"
+    );
+    assert!(
+        said.contains("ok    the audit chain verifies (1 event)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("the clock is not behind the newest change"),
+        "{said}"
+    );
+    // This machine's disk is not the test's to judge; nothing else may fail.
+    let other_failures: Vec<&str> = said
+        .lines()
+        .filter(|l| l.starts_with("FAIL") && !l.contains(" free ("))
+        .collect();
+    assert!(other_failures.is_empty(), "{said}");
+
+    std::fs::write(dir.path().join("secrets.key"), [1u8; 32]).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.path().join("secrets.key"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+    }
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::create_dir_all(dir.path().join("tls")).unwrap();
+    std::fs::write(dir.path().join("tls/server-cert.pem"), cert.pem()).unwrap();
+    let sick = doctor();
+    let said = String::from_utf8_lossy(&sick.stdout).to_string();
+    assert_eq!(sick.status.code(), Some(1), "{said}");
+    #[cfg(unix)]
+    assert!(
+        said.contains(
+            "secrets.key can be read by other users of this machine (mode 644): run `chmod 600"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("expired on 2021-01-01"), "{said}");
+    assert!(said.contains(" to fix"), "{said}");
+}
