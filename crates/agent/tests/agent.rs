@@ -831,8 +831,11 @@ async fn an_alert_opens_one_ticket_notes_it_while_firing_and_resolves_it_when_cl
         "{t}"
     );
     // The endpoint shows it.
+    // The endpoint counts it. The agent reports this machine itself, whose own disk or
+    // pending updates may fire the default rules too, so at least this one.
     wait_for(10, "the open alert on the endpoint", || async {
-        (server.assets().await["items"][0]["health"]["open_alerts"] == 1).then_some(())
+        let open = server.assets().await["items"][0]["health"]["open_alerts"].as_i64();
+        (open >= Some(1)).then_some(())
     })
     .await;
 
