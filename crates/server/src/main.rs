@@ -270,10 +270,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { data_dir, to } => {
-            if !data_dir.join(outpost_core::store::DB_FILE).is_file() {
-                bail!("{} holds no Outpost store", data_dir.display());
-            }
-            let core = open(&data_dir).await?;
+            let core = open_existing(&data_dir).await?;
             let m = core
                 .backup_to(&to)
                 .await
@@ -350,10 +347,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Audit {
             command: AuditCommand::Verify { data_dir },
         } => {
-            if !data_dir.join(outpost_core::store::DB_FILE).is_file() {
-                bail!("{} holds no Outpost store", data_dir.display());
-            }
-            let core = open(&data_dir).await?;
+            let core = open_existing(&data_dir).await?;
             let v = core
                 .audit_verification()
                 .await
@@ -431,6 +425,14 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A store that must exist already (backup, audit verify): a wrong folder is not made one.
+async fn open_existing(data_dir: &std::path::Path) -> anyhow::Result<Core> {
+    if !data_dir.join(outpost_core::store::DB_FILE).is_file() {
+        bail!("{} holds no Outpost store", data_dir.display());
+    }
+    open(data_dir).await
 }
 
 async fn open(data_dir: &std::path::Path) -> anyhow::Result<Core> {
